@@ -1,0 +1,172 @@
+//! The use cases both the REST handlers and the websocket sessions run: each one stores
+//! through the domain, then tells the fan-out who must hear about it.
+
+use crate::db::models::UserRow;
+use crate::db::{self};
+use crate::domain::messages::{self, Stored};
+use crate::domain::{rooms, users};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::ws::hub::Event;
+use shared::{ClientId, MessageBody, Room, RoomId, ServerFrame, UserId};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+fn rate_limited(retry_after_secs: u64) -> AppError {
+    AppError::RateLimited {
+        message: "too many messages: slow down".into(),
+        retry_after_secs,
+    }
+}
+
+/// Stores a message and fans it out to every socket of both members. Returns only after
+/// the message is durably stored.
+pub async fn send_message(
+    state: &Arc<AppState>,
+    sender: i64,
+    room_id: i64,
+    body: String,
+    client_id: String,
+) -> Result<Stored, AppError> {
+    let client_id = ClientId::parse(client_id)?;
+    let body = MessageBody::parse(body)?;
+    state
+        .send_limiter
+        .try_take(&UserId(sender))
+        .map_err(rate_limited)?;
+    let st = state.clone();
+    state
+        .db
+        .run(move |conn| {
+            let _in_seq_order = st.room_order.lock(room_id);
+            let stored = messages::store(conn, sender, room_id, &body, &client_id, db::now())?;
+            if stored.created {
+                st.metrics.messages_stored.fetch_add(1, Ordering::Relaxed);
+                st.hub.publish(Event::Deliver {
+                    to: vec![UserId(stored.room.user_lo), UserId(stored.room.user_hi)],
+                    frame: ServerFrame::Message {
+                        message: stored.message.clone(),
+                    },
+                });
+            }
+            Ok(stored)
+        })
+        .await
+}
+
+/// Moves the caller's read mark; both members' sockets hear of it when it moved.
+pub async fn mark_read(
+    state: &Arc<AppState>,
+    me: i64,
+    room_id: i64,
+    seq: i64,
+) -> Result<(), AppError> {
+    let moved = state
+        .db
+        .run(move |conn| rooms::mark_read(conn, me, room_id, seq))
+        .await?;
+    if let Some((seq, room)) = moved {
+        state.hub.publish(Event::Deliver {
+            to: vec![UserId(room.user_lo), UserId(room.user_hi)],
+            frame: ServerFrame::Read {
+                room_id: RoomId(room_id),
+                user_id: UserId(me),
+                seq,
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Tells the peer that `me` is typing. Over-eager clients are throttled silently.
+pub async fn typing(state: &Arc<AppState>, me: i64, room_id: i64) -> Result<(), AppError> {
+    if state.typing_limiter.try_take(&UserId(me)).is_err() {
+        return Ok(());
+    }
+    let room = state
+        .db
+        .run(move |conn| rooms::member_room(conn, me, room_id))
+        .await?;
+    state.hub.publish(Event::Deliver {
+        to: vec![UserId(room.peer_of(me))],
+        frame: ServerFrame::Typing {
+            room_id: RoomId(room_id),
+            user_id: UserId(me),
+        },
+    });
+    Ok(())
+}
+
+/// Opens the conversation with `peer_name`, creating it if needed; a new room is announced
+/// to both members with a `room` frame. Returns the room as `me` sees it.
+pub async fn open_room(
+    state: &Arc<AppState>,
+    me: i64,
+    peer_name: String,
+) -> Result<(Room, bool), AppError> {
+    let (mine, theirs, created) = state
+        .db
+        .run(move |conn| {
+            let peer = users::find_by_username(conn, peer_name.trim())?
+                .filter(|p| !p.disabled)
+                .ok_or_else(|| AppError::NotFound(format!("no user named {}", peer_name.trim())))?;
+            if peer.id == me {
+                return Err(AppError::Validation(
+                    "peer: you cannot start a conversation with yourself".into(),
+                ));
+            }
+            let (row, created) = rooms::get_or_create(conn, me, peer.id, db::now())?;
+            let mine = rooms::view(conn, me, row.clone())?;
+            let theirs = if created {
+                Some(rooms::view(conn, peer.id, row)?)
+            } else {
+                None
+            };
+            Ok((mine, theirs, created))
+        })
+        .await?;
+    let mine = with_presence(state, mine);
+    if let Some(theirs) = theirs {
+        let peer = mine.peer.id;
+        state.hub.publish(Event::Deliver {
+            to: vec![peer],
+            frame: ServerFrame::Room {
+                room: with_presence(state, theirs),
+            },
+        });
+        state.hub.publish(Event::Deliver {
+            to: vec![UserId(me)],
+            frame: ServerFrame::Room { room: mine.clone() },
+        });
+    }
+    Ok((mine, created))
+}
+
+/// Tells everyone who shares a room with `user` whether `user` is online now. Sends the
+/// current state rather than the transition, so racing connects and disconnects settle right.
+pub async fn announce_presence(state: &Arc<AppState>, user: UserId) {
+    let peers = state
+        .db
+        .run(move |conn| rooms::peers_of(conn, user.0))
+        .await;
+    match peers {
+        Ok(peers) if !peers.is_empty() => state.hub.publish(Event::Deliver {
+            to: peers.into_iter().map(UserId).collect(),
+            frame: ServerFrame::Presence {
+                user_id: user,
+                online: state.hub.is_online(user),
+            },
+        }),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, user = %user, "could not announce presence"),
+    }
+}
+
+pub fn with_presence(state: &AppState, mut room: Room) -> Room {
+    room.peer.online = state.hub.is_online(room.peer.id);
+    room
+}
+
+pub fn user_view(state: &AppState, user: &UserRow) -> shared::User {
+    user.to_user(state.hub.is_online(UserId(user.id)))
+}

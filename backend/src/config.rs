@@ -1,0 +1,185 @@
+//! Every setting is a flag and an environment variable with a laptop-friendly default.
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "chat-server",
+    version,
+    about = "A self-hosted 1:1 chat: REST + websocket API and the web app, on SQLite or PostgreSQL."
+)]
+pub struct Settings {
+    /// Address to listen on (`…:0` picks a free port and logs it).
+    #[arg(long, env = "CHAT_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// `sqlite://PATH` or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/chat.db")]
+    pub database_url: String,
+
+    /// `redis://…` turns on cross-instance fan-out (unset: in-process).
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// The SPA bundle to serve; the server still runs without it.
+    #[arg(long, env = "CHAT_STATIC_DIR", default_value = "frontend/dist")]
+    pub static_dir: PathBuf,
+
+    /// Comma-separated origins allowed for CORS and the websocket `Origin` (the server's own
+    /// origin is always allowed).
+    #[arg(long, env = "CHAT_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Log filter (tracing's EnvFilter syntax).
+    #[arg(long = "log", env = "RUST_LOG", default_value = "info")]
+    pub log_filter: String,
+
+    /// HTTP worker threads (0: one per core).
+    #[arg(long, env = "CHAT_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+
+    /// Most pooled database connections per instance.
+    #[arg(long, env = "CHAT_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: u32,
+
+    /// Seconds to wait for a pooled connection before answering 503.
+    #[arg(long, env = "CHAT_DB_TIMEOUT_SECS", default_value_t = 5)]
+    pub db_timeout_secs: u64,
+
+    /// Failed logins per username and per address per minute before 429.
+    #[arg(long, env = "CHAT_LOGIN_FAILURES_PER_MINUTE", default_value_t = 10)]
+    pub login_failures_per_minute: u32,
+
+    /// Sustained messages per second per user.
+    #[arg(long, env = "CHAT_MESSAGES_PER_SECOND", default_value_t = 20.0)]
+    pub messages_per_second: f64,
+
+    /// Messages a user may send in a burst above the sustained rate.
+    #[arg(long, env = "CHAT_MESSAGE_BURST", default_value_t = 50)]
+    pub message_burst: u32,
+
+    /// Seconds a new websocket has to authenticate.
+    #[arg(long, env = "CHAT_WS_AUTH_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_auth_timeout_secs: u64,
+
+    /// Frames queued per socket before a slow reader is disconnected (close 1008).
+    #[arg(long, env = "CHAT_WS_QUEUE", default_value_t = 256)]
+    pub ws_queue: usize,
+
+    /// Seconds between protocol-level pings.
+    #[arg(long, env = "CHAT_WS_HEARTBEAT_SECS", default_value_t = 15)]
+    pub ws_heartbeat_secs: u64,
+
+    /// Seconds of silence after which a socket is considered dead and closed.
+    #[arg(long, env = "CHAT_WS_IDLE_TIMEOUT_SECS", default_value_t = 45)]
+    pub ws_idle_timeout_secs: u64,
+
+    /// Days a session token stays valid.
+    #[arg(long, env = "CHAT_SESSION_DAYS", default_value_t = 30)]
+    pub session_days: i64,
+
+    /// Comma-separated proxy addresses whose X-Forwarded-For / X-Real-IP are believed.
+    #[arg(long, env = "CHAT_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
+
+    /// Largest JSON request body in bytes.
+    #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+impl Settings {
+    /// Built-in defaults only (tests start from here).
+    pub fn defaults() -> Self {
+        Settings::parse_from(["chat-server"])
+    }
+
+    /// Rejects nonsense at start-up with a message that says what to change.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.bind
+            .parse::<SocketAddr>()
+            .with_context(|| format!("CHAT_BIND must be HOST:PORT, got {:?}", self.bind))?;
+        crate::db::DbUrl::parse(&self.database_url)?;
+        if let Some(url) = &self.redis_url {
+            if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+                bail!("REDIS_URL must start with redis:// (got {url:?})");
+            }
+        }
+        for origin in &self.allowed_origins {
+            crate::origin::parse_origin(origin).with_context(|| {
+                format!("CHAT_ALLOWED_ORIGINS: {origin:?} is not an origin like https://chat.example.com")
+            })?;
+        }
+        let positive = [
+            ("CHAT_DB_POOL_SIZE", self.db_pool_size as u64),
+            ("CHAT_DB_TIMEOUT_SECS", self.db_timeout_secs),
+            (
+                "CHAT_LOGIN_FAILURES_PER_MINUTE",
+                self.login_failures_per_minute as u64,
+            ),
+            ("CHAT_MESSAGE_BURST", self.message_burst as u64),
+            ("CHAT_WS_AUTH_TIMEOUT_SECS", self.ws_auth_timeout_secs),
+            ("CHAT_WS_QUEUE", self.ws_queue as u64),
+            ("CHAT_WS_HEARTBEAT_SECS", self.ws_heartbeat_secs),
+            ("CHAT_SESSION_DAYS", self.session_days.max(0) as u64),
+            ("CHAT_MAX_BODY_BYTES", self.max_body_bytes as u64),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                bail!("{name} must be greater than 0");
+            }
+        }
+        if !(self.messages_per_second > 0.0 && self.messages_per_second.is_finite()) {
+            bail!("CHAT_MESSAGES_PER_SECOND must be a positive number");
+        }
+        if self.ws_idle_timeout_secs <= self.ws_heartbeat_secs {
+            bail!("CHAT_WS_IDLE_TIMEOUT_SECS must be longer than CHAT_WS_HEARTBEAT_SECS");
+        }
+        Ok(())
+    }
+
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs(self.ws_heartbeat_secs)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.ws_idle_timeout_secs)
+    }
+
+    pub fn auth_timeout(&self) -> Duration {
+        Duration::from_secs(self.ws_auth_timeout_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::defaults().validate().unwrap();
+    }
+
+    #[test]
+    fn nonsense_is_rejected_with_the_variable_name() {
+        let mut s = Settings::defaults();
+        s.bind = "localhost".into();
+        assert!(s.validate().unwrap_err().to_string().contains("CHAT_BIND"));
+        let mut s = Settings::defaults();
+        s.ws_queue = 0;
+        assert!(s.validate().unwrap_err().to_string().contains("CHAT_WS_QUEUE"));
+        let mut s = Settings::defaults();
+        s.allowed_origins = vec!["not an origin".into()];
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("CHAT_ALLOWED_ORIGINS"));
+        let mut s = Settings::defaults();
+        s.database_url = "mysql://x".into();
+        assert!(s.validate().is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! The chat server as a library: `startup::Application` builds it from `config::Settings`.
+
+pub mod chat;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod limits;
+pub mod metrics;
+pub mod origin;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod ws;

@@ -1,0 +1,129 @@
+//! In-memory rate limits: failed logins per key per minute, and a token bucket per sender.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const LOGIN_WINDOW: Duration = Duration::from_secs(60);
+/// Above this many tracked keys, expired entries are swept (keeps attackers from growing memory).
+const SWEEP_THRESHOLD: usize = 10_000;
+
+/// Counts failures per key in fixed one-minute windows.
+pub struct FailureLimiter {
+    limit: u32,
+    windows: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl FailureLimiter {
+    pub fn new(limit: u32) -> Self {
+        Self {
+            limit,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Err(seconds to wait)` when any of `keys` has used up its failures.
+    pub fn check(&self, keys: &[String]) -> Result<(), u64> {
+        let now = Instant::now();
+        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let mut wait = None;
+        for key in keys {
+            if let Some((start, count)) = windows.get(key) {
+                let elapsed = now.duration_since(*start);
+                if elapsed < LOGIN_WINDOW && *count >= self.limit {
+                    let secs = (LOGIN_WINDOW - elapsed).as_secs().max(1);
+                    wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
+                }
+            }
+        }
+        wait.map_or(Ok(()), Err)
+    }
+
+    pub fn record_failure(&self, keys: &[String]) {
+        let now = Instant::now();
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if windows.len() > SWEEP_THRESHOLD {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < LOGIN_WINDOW);
+        }
+        for key in keys {
+            let entry = windows.entry(key.clone()).or_insert((now, 0));
+            if now.duration_since(entry.0) >= LOGIN_WINDOW {
+                *entry = (now, 0);
+            }
+            entry.1 += 1;
+        }
+    }
+
+    pub fn forget(&self, key: &str) {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        windows.remove(key);
+    }
+}
+
+/// A token bucket per key: `rate` tokens a second, holding at most `burst`.
+pub struct TokenBuckets<K> {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
+}
+
+impl<K: Hash + Eq + Clone> TokenBuckets<K> {
+    pub fn new(rate: f64, burst: u32) -> Self {
+        Self {
+            rate,
+            burst: f64::from(burst),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token, or says how many seconds until one is available.
+    pub fn try_take(&self, key: &K) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() > SWEEP_THRESHOLD {
+            let full_after = Duration::from_secs_f64(self.burst / self.rate);
+            buckets.retain(|_, (_, last)| now.duration_since(*last) < full_after);
+        }
+        let (tokens, last) = buckets.entry(key.clone()).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / self.rate).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_block_after_the_limit_per_key() {
+        let limiter = FailureLimiter::new(3);
+        let keys = vec!["u:alice".to_string(), "ip:1.2.3.4".to_string()];
+        for _ in 0..3 {
+            assert!(limiter.check(&keys).is_ok());
+            limiter.record_failure(&keys);
+        }
+        let wait = limiter.check(&keys).unwrap_err();
+        assert!((1..=60).contains(&wait));
+        assert!(limiter.check(&["u:bob".to_string()]).is_ok());
+        limiter.forget("u:alice");
+        assert!(limiter.check(&["u:alice".to_string()]).is_ok());
+        assert!(limiter.check(&["ip:1.2.3.4".to_string()]).is_err());
+    }
+
+    #[test]
+    fn buckets_allow_a_burst_then_refuse() {
+        let buckets = TokenBuckets::new(1.0, 5);
+        for _ in 0..5 {
+            assert!(buckets.try_take(&1).is_ok());
+        }
+        assert_eq!(buckets.try_take(&1), Err(1));
+        assert!(buckets.try_take(&2).is_ok(), "keys are independent");
+    }
+}

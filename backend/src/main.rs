@@ -1,0 +1,26 @@
+use backend::config::Settings;
+use backend::startup::Application;
+use clap::Parser;
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    let settings = Settings::parse();
+    if let Err(e) = backend::telemetry::init(&settings.log_filter) {
+        eprintln!("chat-server: {e:#}");
+        return std::process::ExitCode::from(2);
+    }
+    let app = match Application::build(settings) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("chat-server: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match app.run_until_stopped().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chat-server: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

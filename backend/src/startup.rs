@@ -1,0 +1,268 @@
+//! Builds the application from settings: storage, fan-out, routes, middleware, listener.
+
+use crate::config::Settings;
+use crate::db::{Db, PoolOptions};
+use crate::error::AppError;
+use crate::limits::{FailureLimiter, TokenBuckets};
+use crate::metrics::Metrics;
+use crate::origin::OriginPolicy;
+use crate::routes::{auth, ops, rooms, spa, users};
+use crate::state::{AppState, RoomOrder};
+use crate::ws::{self, hub::LocalHub};
+use actix_web::body::{EitherBody, MessageBody};
+use futures_util::future::LocalBoxFuture;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::{error, web, App, HttpResponse, HttpServer, ResponseError};
+use anyhow::Context;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    pub fn build(settings: Settings) -> anyhow::Result<Application> {
+        settings.validate()?;
+        if settings.redis_url.is_some() {
+            anyhow::bail!(
+                "REDIS_URL is set, but this build has only in-process fan-out; unset REDIS_URL to run one instance"
+            );
+        }
+        let db = Db::connect(
+            &settings.database_url,
+            &PoolOptions {
+                max_size: settings.db_pool_size,
+                connection_timeout: Duration::from_secs(settings.db_timeout_secs),
+            },
+        )?;
+        let metrics = Arc::new(Metrics::default());
+        let state = web::Data::new(AppState {
+            hub: Arc::new(LocalHub::new(settings.ws_queue, metrics.clone())),
+            origins: OriginPolicy::new(&settings.allowed_origins),
+            login_failures: FailureLimiter::new(settings.login_failures_per_minute),
+            send_limiter: TokenBuckets::new(settings.messages_per_second, settings.message_burst),
+            typing_limiter: TokenBuckets::new(2.0, 10),
+            metrics,
+            room_order: RoomOrder::new(256),
+            db,
+            settings,
+        });
+        let listener = TcpListener::bind(&state.settings.bind)
+            .with_context(|| format!("binding {}", state.settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let workers = match state.settings.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            let state = app_state.clone();
+            let max_body = state.settings.max_body_bytes;
+            let static_dir = state.settings.static_dir.clone();
+            let metrics_state = state.clone();
+            let cors_state = state.clone();
+            let mut app = App::new()
+                .app_data(state)
+                .app_data(json_config(max_body))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    AppError::BadRequest(format!("invalid query: {err}")).into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|_, _| {
+                    AppError::NotFound("no such resource".into()).into()
+                }))
+                .wrap_fn(move |req, srv| {
+                    let cors = cors_state.clone();
+                    cors_and_preflight(cors, req, srv)
+                })
+                .wrap_fn(move |req, srv| {
+                    let metrics = metrics_state.metrics.clone();
+                    let started = Instant::now();
+                    let method = req.method().clone();
+                    let path = req.path().to_owned();
+                    let fut = actix_web::dev::Service::call(srv, req);
+                    async move {
+                        let res = fut.await?;
+                        let status = res.status().as_u16();
+                        let elapsed = started.elapsed();
+                        metrics.observe_request(elapsed, status);
+                        tracing::info!(%method, %path, status, elapsed_ms = elapsed.as_secs_f64() * 1e3, "request");
+                        Ok(res)
+                    }
+                })
+                .service(api_scope())
+                .route("/ws", web::get().to(ws::session::connect))
+                .route("/metrics", web::get().to(ops::metrics));
+            if static_dir.join("index.html").is_file() {
+                let index = static_dir.join("index.html");
+                app = app.service(
+                    actix_files::Files::new("/", &static_dir)
+                        .index_file("index.html")
+                        .default_handler(web::to(move |req: actix_web::HttpRequest| {
+                            let response = spa::fallback(&req, &index);
+                            async move { response }
+                        })),
+                );
+            } else {
+                app = app
+                    .route("/", web::get().to(spa::placeholder))
+                    .default_service(web::to(|| async {
+                        AppError::NotFound("no such page".into()).error_response()
+                    }));
+            }
+            app
+        })
+        .workers(workers)
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+        tracing::info!(
+            port,
+            db = state.db.backend(),
+            static_dir = %state.settings.static_dir.display(),
+            "chat-server listening on {}",
+            state.settings.bind.replace(":0", &format!(":{port}"))
+        );
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn api_scope() -> actix_web::Scope {
+    web::scope("/api")
+        .route("/health", web::get().to(ops::health))
+        .route("/auth/register", web::post().to(auth::register))
+        .route("/auth/login", web::post().to(auth::login))
+        .route("/auth/logout", web::post().to(auth::logout))
+        .route("/me", web::get().to(auth::me))
+        .route("/users", web::get().to(users::search_users))
+        .route("/rooms", web::get().to(rooms::list_rooms))
+        .route("/rooms", web::post().to(rooms::create_room))
+        .route("/rooms/{id}", web::get().to(rooms::get_room))
+        .route("/rooms/{id}/messages", web::get().to(rooms::list_messages))
+        .route("/rooms/{id}/messages", web::post().to(rooms::send_message))
+        .route("/rooms/{id}/read", web::post().to(rooms::mark_read))
+        // Unknown API paths and wrong methods answer JSON, never the SPA.
+        .default_service(web::to(|req: actix_web::HttpRequest| async move {
+            AppError::NotFound(format!("no API endpoint {} {}", req.method(), req.path()))
+                .error_response()
+        }))
+}
+
+fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .content_type_required(false)
+        .error_handler(|err, _| {
+            let app_err = match &err {
+                error::JsonPayloadError::Overflow { .. }
+                | error::JsonPayloadError::OverflowKnownLength { .. } => {
+                    AppError::PayloadTooLarge("request body too large".into())
+                }
+                error::JsonPayloadError::Deserialize(e) => {
+                    AppError::BadRequest(format!("invalid JSON body: {e}"))
+                }
+                other => AppError::BadRequest(format!("invalid request body: {other}")),
+            };
+            app_err.into()
+        })
+}
+
+/// CORS for the configured cross-origin clients only: the exact origin is echoed with
+/// credentials allowed and `Vary: Origin`; preflights from other origins are refused.
+fn cors_and_preflight<S, B>(
+    state: web::Data<AppState>,
+    req: ServiceRequest,
+    srv: &S,
+) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>>
+where
+    S: actix_web::dev::Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S::Future: 'static,
+    B: MessageBody + 'static,
+{
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_owned);
+    let cross_allowed = origin
+        .as_deref()
+        .is_some_and(|o| state.origins.is_cross_origin_allowed(o));
+    let is_preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if is_preflight {
+        let response = if cross_allowed {
+            let mut r = HttpResponse::NoContent();
+            r.insert_header((
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                "GET, POST, PUT, DELETE, OPTIONS",
+            ))
+            .insert_header((
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "authorization, content-type",
+            ))
+            .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"));
+            add_cors_headers(r.finish(), origin.as_deref())
+        } else {
+            AppError::Forbidden("origin not allowed".into()).error_response()
+        };
+        let (req, _) = req.into_parts();
+        return Box::pin(std::future::ready(Ok(
+            ServiceResponse::new(req, response).map_into_right_body()
+        )));
+    }
+    let fut = srv.call(req);
+    Box::pin(async move {
+        let mut res = fut.await?.map_into_left_body();
+        res.headers_mut()
+            .insert(header::VARY, header::HeaderValue::from_static("Origin"));
+        if cross_allowed {
+            if let Some(origin) = origin
+                .as_deref()
+                .and_then(|o| header::HeaderValue::from_str(o).ok())
+            {
+                res.headers_mut()
+                    .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+                res.headers_mut().insert(
+                    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                    header::HeaderValue::from_static("true"),
+                );
+            }
+        }
+        Ok(res)
+    })
+}
+
+fn add_cors_headers(mut response: HttpResponse, origin: Option<&str>) -> HttpResponse {
+    let headers = response.headers_mut();
+    headers.insert(header::VARY, header::HeaderValue::from_static("Origin"));
+    if let Some(origin) = origin.and_then(|o| header::HeaderValue::from_str(o).ok()) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            header::HeaderValue::from_static("true"),
+        );
+    }
+    response
+}

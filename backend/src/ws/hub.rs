@@ -1,0 +1,274 @@
+//! Fan-out: which sockets belong to which user, and delivering events to them.
+//!
+//! `FanOut` is the seam between the websocket sessions and how events travel: the
+//! in-process `LocalHub` here, a Redis-backed one for several instances. It never touches
+//! the database.
+
+use crate::metrics::Metrics;
+use actix_ws::CloseCode;
+use bytestring::ByteString;
+use shared::{ServerFrame, UserId};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, Notify};
+
+pub type ConnId = u64;
+
+/// Something that happened and must reach sockets.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Send `frame` to every socket of each user in `to`.
+    Deliver { to: Vec<UserId>, frame: ServerFrame },
+    /// A session ended (logout): close its sockets.
+    EndSession { user: UserId, session_id: i64 },
+}
+
+/// Why the hub wants a socket closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseRequest {
+    pub code: CloseCode,
+    pub reason: &'static str,
+}
+
+/// Lets the hub tell a socket's task to close, from any thread.
+#[derive(Default)]
+pub struct Kick {
+    notify: Notify,
+    reason: Mutex<Option<CloseRequest>>,
+}
+
+impl Kick {
+    fn kick(&self, request: CloseRequest) {
+        let mut reason = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+        reason.get_or_insert(request);
+        self.notify.notify_one();
+    }
+
+    /// Resolves once the socket has been told to close.
+    pub async fn kicked(&self) -> CloseRequest {
+        self.notify.notified().await;
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or(CloseRequest {
+                code: CloseCode::Policy,
+                reason: "closed by server",
+            })
+    }
+}
+
+/// A socket's end of its registration.
+pub struct Registration {
+    pub conn_id: ConnId,
+    /// Bounded: a socket that falls this far behind is closed, never buffered without end.
+    pub outbound: mpsc::Receiver<ByteString>,
+    pub kick: Arc<Kick>,
+    /// True when this is the user's first open socket (they just came online here).
+    pub first_for_user: bool,
+}
+
+pub trait FanOut: Send + Sync + 'static {
+    fn register(&self, user: UserId, session_id: i64) -> Registration;
+    /// Returns true when that was the user's last socket (they just went offline here).
+    fn unregister(&self, user: UserId, conn_id: ConnId) -> bool;
+    fn publish(&self, event: Event);
+    fn is_online(&self, user: UserId) -> bool;
+    /// `"local"` for in-process fan-out; `"ok"` or `"down"` for a shared bus.
+    fn pubsub_status(&self) -> &'static str;
+}
+
+struct Socket {
+    conn_id: ConnId,
+    session_id: i64,
+    outbound: mpsc::Sender<ByteString>,
+    kick: Arc<Kick>,
+}
+
+/// In-process fan-out: one registry keyed by user, behind a short-held lock.
+pub struct LocalHub {
+    sockets: Mutex<HashMap<UserId, Vec<Socket>>>,
+    next_conn_id: AtomicU64,
+    queue_capacity: usize,
+    metrics: Arc<Metrics>,
+}
+
+impl LocalHub {
+    pub fn new(queue_capacity: usize, metrics: Arc<Metrics>) -> Self {
+        Self {
+            sockets: Mutex::new(HashMap::new()),
+            next_conn_id: AtomicU64::new(1),
+            queue_capacity,
+            metrics,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Vec<Socket>>> {
+        self.sockets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn deliver(&self, to: &[UserId], frame: &ServerFrame) {
+        let text = match serde_json::to_string(frame) {
+            Ok(text) => ByteString::from(text),
+            Err(e) => {
+                tracing::error!(error = %e, "could not serialise a frame");
+                return;
+            }
+        };
+        let sockets = self.lock();
+        for user in to {
+            for socket in sockets.get(user).into_iter().flatten() {
+                match socket.outbound.try_send(text.clone()) {
+                    Ok(()) => {
+                        self.metrics.frames_delivered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        self.metrics
+                            .ws_slow_consumers_closed
+                            .fetch_add(1, Ordering::Relaxed);
+                        socket.kick.kick(CloseRequest {
+                            code: CloseCode::Policy,
+                            reason: "too slow: reconnect and catch up",
+                        });
+                    }
+                    // The socket is closing; its task unregisters it.
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+    }
+}
+
+impl FanOut for LocalHub {
+    fn register(&self, user: UserId, session_id: i64) -> Registration {
+        let conn_id = self.next_conn_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.queue_capacity);
+        let kick = Arc::new(Kick::default());
+        let mut sockets = self.lock();
+        let list = sockets.entry(user).or_default();
+        let first_for_user = list.is_empty();
+        list.push(Socket {
+            conn_id,
+            session_id,
+            outbound: tx,
+            kick: kick.clone(),
+        });
+        self.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
+        Registration {
+            conn_id,
+            outbound: rx,
+            kick,
+            first_for_user,
+        }
+    }
+
+    fn unregister(&self, user: UserId, conn_id: ConnId) -> bool {
+        let mut sockets = self.lock();
+        let Some(list) = sockets.get_mut(&user) else {
+            return false;
+        };
+        let before = list.len();
+        list.retain(|s| s.conn_id != conn_id);
+        if list.len() < before {
+            self.metrics.ws_connections.fetch_sub(1, Ordering::Relaxed);
+        }
+        if list.is_empty() {
+            sockets.remove(&user);
+            before > 0
+        } else {
+            false
+        }
+    }
+
+    fn publish(&self, event: Event) {
+        match event {
+            Event::Deliver { to, frame } => self.deliver(&to, &frame),
+            Event::EndSession { user, session_id } => {
+                for socket in self.lock().get(&user).into_iter().flatten() {
+                    if socket.session_id == session_id {
+                        socket.kick.kick(CloseRequest {
+                            code: CloseCode::Policy,
+                            reason: "signed out",
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_online(&self, user: UserId) -> bool {
+        self.lock().get(&user).is_some_and(|l| !l.is_empty())
+    }
+
+    fn pubsub_status(&self) -> &'static str {
+        "local"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub(capacity: usize) -> LocalHub {
+        LocalHub::new(capacity, Arc::new(Metrics::default()))
+    }
+
+    #[test]
+    fn first_and_last_socket_mark_presence() {
+        let hub = hub(4);
+        let a = hub.register(UserId(1), 10);
+        let b = hub.register(UserId(1), 10);
+        assert!(a.first_for_user && !b.first_for_user);
+        assert!(hub.is_online(UserId(1)));
+        assert!(!hub.unregister(UserId(1), a.conn_id));
+        assert!(hub.unregister(UserId(1), b.conn_id));
+        assert!(!hub.is_online(UserId(1)));
+        assert!(!hub.unregister(UserId(1), b.conn_id), "idempotent");
+    }
+
+    #[tokio::test]
+    async fn frames_reach_every_socket_of_the_recipients_only() {
+        let hub = hub(4);
+        let mut a = hub.register(UserId(1), 10);
+        let mut other = hub.register(UserId(2), 20);
+        hub.publish(Event::Deliver {
+            to: vec![UserId(1)],
+            frame: ServerFrame::Pong,
+        });
+        assert_eq!(a.outbound.recv().await.unwrap(), r#"{"type":"pong"}"#);
+        assert!(other.outbound.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_kicks_the_slow_socket() {
+        let hub = hub(2);
+        let slow = hub.register(UserId(1), 10);
+        for _ in 0..3 {
+            hub.publish(Event::Deliver {
+                to: vec![UserId(1)],
+                frame: ServerFrame::Pong,
+            });
+        }
+        let request = slow.kick.kicked().await;
+        assert_eq!(request.code, CloseCode::Policy);
+    }
+
+    #[tokio::test]
+    async fn ending_a_session_kicks_only_its_sockets() {
+        let hub = hub(2);
+        let ended = hub.register(UserId(1), 10);
+        let other_session = hub.register(UserId(1), 11);
+        hub.publish(Event::EndSession {
+            user: UserId(1),
+            session_id: 10,
+        });
+        ended.kick.kicked().await;
+        let still_open = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            other_session.kick.kicked(),
+        )
+        .await;
+        assert!(still_open.is_err());
+    }
+}

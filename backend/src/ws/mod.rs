@@ -1,0 +1,4 @@
+//! The websocket endpoint `/ws`: one task per connection, events through the fan-out.
+
+pub mod hub;
+pub mod session;

@@ -1,0 +1,284 @@
+//! One websocket connection: authenticate, register with the fan-out, then serve client
+//! frames, outbound events and heartbeats until either side ends it.
+
+use super::hub::{CloseRequest, Registration};
+use crate::chat;
+use crate::domain::auth::Authenticated;
+use crate::error::AppError;
+use crate::routes::extract::{authenticate, credentials};
+use crate::state::AppState;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use futures_util::StreamExt;
+use shared::frames::MAX_FRAME_BYTES;
+use shared::{ClientFrame, ErrorCode, ServerFrame, UserId};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// `GET /ws`: checks `Origin`, takes the cookie (or bearer) session if there is one, and
+/// hands the connection to its own task.
+pub async fn connect(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default();
+        if !state.origins.is_allowed(origin, req.headers()) {
+            return Err(AppError::Forbidden(format!(
+                "websocket origin {origin:?} is not allowed"
+            )));
+        }
+    }
+    // An invalid cookie is not fatal: the client may still authenticate with a frame.
+    let pre_auth = match credentials(&req) {
+        Some(creds) => match authenticate(&state, creds.token).await {
+            Ok(auth) => Some(auth),
+            Err(AppError::Unauthorized(_)) => None,
+            Err(other) => return Err(other),
+        },
+        None => None,
+    };
+    let (response, session, stream) = actix_ws::handle(&req, body)
+        .map_err(|e| AppError::BadRequest(format!("not a websocket handshake: {e}")))?;
+    let stream = stream
+        .max_frame_size(MAX_FRAME_BYTES)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_FRAME_BYTES);
+    actix_web::rt::spawn(run(state.into_inner(), session, stream, pre_auth));
+    Ok(response)
+}
+
+fn close(code: CloseCode, description: &str) -> Option<CloseReason> {
+    Some(CloseReason {
+        code,
+        description: Some(description.to_owned()),
+    })
+}
+
+async fn send_frame(session: &mut Session, frame: &ServerFrame) -> Result<(), actix_ws::Closed> {
+    match serde_json::to_string(frame) {
+        Ok(text) => session.text(text).await,
+        Err(e) => {
+            tracing::error!(error = %e, "could not serialise a frame");
+            Ok(())
+        }
+    }
+}
+
+async fn run(
+    state: Arc<AppState>,
+    mut session: Session,
+    mut stream: AggregatedMessageStream,
+    pre_auth: Option<Authenticated>,
+) {
+    let auth = match pre_auth {
+        Some(auth) => auth,
+        None => match await_auth_frame(&state, &mut session, &mut stream).await {
+            Ok(auth) => auth,
+            Err(reason) => {
+                let _ = session.close(reason).await;
+                return;
+            }
+        },
+    };
+    let user = UserId(auth.user.id);
+    let mut registration = state.hub.register(user, auth.session_id);
+    // Registered before `ready`: every event from here on is queued for this socket, which
+    // is what makes the catch-up of api.md exact.
+    let ready = ServerFrame::Ready {
+        user: auth.user.to_user(true),
+    };
+    let reason = if send_frame(&mut session, &ready).await.is_ok() {
+        if registration.first_for_user {
+            chat::announce_presence(&state, user).await;
+        }
+        serve(&state, &auth, &mut session, &mut stream, &mut registration).await
+    } else {
+        None
+    };
+    let went_offline = state.hub.unregister(user, registration.conn_id);
+    let _ = session.close(reason).await;
+    if went_offline {
+        chat::announce_presence(&state, user).await;
+    }
+}
+
+/// Waits for `{"type":"auth","token"}` as the first frame, within the auth timeout.
+async fn await_auth_frame(
+    state: &Arc<AppState>,
+    session: &mut Session,
+    stream: &mut AggregatedMessageStream,
+) -> Result<Authenticated, Option<CloseReason>> {
+    let first = tokio::time::timeout(state.settings.auth_timeout(), async {
+        loop {
+            match stream.next().await {
+                Some(Ok(AggregatedMessage::Text(text))) => return Some(text),
+                Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                    let _ = session.pong(&bytes).await;
+                }
+                Some(Ok(AggregatedMessage::Pong(_))) => {}
+                _ => return None,
+            }
+        }
+    })
+    .await;
+    let text = match first {
+        Err(_elapsed) => {
+            let _ = send_frame(
+                session,
+                &ServerFrame::error(ErrorCode::Unauthorized, "authenticate within the time limit", None),
+            )
+            .await;
+            return Err(close(CloseCode::Policy, "authentication timed out"));
+        }
+        Ok(None) => return Err(None),
+        Ok(Some(text)) => text,
+    };
+    let token = match serde_json::from_str::<ClientFrame>(&text) {
+        Ok(ClientFrame::Auth { token }) => token,
+        _ => {
+            let _ = send_frame(
+                session,
+                &ServerFrame::error(
+                    ErrorCode::Unauthorized,
+                    "the first frame must be {\"type\":\"auth\",\"token\":…}",
+                    None,
+                ),
+            )
+            .await;
+            return Err(close(CloseCode::Policy, "not authenticated"));
+        }
+    };
+    match authenticate(state, token).await {
+        Ok(auth) => Ok(auth),
+        Err(e) => {
+            let _ = send_frame(
+                session,
+                &ServerFrame::error(e.code(), e.public_message(), None),
+            )
+            .await;
+            Err(close(CloseCode::Policy, "not authenticated"))
+        }
+    }
+}
+
+/// The connection's main loop. Returns the close frame to send, if any.
+async fn serve(
+    state: &Arc<AppState>,
+    auth: &Authenticated,
+    session: &mut Session,
+    stream: &mut AggregatedMessageStream,
+    registration: &mut Registration,
+) -> Option<CloseReason> {
+    let mut heartbeat = tokio::time::interval(state.settings.heartbeat());
+    heartbeat.tick().await;
+    let mut last_heard = Instant::now();
+    let kick = registration.kick.clone();
+    loop {
+        tokio::select! {
+            CloseRequest { code, reason } = kick.kicked() => return close(code, reason),
+            outbound = registration.outbound.recv() => match outbound {
+                Some(text) => {
+                    if session.text(text).await.is_err() {
+                        return None;
+                    }
+                }
+                None => return close(CloseCode::Away, "server shutting down"),
+            },
+            incoming = stream.next() => {
+                last_heard = Instant::now();
+                match incoming {
+                    Some(Ok(AggregatedMessage::Text(text))) => {
+                        let reply = handle_frame(state, auth, &text).await;
+                        for frame in reply {
+                            if send_frame(session, &frame).await.is_err() {
+                                return None;
+                            }
+                        }
+                    }
+                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                        let frame = ServerFrame::error(ErrorCode::BadRequest, "send JSON in text frames", None);
+                        if send_frame(session, &frame).await.is_err() {
+                            return None;
+                        }
+                    }
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                        if session.pong(&bytes).await.is_err() {
+                            return None;
+                        }
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => {}
+                    Some(Ok(AggregatedMessage::Close(_))) | None => return None,
+                    Some(Err(actix_ws::ProtocolError::Overflow)) => {
+                        return close(CloseCode::Size, "frame larger than 64 KiB");
+                    }
+                    Some(Err(e)) => {
+                        tracing::debug!(error = %e, "websocket protocol error");
+                        return close(CloseCode::Protocol, "protocol error");
+                    }
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > state.settings.idle_timeout() {
+                    return close(CloseCode::Away, "idle timeout");
+                }
+                if session.ping(b"").await.is_err() {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Runs one client frame; returns the frames to answer on this socket. Every failure is an
+/// `error` frame and the socket stays open.
+async fn handle_frame(state: &Arc<AppState>, auth: &Authenticated, text: &str) -> Vec<ServerFrame> {
+    let frame = match serde_json::from_str::<ClientFrame>(text) {
+        Ok(frame) => frame,
+        Err(e) => {
+            return vec![ServerFrame::error(
+                ErrorCode::BadRequest,
+                format!("invalid frame: {e}"),
+                None,
+            )]
+        }
+    };
+    let me = auth.user.id;
+    let failed = |e: AppError, client_id: Option<String>| {
+        vec![ServerFrame::error(e.code(), e.public_message(), client_id)]
+    };
+    match frame {
+        ClientFrame::Send {
+            room_id,
+            body,
+            client_id,
+        } => {
+            // Echo the id back on errors so the client can mark the right message failed,
+            // but never echo an over-long one.
+            let echo_id = Some(client_id.chars().take(shared::validation::CLIENT_ID_MAX_CHARS).collect());
+            match chat::send_message(state, me, room_id.0, body, client_id.clone()).await {
+                Ok(stored) => vec![ServerFrame::Ack {
+                    client_id,
+                    message: stored.message,
+                }],
+                Err(e) => failed(e, echo_id),
+            }
+        }
+        ClientFrame::Read { room_id, seq } => match chat::mark_read(state, me, room_id.0, seq).await {
+            Ok(()) => vec![],
+            Err(e) => failed(e, None),
+        },
+        ClientFrame::Typing { room_id } => match chat::typing(state, me, room_id.0).await {
+            Ok(()) => vec![],
+            Err(e) => failed(e, None),
+        },
+        ClientFrame::Ping => vec![ServerFrame::Pong],
+        ClientFrame::Auth { .. } => vec![ServerFrame::error(
+            ErrorCode::BadRequest,
+            "this socket is already authenticated",
+            None,
+        )],
+    }
+}
