@@ -170,7 +170,11 @@ mod tests {
         assert!(s.validate().unwrap_err().to_string().contains("CHAT_BIND"));
         let mut s = Settings::defaults();
         s.ws_queue = 0;
-        assert!(s.validate().unwrap_err().to_string().contains("CHAT_WS_QUEUE"));
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("CHAT_WS_QUEUE"));
         let mut s = Settings::defaults();
         s.allowed_origins = vec!["not an origin".into()];
         assert!(s

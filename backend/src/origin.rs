@@ -52,15 +52,13 @@ impl OriginPolicy {
             return false;
         };
         let host = host.to_ascii_lowercase();
-        origin
-            .split_once("://")
-            .is_some_and(|(scheme, authority)| {
-                authority == host
-                    || (scheme == "http" && format!("{authority}:80") == host)
-                    || (scheme == "https" && format!("{authority}:443") == host)
-                    || (scheme == "http" && authority == host.trim_end_matches(":80"))
-                    || (scheme == "https" && authority == host.trim_end_matches(":443"))
-            })
+        origin.split_once("://").is_some_and(|(scheme, authority)| {
+            authority == host
+                || (scheme == "http" && format!("{authority}:80") == host)
+                || (scheme == "https" && format!("{authority}:443") == host)
+                || (scheme == "http" && authority == host.trim_end_matches(":80"))
+                || (scheme == "https" && authority == host.trim_end_matches(":443"))
+        })
     }
 }
 
@@ -87,14 +85,11 @@ pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::http::header::{HeaderName, HeaderValue, HOST};
+    use actix_web::http::header::{HeaderValue, HOST};
 
     fn headers(host: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(
-            HeaderName::from(HOST),
-            HeaderValue::from_str(host).unwrap(),
-        );
+        h.insert(HOST, HeaderValue::from_str(host).unwrap());
         h
     }
 

@@ -10,11 +10,11 @@ use crate::routes::{auth, ops, rooms, spa, users};
 use crate::state::{AppState, RoomOrder};
 use crate::ws::{self, hub::LocalHub};
 use actix_web::body::{EitherBody, MessageBody};
-use futures_util::future::LocalBoxFuture;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::{error, web, App, HttpResponse, HttpServer, ResponseError};
 use anyhow::Context;
+use futures_util::future::LocalBoxFuture;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -195,7 +195,11 @@ fn cors_and_preflight<S, B>(
     srv: &S,
 ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>>
 where
-    S: actix_web::dev::Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S: actix_web::dev::Service<
+        ServiceRequest,
+        Response = ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
     S::Future: 'static,
     B: MessageBody + 'static,
 {

@@ -36,19 +36,34 @@ pub enum ClientFrame {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// The socket is authenticated; events flow from here on.
-    Ready { user: User },
+    Ready {
+        user: User,
+    },
     /// The frame `send` with this `client_id` is durably stored as `message`.
-    Ack { client_id: String, message: Message },
-    Message { message: Message },
+    Ack {
+        client_id: String,
+        message: Message,
+    },
+    Message {
+        message: Message,
+    },
     Read {
         room_id: RoomId,
         user_id: UserId,
         seq: i64,
     },
-    Typing { room_id: RoomId, user_id: UserId },
-    Presence { user_id: UserId, online: bool },
+    Typing {
+        room_id: RoomId,
+        user_id: UserId,
+    },
+    Presence {
+        user_id: UserId,
+        online: bool,
+    },
     /// A room that now includes you.
-    Room { room: Room },
+    Room {
+        room: Room,
+    },
     Error {
         code: ErrorCode,
         message: String,

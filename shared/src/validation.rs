@@ -197,7 +197,10 @@ mod tests {
 
     #[test]
     fn usernames_are_lower_cased_and_limited_to_the_charset() {
-        assert_eq!(Username::parse("Alice_1.x-y").unwrap().as_str(), "alice_1.x-y");
+        assert_eq!(
+            Username::parse("Alice_1.x-y").unwrap().as_str(),
+            "alice_1.x-y"
+        );
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse(&"a".repeat(32)).is_ok());
         assert!(Username::parse(&"a".repeat(33)).is_err());

@@ -156,9 +156,9 @@ fn views(conn: &mut DbConn, me: i64, rows: Vec<RoomRow>) -> Result<Vec<Room>, Ap
     rows.into_iter()
         .map(|row| {
             let peer_id = row.peer_of(me);
-            let peer = peers
-                .get(&peer_id)
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("room {} lost its peer", row.id)))?;
+            let peer = peers.get(&peer_id).ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("room {} lost its peer", row.id))
+            })?;
             Ok(Room {
                 id: RoomId(row.id),
                 peer: peer.to_user(false),

@@ -39,7 +39,13 @@ async fn start_session(
         .db
         .run(move |conn| {
             let now = db::now();
-            auth::create_session(conn, user_id, &token_hash, now, now + chrono::Duration::days(days))
+            auth::create_session(
+                conn,
+                user_id,
+                &token_hash,
+                now,
+                now + chrono::Duration::days(days),
+            )
         })
         .await?;
     Ok(HttpResponse::build(status)

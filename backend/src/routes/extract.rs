@@ -89,8 +89,8 @@ impl FromRequest for AuthUser {
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("app state missing")))?
                 .clone();
-            let creds = credentials(&req)
-                .ok_or_else(|| AppError::Unauthorized("sign in first".into()))?;
+            let creds =
+                credentials(&req).ok_or_else(|| AppError::Unauthorized("sign in first".into()))?;
             if creds.from_cookie {
                 check_cross_site(&req, &state)?;
             }

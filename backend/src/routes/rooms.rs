@@ -25,7 +25,8 @@ pub async fn create_room(
     caller: AuthUser,
     body: web::Json<CreateRoom>,
 ) -> Result<HttpResponse, AppError> {
-    let (room, created) = chat::open_room(&state.into_inner(), caller.id(), body.into_inner().peer).await?;
+    let (room, created) =
+        chat::open_room(&state.into_inner(), caller.id(), body.into_inner().peer).await?;
     Ok(if created {
         HttpResponse::Created().json(room)
     } else {

@@ -27,7 +27,9 @@ fn index_response(req: &HttpRequest, index: &Path) -> HttpResponse {
                 CacheControl(vec![CacheDirective::NoCache])
                     .to_string()
                     .parse()
-                    .unwrap_or_else(|_| actix_web::http::header::HeaderValue::from_static("no-cache")),
+                    .unwrap_or_else(|_| {
+                        actix_web::http::header::HeaderValue::from_static("no-cache")
+                    }),
             );
             response
         }

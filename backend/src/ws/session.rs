@@ -128,7 +128,11 @@ async fn await_auth_frame(
         Err(_elapsed) => {
             let _ = send_frame(
                 session,
-                &ServerFrame::error(ErrorCode::Unauthorized, "authenticate within the time limit", None),
+                &ServerFrame::error(
+                    ErrorCode::Unauthorized,
+                    "authenticate within the time limit",
+                    None,
+                ),
             )
             .await;
             return Err(close(CloseCode::Policy, "authentication timed out"));
@@ -257,7 +261,12 @@ async fn handle_frame(state: &Arc<AppState>, auth: &Authenticated, text: &str) -
         } => {
             // Echo the id back on errors so the client can mark the right message failed,
             // but never echo an over-long one.
-            let echo_id = Some(client_id.chars().take(shared::validation::CLIENT_ID_MAX_CHARS).collect());
+            let echo_id = Some(
+                client_id
+                    .chars()
+                    .take(shared::validation::CLIENT_ID_MAX_CHARS)
+                    .collect(),
+            );
             match chat::send_message(state, me, room_id.0, body, client_id.clone()).await {
                 Ok(stored) => vec![ServerFrame::Ack {
                     client_id,
@@ -266,10 +275,12 @@ async fn handle_frame(state: &Arc<AppState>, auth: &Authenticated, text: &str) -
                 Err(e) => failed(e, echo_id),
             }
         }
-        ClientFrame::Read { room_id, seq } => match chat::mark_read(state, me, room_id.0, seq).await {
-            Ok(()) => vec![],
-            Err(e) => failed(e, None),
-        },
+        ClientFrame::Read { room_id, seq } => {
+            match chat::mark_read(state, me, room_id.0, seq).await {
+                Ok(()) => vec![],
+                Err(e) => failed(e, None),
+            }
+        }
         ClientFrame::Typing { room_id } => match chat::typing(state, me, room_id.0).await {
             Ok(()) => vec![],
             Err(e) => failed(e, None),

@@ -1,0 +1,420 @@
+//! Spawns the real server on port 0 with a fresh database, and talks to it over TCP with a
+//! real HTTP client and a real websocket client.
+
+use backend::config::Settings;
+use backend::startup::Application;
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use futures_util::{SinkExt, StreamExt};
+use reqwest::{Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use shared::{ClientFrame, Message, Room, ServerFrame, User};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const PASSWORD: &str = "correct-horse-battery";
+const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which database this run tests: `TEST_DATABASE_URL=postgres://…` switches to PostgreSQL.
+pub fn postgres_base_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+}
+
+/// A database of its own for each test, dropped afterwards.
+enum TestDb {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            if let Ok(mut conn) = diesel::PgConnection::establish(admin_url) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+fn unique_suffix() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    )
+}
+
+fn fresh_database() -> (String, TestDb) {
+    match postgres_base_url() {
+        Some(admin_url) => {
+            let name = format!("chat_test_{}", unique_suffix());
+            let mut conn = diesel::PgConnection::establish(&admin_url)
+                .expect("TEST_DATABASE_URL must reach PostgreSQL");
+            conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                .unwrap();
+            let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap();
+            (
+                format!("{base}/{name}"),
+                TestDb::Postgres { admin_url, name },
+            )
+        }
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("chat.db").display());
+            (url, TestDb::Sqlite(dir))
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    _db: TestDb,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: i64,
+    pub username: String,
+    pub token: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        let _ = backend::telemetry::init("info");
+    }
+    let (database_url, db) = fresh_database();
+    let mut settings = Settings::defaults();
+    settings.bind = "127.0.0.1:0".into();
+    settings.database_url = database_url;
+    settings.static_dir = "/nonexistent-chat-dist".into();
+    settings.workers = 2;
+    configure(&mut settings);
+    let app = Application::build(settings).expect("the app builds");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        _db: db,
+    }
+}
+
+/// Reads a JSON body, failing with the status and text when it is not the expected shape.
+pub async fn json<T: DeserializeOwned>(response: Response) -> T {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("status {status}: body {text:?} is not the expected JSON: {e}"))
+}
+
+/// Asserts the api.md error shape and code, and returns the message.
+pub async fn assert_error(response: Response, status: u16, code: &str) -> String {
+    assert_eq!(response.status().as_u16(), status, "unexpected status");
+    let body: Value = json(response).await;
+    assert_eq!(body["error"]["code"], code, "body: {body}");
+    body["error"]["message"]
+        .as_str()
+        .expect("error.message is a string")
+        .to_owned()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_raw(&self, path: &str, token: Option<&str>, body: Vec<u8>) -> Response {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn register_response(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/auth/register"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login_response(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/auth/login"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn register(&self, username: &str) -> TestUser {
+        let response = self.register_response(username, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: shared::AuthResponse = json(response).await;
+        TestUser {
+            id: body.user.id.0,
+            username: body.user.username,
+            token: body.token,
+        }
+    }
+
+    pub async fn open_room(&self, me: &TestUser, peer: &TestUser) -> Room {
+        let response = self
+            .post("/api/rooms", &me.token, &json!({"peer": peer.username}))
+            .await;
+        assert!(response.status().is_success(), "{}", response.status());
+        json(response).await
+    }
+
+    pub async fn send(&self, me: &TestUser, room_id: i64, body: &str, client_id: &str) -> Response {
+        self.post(
+            &format!("/api/rooms/{room_id}/messages"),
+            &me.token,
+            &json!({"body": body, "client_id": client_id}),
+        )
+        .await
+    }
+
+    pub async fn send_ok(&self, me: &TestUser, room_id: i64, body: &str) -> Message {
+        let response = self
+            .send(me, room_id, body, &format!("c-{}", unique_suffix()))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        json(response).await
+    }
+
+    pub async fn messages(
+        &self,
+        me: &TestUser,
+        room_id: i64,
+        query: &str,
+    ) -> shared::MessagesResponse {
+        let response = self
+            .get(&format!("/api/rooms/{room_id}/messages{query}"), &me.token)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        json(response).await
+    }
+
+    pub async fn rooms(&self, me: &TestUser) -> Vec<Room> {
+        let response = self.get("/api/rooms", &me.token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        json::<shared::RoomsResponse>(response).await.rooms
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}/ws", self.port)
+    }
+
+    /// A websocket authenticated with the first frame, after its `ready`.
+    pub async fn ws(&self, user: &TestUser) -> WsClient {
+        let mut ws = self.ws_unauthenticated().await;
+        ws.send(&ClientFrame::Auth {
+            token: user.token.clone(),
+        })
+        .await;
+        match ws.next_frame().await {
+            ServerFrame::Ready { user: ready_user } => assert_eq!(ready_user.id.0, user.id),
+            other => panic!("expected ready, got {other:?}"),
+        }
+        ws
+    }
+
+    pub async fn ws_unauthenticated(&self) -> WsClient {
+        let (stream, _) = tokio_tungstenite::connect_async(self.ws_url())
+            .await
+            .expect("websocket handshake");
+        WsClient { stream }
+    }
+
+    /// The handshake with extra headers; returns the HTTP status on refusal.
+    pub async fn ws_with_headers(&self, headers: &[(&str, &str)]) -> Result<WsClient, u16> {
+        let mut request = self.ws_url().into_client_request().unwrap();
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((stream, _)) => Ok(WsClient { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(other) => panic!("handshake failed: {other}"),
+        }
+    }
+}
+
+pub struct WsClient {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// How a socket ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Closed {
+    WithCode(u16),
+    WithoutCode,
+}
+
+impl WsClient {
+    pub async fn send(&mut self, frame: &ClientFrame) {
+        self.send_text(&serde_json::to_string(frame).unwrap()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.stream
+            .send(WsMessage::Text(text.to_owned().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.stream
+            .send(WsMessage::Binary(bytes.into()))
+            .await
+            .unwrap();
+    }
+
+    /// The next data frame, parsed; control frames are skipped.
+    pub async fn next_frame(&mut self) -> ServerFrame {
+        loop {
+            let next = tokio::time::timeout(FRAME_TIMEOUT, self.stream.next())
+                .await
+                .expect("a frame within the timeout")
+                .expect("the socket is open")
+                .expect("a valid frame");
+            match next {
+                WsMessage::Text(text) => {
+                    return serde_json::from_str(&text)
+                        .unwrap_or_else(|e| panic!("unparseable frame {text}: {e}"))
+                }
+                WsMessage::Close(frame) => panic!("socket closed: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Skips frames until one matches (presence and the like arrive in between).
+    pub async fn next_matching(&mut self, wanted: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
+        loop {
+            let frame = self.next_frame().await;
+            if wanted(&frame) {
+                return frame;
+            }
+        }
+    }
+
+    pub async fn next_message(&mut self) -> Message {
+        match self
+            .next_matching(|f| matches!(f, ServerFrame::Message { .. }))
+            .await
+        {
+            ServerFrame::Message { message } => message,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Asserts that no data frame matching `unwanted` arrives within `wait`.
+    pub async fn assert_none_within(
+        &mut self,
+        wait: Duration,
+        unwanted: impl Fn(&ServerFrame) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return,
+                Ok(Some(Ok(WsMessage::Text(text)))) => {
+                    let frame: ServerFrame = serde_json::from_str(&text).unwrap();
+                    assert!(!unwanted(&frame), "unexpected frame {frame:?}");
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(other) => panic!("socket ended: {other:?}"),
+            }
+        }
+    }
+
+    /// Waits for the server to close the socket, skipping data frames; returns the close code.
+    pub async fn closed(&mut self) -> Closed {
+        loop {
+            let next = tokio::time::timeout(FRAME_TIMEOUT, self.stream.next())
+                .await
+                .expect("the socket closes within the timeout");
+            match next {
+                Some(Ok(WsMessage::Close(Some(frame)))) => {
+                    return Closed::WithCode(u16::from(frame.code))
+                }
+                Some(Ok(WsMessage::Close(None))) | None | Some(Err(_)) => {
+                    return Closed::WithoutCode
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self
+            .stream
+            .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: CloseCode::Normal,
+                reason: "bye".into(),
+            }))
+            .await;
+    }
+}
+
+pub fn user_of(frame: &ServerFrame) -> Option<&User> {
+    match frame {
+        ServerFrame::Ready { user } => Some(user),
+        _ => None,
+    }
+}

@@ -1,0 +1,13 @@
+//! Black-box tests: the real server on port 0, real clients over TCP. The same suite runs on
+//! SQLite (default) and on PostgreSQL (`TEST_DATABASE_URL=postgres://…`).
+
+// Test code: a panic is a test failure, which is exactly what an unwrap should cause here.
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod bad_input;
+mod helpers;
+mod messages;
+mod ops;
+mod rooms;
+mod websocket;
