@@ -1,0 +1,46 @@
+use crate::components::icons;
+use crate::hooks::use_chat;
+use crate::state::{Action, Conn};
+use gloo_timers::callback::Timeout;
+use yew::prelude::*;
+
+/// Notices disappear by themselves after this.
+const NOTICE_MS: u32 = 6_000;
+
+/// "Reconnecting…" while the socket is down, and passing notices.
+#[component]
+pub fn Banners() -> Html {
+    let chat = use_chat();
+    let state = chat.state();
+    let notice = state.notice.clone();
+    {
+        let chat = chat.clone();
+        use_effect_with(notice.clone(), move |notice| {
+            let timer = notice
+                .is_some()
+                .then(|| Timeout::new(NOTICE_MS, move || chat.dispatch(Action::Notice(None))));
+            move || drop(timer)
+        });
+    }
+    let dismiss = {
+        let chat = chat.clone();
+        Callback::from(move |_| chat.dispatch(Action::Notice(None)))
+    };
+    html! {
+        <div class="banners">
+            if let Conn::Reconnecting { .. } = state.conn {
+                <div class="banner banner-warn" role="status" aria-live="polite">
+                    <span class="spinner spinner-sm" aria-hidden="true"></span>
+                    { "Reconnecting…" }
+                </div>
+            }
+            if let Some(notice) = notice {
+                <div class="banner banner-error" role="alert">
+                    { icons::alert() }
+                    <span class="banner-text">{ notice }</span>
+                    <button type="button" class="icon-btn" aria-label="Dismiss" onclick={dismiss}>{ icons::close() }</button>
+                </div>
+            }
+        </div>
+    }
+}

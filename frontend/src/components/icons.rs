@@ -1,0 +1,56 @@
+//! Inline SVG icons (decorative: every control that uses one also has a text label).
+
+use yew::prelude::*;
+
+fn icon(path: &'static str) -> Html {
+    html! {
+        <svg class="icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false"
+            fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+            <path d={path} />
+        </svg>
+    }
+}
+
+pub fn chat_bubble() -> Html {
+    icon("M21 11.5a8.4 8.4 0 0 1-9 8.4 9 9 0 0 1-4-.9L3 20l1.1-4A8 8 0 0 1 3 11.5 8.4 8.4 0 0 1 12 3a8.4 8.4 0 0 1 9 8.5z")
+}
+
+pub fn send() -> Html {
+    icon("M22 2 11 13M22 2l-7 20-4-9-9-4 20-7z")
+}
+
+pub fn back() -> Html {
+    icon("M15 18l-6-6 6-6")
+}
+
+pub fn bell() -> Html {
+    icon("M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9M13.7 21a2 2 0 0 1-3.4 0")
+}
+
+pub fn sign_out() -> Html {
+    icon("M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9")
+}
+
+pub fn search() -> Html {
+    icon("M11 19a8 8 0 1 0 0-16 8 8 0 0 0 0 16zM21 21l-4.3-4.3")
+}
+
+pub fn arrow_down() -> Html {
+    icon("M12 5v14M19 12l-7 7-7-7")
+}
+
+pub fn clock() -> Html {
+    icon("M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM12 6v6l4 2")
+}
+
+pub fn check() -> Html {
+    icon("M20 6 9 17l-5-5")
+}
+
+pub fn alert() -> Html {
+    icon("M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM12 8v4M12 16h.01")
+}
+
+pub fn close() -> Html {
+    icon("M18 6 6 18M6 6l12 12")
+}

@@ -1,0 +1,14 @@
+//! Function components. They read state through `use_chat()` and call its commands; the
+//! logic they show lives in `logic/` and `state.rs`.
+
+pub mod avatar;
+pub mod banners;
+pub mod composer;
+pub mod conversation;
+pub mod icons;
+pub mod message_list;
+pub mod message_text;
+pub mod new_conversation;
+pub mod provider;
+pub mod room_list;
+pub mod sidebar;

@@ -1,0 +1,89 @@
+use crate::app::Route;
+use crate::components::avatar::Avatar;
+use crate::hooks::use_chat;
+use crate::logic::text::preview;
+use crate::logic::time::{full, relative};
+use crate::services::platform::{local, local_now};
+use crate::state::RoomEntry;
+use shared::RoomId;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct RoomListProps {
+    pub active: Option<RoomId>,
+}
+
+/// Conversations, most recent first, with preview, time, unread badge and presence.
+#[component]
+pub fn RoomList(props: &RoomListProps) -> Html {
+    let chat = use_chat();
+    let state = chat.state();
+    let me = state.me().map(|u| u.id);
+    let now = local_now();
+    let rooms = state.sorted_rooms();
+    if rooms.is_empty() {
+        return html! {
+            <div class="room-list-empty">
+                if state.rooms_loaded {
+                    <p class="empty-title">{ "No conversations yet" }</p>
+                    <p>{ "Search for someone above to start one." }</p>
+                } else {
+                    <div class="spinner" aria-hidden="true"></div>
+                    <p>{ "Loading conversations…" }</p>
+                }
+            </div>
+        };
+    }
+    let item = |entry: &RoomEntry| {
+        let room = &entry.room;
+        let active = props.active == Some(room.id);
+        let typing = entry.typing_until > 0.0;
+        let last = room.last_message.as_ref();
+        let when = last.map(|m| m.created_at).unwrap_or(room.last_activity_at);
+        let mine = last.is_some_and(|m| Some(m.sender_id) == me);
+        let preview_text = match last {
+            _ if typing => "typing…".to_owned(),
+            Some(m) => preview(&m.body, 60),
+            None => "No messages yet".to_owned(),
+        };
+        let unread = room.unread.max(0);
+        html! {
+            <li key={room.id.0}>
+                <Link<Route> to={Route::Room { id: room.id.0 }}
+                    classes={classes!("room-item", active.then_some("active"), (unread > 0).then_some("has-unread"))}>
+                    <Avatar user={room.peer.clone()} presence=true />
+                    <span class="room-main">
+                        <span class="room-top">
+                            <span class="room-name">
+                                { room.peer.display_name.clone() }
+                                if room.peer.online { <span class="sr-only">{ " (online)" }</span> }
+                            </span>
+                            <time class="room-time" datetime={when.to_rfc3339()} title={full(local(when))}>
+                                { relative(local(when), now) }
+                            </time>
+                        </span>
+                        <span class="room-bottom">
+                            <span class={classes!("room-preview", typing.then_some("typing"))}>
+                                if mine && !typing { <span class="you">{ "You: " }</span> }
+                                { preview_text }
+                            </span>
+                            if unread > 0 {
+                                <span class="badge" data-count={unread.to_string()}>{ if unread > 99 { "99+".to_owned() } else { unread.to_string() } }
+                                    <span class="sr-only">{ " unread" }</span>
+                                </span>
+                            }
+                        </span>
+                    </span>
+                </Link<Route>>
+            </li>
+        }
+    };
+    html! {
+        <nav class="room-list-wrap" aria-label="Conversation list">
+            <ul class="room-list">
+                { for rooms.into_iter().map(item) }
+            </ul>
+        </nav>
+    }
+}

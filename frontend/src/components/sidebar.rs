@@ -1,0 +1,65 @@
+use crate::components::avatar::Avatar;
+use crate::components::icons;
+use crate::components::new_conversation::NewConversation;
+use crate::components::room_list::RoomList;
+use crate::hooks::use_chat;
+use crate::services::platform::{notify_permission, request_notify_permission, NotifyPermission};
+use crate::state::Conn;
+use shared::RoomId;
+use wasm_bindgen_futures::spawn_local;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct SidebarProps {
+    pub active: Option<RoomId>,
+}
+
+/// The left column: who is signed in, the search for new conversations, the list.
+#[component]
+pub fn Sidebar(props: &SidebarProps) -> Html {
+    let chat = use_chat();
+    let permission = use_state(notify_permission);
+    let Some(me) = chat.state().me().cloned() else {
+        return html! {};
+    };
+    let on_notify = {
+        let permission = permission.clone();
+        // Asked only here, on a click: browsers (and people) dislike prompts on load.
+        Callback::from(move |_| {
+            let permission = permission.clone();
+            spawn_local(async move { permission.set(request_notify_permission().await) });
+        })
+    };
+    let on_sign_out = {
+        let chat = chat.clone();
+        Callback::from(move |_| chat.sign_out())
+    };
+    let status = match chat.state().conn {
+        Conn::Open => ("Online", "ok"),
+        Conn::Reconnecting { .. } => ("Reconnecting…", "warn"),
+        Conn::Connecting | Conn::Idle => ("Connecting…", "warn"),
+    };
+    html! {
+        <aside class="sidebar" aria-label="Conversations">
+            <header class="sidebar-head">
+                <Avatar user={me.clone()} />
+                <div class="me">
+                    <div class="me-name">{ me.display_name.clone() }</div>
+                    <div class={classes!("me-status", status.1)}>{ status.0 }</div>
+                </div>
+                if *permission == NotifyPermission::Default {
+                    <button type="button" class="icon-btn" onclick={on_notify}
+                        title="Enable notifications" aria-label="Enable notifications">
+                        { icons::bell() }
+                    </button>
+                }
+                <button type="button" class="icon-btn" onclick={on_sign_out}
+                    title="Sign out" aria-label="Sign out">
+                    { icons::sign_out() }
+                </button>
+            </header>
+            <NewConversation />
+            <RoomList active={props.active} />
+        </aside>
+    }
+}

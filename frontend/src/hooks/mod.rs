@@ -1,0 +1,5 @@
+//! Hooks that hide context lookups and small browser concerns from components.
+
+pub mod use_chat;
+
+pub use use_chat::use_chat;

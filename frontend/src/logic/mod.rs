@@ -1,0 +1,11 @@
+//! The chat's rules as plain Rust: no browser APIs here, so every function is unit-tested
+//! natively with `cargo test -p frontend`. Components only render what these compute.
+
+pub mod backoff;
+pub mod layout;
+pub mod links;
+pub mod text;
+pub mod time;
+pub mod timeline;
+pub mod typing;
+pub mod unread;

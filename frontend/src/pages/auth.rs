@@ -1,0 +1,256 @@
+//! Sign in and create account: one form, two modes, with the server's validation messages
+//! shown next to the fields they concern.
+
+use crate::app::Route;
+use crate::components::icons;
+use crate::hooks::use_chat;
+use crate::services::api;
+use shared::{
+    DisplayName, ErrorCode, LoginRequest, Password, RegisterRequest, Username, ValidationError,
+};
+use wasm_bindgen_futures::spawn_local;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    SignIn,
+    Register,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AuthPageProps {
+    pub mode: AuthMode,
+}
+
+/// Errors shown under each field, and one for the whole form.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct FormErrors {
+    username: Option<String>,
+    display_name: Option<String>,
+    password: Option<String>,
+    form: Option<String>,
+}
+
+impl FormErrors {
+    fn put(&mut self, field: &str, message: String) {
+        match field {
+            "username" => self.username = Some(message),
+            "display_name" => self.display_name = Some(message),
+            "password" => self.password = Some(message),
+            _ => self.form = Some(message),
+        }
+    }
+
+    fn from_validation(e: ValidationError) -> Self {
+        let mut errors = Self::default();
+        errors.put(e.field, capitalise(&e.message));
+        errors
+    }
+
+    /// Places a server answer next to the field its message names.
+    fn from_api(error: &api::Error, mode: AuthMode) -> Self {
+        let mut errors = Self::default();
+        match error {
+            api::Error::Api {
+                code: ErrorCode::Conflict,
+                ..
+            } if mode == AuthMode::Register => {
+                errors.username = Some("This username is taken. Try another one.".to_owned())
+            }
+            api::Error::Api {
+                code: ErrorCode::Validation,
+                message,
+                ..
+            } => {
+                let field = ["display_name", "username", "password"]
+                    .into_iter()
+                    .find(|f| message.contains(f))
+                    .unwrap_or("form");
+                errors.put(field, capitalise(message));
+            }
+            api::Error::Unauthorized(_) => {
+                errors.form = Some("Wrong username or password.".to_owned())
+            }
+            other => errors.form = Some(other.to_string()),
+        }
+        errors
+    }
+}
+
+fn capitalise(message: &str) -> String {
+    let mut chars = message.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn input_value(node: &NodeRef) -> String {
+    node.cast::<HtmlInputElement>()
+        .map(|i| i.value())
+        .unwrap_or_default()
+}
+
+#[component]
+pub fn AuthPage(props: &AuthPageProps) -> Html {
+    let chat = use_chat();
+    let mode = props.mode;
+    let errors = use_state(FormErrors::default);
+    let busy = use_state(|| false);
+    let username = use_node_ref();
+    let display_name = use_node_ref();
+    let password = use_node_ref();
+
+    // Switching between the modes starts from a clean form.
+    {
+        let errors = errors.clone();
+        use_effect_with(mode, move |_| errors.set(FormErrors::default()));
+    }
+
+    let onsubmit = {
+        let (errors, busy) = (errors.clone(), busy.clone());
+        let (username, display_name, password) =
+            (username.clone(), display_name.clone(), password.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if *busy {
+                return;
+            }
+            let name = match Username::parse(&input_value(&username)) {
+                Ok(name) => name,
+                Err(e) => return errors.set(FormErrors::from_validation(e)),
+            };
+            let pw = input_value(&password);
+            if mode == AuthMode::Register {
+                if let Err(e) = Password::parse(&pw) {
+                    return errors.set(FormErrors::from_validation(e));
+                }
+            } else if pw.is_empty() {
+                let mut missing = FormErrors::default();
+                missing.password = Some("Enter your password.".to_owned());
+                return errors.set(missing);
+            }
+            let shown_name = input_value(&display_name);
+            let shown_name = if shown_name.trim().is_empty() {
+                None
+            } else {
+                match DisplayName::parse(&shown_name) {
+                    Ok(n) => Some(n.into_inner()),
+                    Err(e) => return errors.set(FormErrors::from_validation(e)),
+                }
+            };
+            errors.set(FormErrors::default());
+            busy.set(true);
+            let (chat, errors, busy) = (chat.clone(), errors.clone(), busy.clone());
+            spawn_local(async move {
+                let result = match mode {
+                    AuthMode::SignIn => {
+                        api::login(&LoginRequest {
+                            username: name.into_inner(),
+                            password: pw,
+                        })
+                        .await
+                    }
+                    AuthMode::Register => {
+                        api::register(&RegisterRequest {
+                            username: name.into_inner(),
+                            password: pw,
+                            display_name: shown_name,
+                        })
+                        .await
+                    }
+                };
+                busy.set(false);
+                match result {
+                    Ok(auth) => chat.signed_in(auth),
+                    Err(error) => errors.set(FormErrors::from_api(&error, mode)),
+                }
+            });
+        })
+    };
+
+    let field_error = |id: &str, error: &Option<String>| match error {
+        Some(message) => html! {
+            <p class="field-error" id={format!("{id}-error")} role="alert">{ message.clone() }</p>
+        },
+        None => html! {},
+    };
+    let described = |id: &str, error: &Option<String>, hint: bool| {
+        let mut ids = Vec::new();
+        if hint {
+            ids.push(format!("{id}-hint"));
+        }
+        if error.is_some() {
+            ids.push(format!("{id}-error"));
+        }
+        (!ids.is_empty()).then(|| AttrValue::from(ids.join(" ")))
+    };
+    let invalid = |error: &Option<String>| error.is_some().then_some("true");
+    let register = mode == AuthMode::Register;
+
+    html! {
+        <main class="auth">
+            <div class="auth-card">
+                <div class="brand">
+                    <span class="brand-mark" aria-hidden="true">{ icons::chat_bubble() }</span>
+                    <span class="brand-name">{ "Chat" }</span>
+                </div>
+                <h1>{ if register { "Create your account" } else { "Welcome back" } }</h1>
+                <p class="auth-sub">
+                    { if register { "Pick a username people can find you by." } else { "Sign in to pick up your conversations." } }
+                </p>
+                <nav class="auth-tabs" aria-label="Account">
+                    <Link<Route> to={Route::Login} classes={classes!("auth-tab", (!register).then_some("active"))}>{ "Sign in" }</Link<Route>>
+                    <Link<Route> to={Route::Register} classes={classes!("auth-tab", register.then_some("active"))}>{ "Create account" }</Link<Route>>
+                </nav>
+                <form {onsubmit} novalidate=true>
+                    if let Some(message) = &errors.form {
+                        <div class="form-error" role="alert">{ message.clone() }</div>
+                    }
+                    <div class="field">
+                        <label for="username">{ "Username" }</label>
+                        <input id="username" name="username" type="text" ref={username}
+                            autocomplete="username" autocapitalize="none" spellcheck="false" required=true
+                            aria-invalid={invalid(&errors.username)}
+                            aria-describedby={described("username", &errors.username, register)} />
+                        if register {
+                            <p class="field-hint" id="username-hint">{ "3–32 characters: a–z, 0–9, _ . -" }</p>
+                        }
+                        { field_error("username", &errors.username) }
+                    </div>
+                    if register {
+                        <div class="field">
+                            <label for="display_name">{ "Display name " }<span class="optional">{ "(optional)" }</span></label>
+                            <input id="display_name" name="display_name" type="text" ref={display_name}
+                                autocomplete="name" maxlength="64"
+                                aria-invalid={invalid(&errors.display_name)}
+                                aria-describedby={described("display_name", &errors.display_name, false)} />
+                            { field_error("display_name", &errors.display_name) }
+                        </div>
+                    }
+                    <div class="field">
+                        <label for="password">{ "Password" }</label>
+                        <input id="password" name="password" type="password" ref={password}
+                            autocomplete={if register { "new-password" } else { "current-password" }} required=true
+                            aria-invalid={invalid(&errors.password)}
+                            aria-describedby={described("password", &errors.password, register)} />
+                        if register {
+                            <p class="field-hint" id="password-hint">{ "At least 8 characters." }</p>
+                        }
+                        { field_error("password", &errors.password) }
+                    </div>
+                    <button type="submit" class="btn btn-primary btn-block" disabled={*busy}>
+                        { match (register, *busy) {
+                            (true, false) => "Create account",
+                            (true, true) => "Creating account…",
+                            (false, false) => "Sign in",
+                            (false, true) => "Signing in…",
+                        } }
+                    </button>
+                </form>
+            </div>
+        </main>
+    }
+}

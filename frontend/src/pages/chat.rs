@@ -1,0 +1,36 @@
+use crate::components::banners::Banners;
+use crate::components::conversation::Conversation;
+use crate::components::icons;
+use crate::components::sidebar::Sidebar;
+use shared::RoomId;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct ChatPageProps {
+    pub room: Option<RoomId>,
+}
+
+/// The main screen: the list on the left, the open conversation on the right. On narrow
+/// screens only one of the two shows (the stylesheet decides from `has-room`).
+#[component]
+pub fn ChatPage(props: &ChatPageProps) -> Html {
+    html! {
+        <div class={classes!("chat", props.room.is_some().then_some("has-room"))}>
+            <Banners />
+            <div class="chat-body">
+                <Sidebar active={props.room} />
+                <main class="main">
+                    if let Some(room_id) = props.room {
+                        <Conversation key={room_id.0} {room_id} />
+                    } else {
+                        <section class="pane pane-empty welcome">
+                            <span class="welcome-mark" aria-hidden="true">{ icons::chat_bubble() }</span>
+                            <h2>{ "Your messages" }</h2>
+                            <p>{ "Pick a conversation on the left, or find someone to start a new one." }</p>
+                        </section>
+                    }
+                </main>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,4 @@
+//! One component per route.
+
+pub mod auth;
+pub mod chat;

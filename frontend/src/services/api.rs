@@ -1,0 +1,197 @@
+//! The REST API of docs/api.md: one generic request function that maps statuses to
+//! [`Error`], and one small typed function per endpoint. Every call carries
+//! `Authorization: Bearer <token>` when a session token is stored.
+
+use super::{config::api_base, session};
+use gloo_net::http::{Method, RequestBuilder, Response};
+use serde::{de::DeserializeOwned, Serialize};
+use shared::{
+    AuthResponse, CreateRoom, ErrorCode, ErrorResponse, LoginRequest, MarkRead, Message,
+    MessagesResponse, RegisterRequest, Room, RoomId, RoomsResponse, SendMessage, User,
+    UsersResponse,
+};
+use std::fmt;
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// 401: the session is gone (signed out elsewhere, expired) or the credentials are wrong.
+    Unauthorized(String),
+    /// Any other non-2xx answer, with the server's code and message.
+    Api {
+        status: u16,
+        code: ErrorCode,
+        message: String,
+    },
+    /// The server could not be reached.
+    Network,
+    /// The answer was not the JSON we expected.
+    Decode(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Unauthorized(message) | Error::Api { message, .. } => f.write_str(message),
+            Error::Network => f.write_str("Cannot reach the server. Check your connection."),
+            Error::Decode(_) => f.write_str("The server sent an unexpected answer."),
+        }
+    }
+}
+
+/// Query parameters as owned pairs.
+type Query<'a> = &'a [(&'a str, String)];
+
+/// Sends one request; any non-2xx status becomes an [`Error`].
+async fn send<B: Serialize>(
+    method: Method,
+    path: &str,
+    query: Query<'_>,
+    body: Option<&B>,
+) -> Result<Response, Error> {
+    let mut builder = RequestBuilder::new(&format!("{}{}", api_base(), path))
+        .method(method)
+        .header("Accept", "application/json");
+    if !query.is_empty() {
+        builder = builder.query(query.iter().map(|(k, v)| (*k, v.as_str())));
+    }
+    if let Some(token) = session::token() {
+        builder = builder.header("Authorization", &format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(body) => builder.json(body),
+        None => builder.build(),
+    }
+    .map_err(|e| Error::Decode(e.to_string()))?;
+    let response = request.send().await.map_err(|_| Error::Network)?;
+    if response.ok() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let api_error = response.json::<ErrorResponse>().await.ok().map(|r| r.error);
+    let message = api_error
+        .as_ref()
+        .map(|e| e.message.clone())
+        .unwrap_or_else(|| format!("The server answered {status}."));
+    Err(match status {
+        401 => Error::Unauthorized(message),
+        _ => Error::Api {
+            status,
+            code: api_error.map_or(ErrorCode::Unknown, |e| e.code),
+            message,
+        },
+    })
+}
+
+/// A request whose answer is JSON of type `T`.
+async fn request<B: Serialize, T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    query: Query<'_>,
+    body: Option<&B>,
+) -> Result<T, Error> {
+    let response = send(method, path, query, body).await?;
+    response
+        .json::<T>()
+        .await
+        .map_err(|e| Error::Decode(e.to_string()))
+}
+
+/// A request answered with `204 No Content`.
+async fn request_empty<B: Serialize>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+) -> Result<(), Error> {
+    send(method, path, &[], body).await.map(|_| ())
+}
+
+const NO_BODY: Option<&()> = None;
+
+pub async fn register(body: &RegisterRequest) -> Result<AuthResponse, Error> {
+    request(Method::POST, "/auth/register", &[], Some(body)).await
+}
+
+pub async fn login(body: &LoginRequest) -> Result<AuthResponse, Error> {
+    request(Method::POST, "/auth/login", &[], Some(body)).await
+}
+
+pub async fn logout() -> Result<(), Error> {
+    request_empty(Method::POST, "/auth/logout", NO_BODY).await
+}
+
+pub async fn me() -> Result<User, Error> {
+    request(Method::GET, "/me", &[], NO_BODY).await
+}
+
+pub async fn rooms() -> Result<Vec<Room>, Error> {
+    request::<_, RoomsResponse>(Method::GET, "/rooms", &[], NO_BODY)
+        .await
+        .map(|r| r.rooms)
+}
+
+pub async fn room(id: RoomId) -> Result<Room, Error> {
+    request(Method::GET, &format!("/rooms/{id}"), &[], NO_BODY).await
+}
+
+/// Opens the conversation with `peer` (a username), creating it when needed.
+pub async fn create_room(peer: &str) -> Result<Room, Error> {
+    let body = CreateRoom {
+        peer: peer.to_owned(),
+    };
+    request(Method::POST, "/rooms", &[], Some(&body)).await
+}
+
+/// Where a page of history starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    Latest,
+    Before(i64),
+    After(i64),
+}
+
+pub async fn messages(room: RoomId, cursor: Cursor, limit: i64) -> Result<MessagesResponse, Error> {
+    let mut query = vec![("limit", limit.to_string())];
+    match cursor {
+        Cursor::Latest => {}
+        Cursor::Before(seq) => query.push(("before", seq.to_string())),
+        Cursor::After(seq) => query.push(("after", seq.to_string())),
+    }
+    request(
+        Method::GET,
+        &format!("/rooms/{room}/messages"),
+        &query,
+        NO_BODY,
+    )
+    .await
+}
+
+/// Sends through REST (when the socket is down); idempotent by `client_id`.
+pub async fn send_message(room: RoomId, body: &str, client_id: &str) -> Result<Message, Error> {
+    let body = SendMessage {
+        body: body.to_owned(),
+        client_id: client_id.to_owned(),
+    };
+    request(
+        Method::POST,
+        &format!("/rooms/{room}/messages"),
+        &[],
+        Some(&body),
+    )
+    .await
+}
+
+pub async fn mark_read(room: RoomId, seq: i64) -> Result<(), Error> {
+    request_empty(
+        Method::POST,
+        &format!("/rooms/{room}/read"),
+        Some(&MarkRead { seq }),
+    )
+    .await
+}
+
+pub async fn search_users(prefix: &str) -> Result<Vec<User>, Error> {
+    request::<_, UsersResponse>(Method::GET, "/users", &[("q", prefix.to_owned())], NO_BODY)
+        .await
+        .map(|r| r.users)
+}

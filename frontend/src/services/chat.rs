@@ -1,0 +1,281 @@
+//! What the user can do, as commands that update the state at once (optimistic) and then
+//! do the I/O: send, retry, read marks, typing, opening rooms, paging history, signing out.
+//! [`Chat`] is the context value components get from `use_chat()`.
+
+use super::platform::{local_now, now_ms};
+use super::ws::Outbox;
+use super::{api, platform, session};
+use crate::logic::time::from_millis;
+use crate::state::{Action, ChatState, Page};
+use gloo_timers::future::TimeoutFuture;
+use shared::{AuthResponse, ClientFrame, MessageBody, Room, RoomId};
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+use wasm_bindgen_futures::spawn_local;
+use yew::UseReducerHandle;
+
+/// A sent message shows "failed" (with a retry) when no `ack` comes within this.
+pub const ACK_TIMEOUT_MS: u32 = 10_000;
+/// Messages per history page.
+pub const PAGE_SIZE: i64 = shared::DEFAULT_PAGE_LIMIT;
+
+/// The chat context: state, the socket's outbox, and the commands.
+#[derive(Clone)]
+pub struct Chat {
+    pub handle: UseReducerHandle<ChatState>,
+    pub outbox: Outbox,
+    /// Rooms whose first page is being fetched (so it is fetched once).
+    opening: Rc<RefCell<HashSet<RoomId>>>,
+}
+
+/// Equal while the state snapshot is the same, so context consumers re-render on changes.
+impl PartialEq for Chat {
+    fn eq(&self, other: &Self) -> bool {
+        self.handle == other.handle && self.outbox == other.outbox
+    }
+}
+
+impl Chat {
+    pub fn with_parts(
+        handle: UseReducerHandle<ChatState>,
+        outbox: Outbox,
+        opening: Rc<RefCell<HashSet<RoomId>>>,
+    ) -> Self {
+        Self {
+            handle,
+            outbox,
+            opening,
+        }
+    }
+
+    /// The current state (always the latest, even from inside an async task).
+    pub fn state(&self) -> &ChatState {
+        &self.handle
+    }
+
+    pub fn dispatch(&self, action: Action) {
+        self.handle.dispatch(action);
+    }
+
+    /// A successful register or login.
+    pub fn signed_in(&self, auth: AuthResponse) {
+        session::store_token(&auth.token);
+        self.dispatch(Action::SignedIn(auth.user));
+    }
+
+    /// Forget the session locally (after logout, or when the server refused it).
+    pub fn signed_out(&self) {
+        session::clear_token();
+        self.dispatch(Action::SignedOut);
+    }
+
+    /// Logs out on the server, then forgets the session.
+    pub fn sign_out(&self) {
+        let chat = self.clone();
+        spawn_local(async move {
+            // Even if the server cannot be told, this browser forgets the token.
+            let _ = api::logout().await;
+            chat.signed_out();
+        });
+    }
+
+    /// Reacts to a failed request: a 401 ends the session, anything else is shown.
+    pub fn failed(&self, error: &api::Error) {
+        match error {
+            api::Error::Unauthorized(_) => self.signed_out(),
+            other => self.dispatch(Action::Notice(Some(other.to_string()))),
+        }
+    }
+
+    /// Shows the message at once as pending, then sends it.
+    pub fn send_message(&self, room_id: RoomId, body: MessageBody) {
+        let client_id = platform::new_client_id();
+        self.dispatch(Action::Outgoing {
+            room_id,
+            client_id: client_id.clone(),
+            body: body.into_inner(),
+            created_at: from_millis(now_ms()),
+        });
+        self.deliver(room_id, &client_id);
+    }
+
+    /// Sends a pending or failed message again, with the same `client_id`.
+    pub fn retry(&self, room_id: RoomId, client_id: &str) {
+        self.dispatch(Action::Retry {
+            room_id,
+            client_id: client_id.to_owned(),
+        });
+        self.deliver(room_id, client_id);
+    }
+
+    /// Sends the current attempt of an outgoing message: over the socket when it is open,
+    /// else over REST; either way it fails visibly if not acknowledged in time.
+    fn deliver(&self, room_id: RoomId, client_id: &str) {
+        let Some(outgoing) = self.state().rooms.get(&room_id).and_then(|e| {
+            e.timeline
+                .outgoing()
+                .iter()
+                .find(|o| o.client_id == client_id)
+                .cloned()
+        }) else {
+            return;
+        };
+        let attempt = outgoing.attempt;
+        let timeout = {
+            let chat = self.clone();
+            let client_id = client_id.to_owned();
+            async move {
+                TimeoutFuture::new(ACK_TIMEOUT_MS).await;
+                chat.dispatch(Action::SendFailed {
+                    room_id,
+                    client_id,
+                    attempt: Some(attempt),
+                });
+            }
+        };
+        spawn_local(timeout);
+        let frame = ClientFrame::Send {
+            room_id,
+            body: outgoing.body.clone(),
+            client_id: outgoing.client_id.clone(),
+        };
+        if self.outbox.send(frame) {
+            return;
+        }
+        let chat = self.clone();
+        spawn_local(async move {
+            match api::send_message(room_id, &outgoing.body, &outgoing.client_id).await {
+                Ok(message) => chat.dispatch(Action::Acked(message)),
+                // Unreachable server: stay pending; a reconnect resends, or the timeout fails it.
+                Err(api::Error::Network) => {}
+                Err(api::Error::Unauthorized(_)) => chat.signed_out(),
+                Err(error) => {
+                    chat.dispatch(Action::SendFailed {
+                        room_id,
+                        client_id: outgoing.client_id,
+                        attempt: Some(attempt),
+                    });
+                    chat.dispatch(Action::Notice(Some(error.to_string())));
+                }
+            }
+        });
+    }
+
+    /// Marks the room read up to `seq` (ours at once, the server's by socket or REST).
+    pub fn mark_read(&self, room_id: RoomId, seq: i64) {
+        let Some(me) = self.state().me().map(|u| u.id) else {
+            return;
+        };
+        self.dispatch(Action::Read {
+            room_id,
+            user_id: me,
+            seq,
+        });
+        if !self.outbox.send(ClientFrame::Read { room_id, seq }) {
+            spawn_local(async move {
+                // A lost read mark is re-sent the next time the room is read.
+                let _ = api::mark_read(room_id, seq).await;
+            });
+        }
+    }
+
+    /// Tells the peer we are typing (the caller throttles).
+    pub fn typing(&self, room_id: RoomId) {
+        // Typing is best-effort: without a socket there is nobody to tell live.
+        let _ = self.outbox.send(ClientFrame::Typing { room_id });
+    }
+
+    /// Makes sure a room is known and its latest page is loaded.
+    pub fn open_room(&self, room_id: RoomId) {
+        let state = self.state();
+        let loaded = state.rooms.get(&room_id).is_some_and(|e| e.timeline.loaded);
+        if loaded || !self.opening.borrow_mut().insert(room_id) {
+            return;
+        }
+        let chat = self.clone();
+        spawn_local(async move {
+            if !chat.state().rooms.contains_key(&room_id) {
+                match api::room(room_id).await {
+                    Ok(room) => chat.dispatch(Action::RoomUpserted(room)),
+                    Err(error) => {
+                        chat.opening.borrow_mut().remove(&room_id);
+                        chat.failed(&error);
+                        return;
+                    }
+                }
+            }
+            let result = api::messages(room_id, api::Cursor::Latest, PAGE_SIZE).await;
+            chat.opening.borrow_mut().remove(&room_id);
+            match result {
+                Ok(page) => chat.dispatch(Action::HistoryLoaded {
+                    room_id,
+                    page: Page::Latest,
+                    messages: page.messages,
+                    has_more: page.has_more,
+                }),
+                Err(error) => chat.failed(&error),
+            }
+        });
+    }
+
+    /// Whether the room's first page (or the room itself) is being fetched.
+    pub fn is_opening(&self, room_id: RoomId) -> bool {
+        self.opening.borrow().contains(&room_id)
+    }
+
+    /// Fetches the page before the lowest message held, if there is one.
+    pub fn load_older(&self, room_id: RoomId) {
+        let Some(entry) = self.state().rooms.get(&room_id) else {
+            return;
+        };
+        let t = &entry.timeline;
+        let Some(before) = t.lowest_seq() else {
+            return;
+        };
+        if !t.loaded || !t.has_older || t.loading_older {
+            return;
+        }
+        self.dispatch(Action::OlderLoading(room_id));
+        let chat = self.clone();
+        spawn_local(async move {
+            match api::messages(room_id, api::Cursor::Before(before), PAGE_SIZE).await {
+                Ok(page) => chat.dispatch(Action::HistoryLoaded {
+                    room_id,
+                    page: Page::Older,
+                    messages: page.messages,
+                    has_more: page.has_more,
+                }),
+                Err(error) => {
+                    chat.dispatch(Action::HistoryFailed(room_id));
+                    chat.failed(&error);
+                }
+            }
+        });
+    }
+
+    /// Opens (or creates) the conversation with `username`.
+    pub async fn start_conversation(&self, username: &str) -> Result<Room, api::Error> {
+        let room = api::create_room(username).await?;
+        self.dispatch(Action::RoomUpserted(room.clone()));
+        Ok(room)
+    }
+
+    /// Periodic clock for relative times.
+    pub fn tick(&self) {
+        self.dispatch(Action::Tick(now_ms()));
+    }
+}
+
+/// Reloads the room list (merging with what arrived live meanwhile).
+pub async fn refresh_rooms(chat: Chat) {
+    match api::rooms().await {
+        Ok(rooms) => chat.dispatch(Action::RoomsLoaded(rooms)),
+        Err(error) => chat.failed(&error),
+    }
+}
+
+/// "Today" in local time, for day separators.
+pub fn today() -> chrono::NaiveDate {
+    local_now().date()
+}

@@ -1,0 +1,117 @@
+//! Thin wrappers over browser APIs (clock, time zone, randomness, storage, visibility, title,
+//! notifications) so the rest of the code reads plainly. All of them degrade quietly when an
+//! API is missing.
+
+use crate::logic::{text, time};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use wasm_bindgen::JsValue;
+use web_sys::{Notification, NotificationOptions, NotificationPermission};
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// `t` in the browser's local time zone (daylight saving included).
+pub fn local(t: DateTime<Utc>) -> NaiveDateTime {
+    let date = js_sys::Date::new(&JsValue::from_f64(t.timestamp_millis() as f64));
+    // JS gives minutes *behind* UTC (UTC+1 → -60).
+    time::to_local(t, -(date.get_timezone_offset() as i32))
+}
+
+/// "Now" in local time.
+pub fn local_now() -> NaiveDateTime {
+    local(time::from_millis(now_ms()))
+}
+
+/// A random number in `[0, 1)`.
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}
+
+/// A fresh UUID v4 from the browser's CSPRNG (falling back to `Math.random`).
+pub fn new_client_id() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        for b in &mut bytes {
+            *b = (random() * 256.0) as u8;
+        }
+    }
+    text::uuid_v4(bytes)
+}
+
+pub fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+pub fn document() -> Option<web_sys::Document> {
+    web_sys::window()?.document()
+}
+
+/// Whether the tab is hidden (another tab in front, window minimised).
+pub fn document_hidden() -> bool {
+    document().is_some_and(|d| d.hidden())
+}
+
+pub fn set_title(title: &str) {
+    if let Some(d) = document() {
+        d.set_title(title);
+    }
+}
+
+/// Browser notification permission, as the UI needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyPermission {
+    Unsupported,
+    Default,
+    Granted,
+    Denied,
+}
+
+pub fn notify_permission() -> NotifyPermission {
+    let supported = web_sys::window().is_some_and(|w| {
+        js_sys::Reflect::has(&w, &JsValue::from_str("Notification")).unwrap_or(false)
+    });
+    if !supported {
+        return NotifyPermission::Unsupported;
+    }
+    match Notification::permission() {
+        NotificationPermission::Granted => NotifyPermission::Granted,
+        NotificationPermission::Denied => NotifyPermission::Denied,
+        _ => NotifyPermission::Default,
+    }
+}
+
+/// Asks for permission; call only from a user action (a click), never on load.
+pub async fn request_notify_permission() -> NotifyPermission {
+    if notify_permission() == NotifyPermission::Unsupported {
+        return NotifyPermission::Unsupported;
+    }
+    if let Ok(promise) = Notification::request_permission() {
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+    notify_permission()
+}
+
+/// Shows a system notification (when permitted); clicking it focuses the tab.
+pub fn notify(title: &str, body: &str, tag: &str) {
+    if notify_permission() != NotifyPermission::Granted {
+        return;
+    }
+    let options = NotificationOptions::new();
+    options.set_body(body);
+    options.set_tag(tag);
+    if let Ok(n) = Notification::new_with_options(title, &options) {
+        let focus = wasm_bindgen::closure::Closure::<dyn Fn()>::new(|| {
+            if let Some(w) = web_sys::window() {
+                let _ = w.focus();
+            }
+        });
+        n.set_onclick(Some(wasm_bindgen::JsCast::unchecked_ref(focus.as_ref())));
+        // The notification may outlive any Rust owner; the closure is tiny.
+        focus.forget();
+    }
+}

@@ -1,0 +1,608 @@
+//! The app's state: session, connection, and every room with its timeline. Changed only by
+//! [`Action`]s through [`ChatState::reduce`] (Yew's `Reducible`), exposed to components by
+//! `components::provider::ChatProvider` and the `use_chat()` hook.
+
+use crate::logic::timeline::{Delivery, Outgoing, Timeline};
+use crate::logic::typing::TYPING_SHOW_MS;
+use crate::logic::unread;
+use chrono::{DateTime, Utc};
+use shared::{Message, Room, RoomId, User, UserId};
+use std::collections::HashMap;
+use std::rc::Rc;
+use yew::Reducible;
+
+/// Who is signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Session {
+    /// Checking a stored token with `GET /api/me`.
+    Checking,
+    SignedOut,
+    SignedIn(User),
+}
+
+/// The websocket, as the user sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Conn {
+    /// Not signed in.
+    Idle,
+    /// First connection of this session.
+    Connecting,
+    /// Authenticated (`ready` received); events flow.
+    Open,
+    /// Lost; retrying (attempt counts from 1).
+    Reconnecting { attempt: u32 },
+}
+
+/// One conversation: the server's summary plus what this tab holds of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomEntry {
+    pub room: Room,
+    pub timeline: Timeline,
+    /// Show "typing…" until this time (ms since the epoch); 0 when not typing.
+    pub typing_until: f64,
+}
+
+impl RoomEntry {
+    fn new(room: Room) -> Self {
+        Self {
+            room,
+            timeline: Timeline::default(),
+            typing_until: 0.0,
+        }
+    }
+}
+
+/// Which way a page of history was fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The latest messages (opening a room).
+    Latest,
+    /// `before=` the lowest held.
+    Older,
+    /// `after=` the catch-up cursor.
+    Newer,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChatState {
+    pub session: Session,
+    pub conn: Conn,
+    pub rooms: HashMap<RoomId, RoomEntry>,
+    /// `GET /api/rooms` has answered at least once this session.
+    pub rooms_loaded: bool,
+    /// The tab is visible (`document.visibilityState`).
+    pub visible: bool,
+    /// Clock for relative times, refreshed by a timer.
+    pub now_ms: f64,
+    /// A passing problem to show in a banner.
+    pub notice: Option<String>,
+    /// Bumped by every change, so equality (which Yew uses to re-render context consumers) is
+    /// a cheap integer comparison instead of a walk over every message.
+    revision: u64,
+}
+
+impl PartialEq for ChatState {
+    fn eq(&self, other: &Self) -> bool {
+        self.revision == other.revision
+    }
+}
+
+impl Default for ChatState {
+    fn default() -> Self {
+        Self {
+            session: Session::Checking,
+            conn: Conn::Idle,
+            rooms: HashMap::new(),
+            rooms_loaded: false,
+            visible: true,
+            now_ms: 0.0,
+            notice: None,
+            revision: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    SignedIn(User),
+    SignedOut,
+    Conn(Conn),
+    /// The socket is authenticated as this user.
+    Ready(User),
+    RoomsLoaded(Vec<Room>),
+    /// A room from `POST /api/rooms`, `GET /api/rooms/{id}` or a `room` frame.
+    RoomUpserted(Room),
+    OlderLoading(RoomId),
+    HistoryLoaded {
+        room_id: RoomId,
+        page: Page,
+        messages: Vec<Message>,
+        has_more: bool,
+    },
+    HistoryFailed(RoomId),
+    /// A confirmed message from a `message` frame.
+    MessageReceived(Message),
+    /// Our message is stored (websocket `ack` or REST answer).
+    Acked(Message),
+    /// We wrote a message; show it as pending.
+    Outgoing {
+        room_id: RoomId,
+        client_id: String,
+        body: String,
+        created_at: DateTime<Utc>,
+    },
+    /// No ack in time (for that attempt) or the server refused it.
+    SendFailed {
+        room_id: RoomId,
+        client_id: String,
+        attempt: Option<u32>,
+    },
+    Retry {
+        room_id: RoomId,
+        client_id: String,
+    },
+    /// A `read` event, or a read mark we made.
+    Read {
+        room_id: RoomId,
+        user_id: UserId,
+        seq: i64,
+    },
+    Typing {
+        room_id: RoomId,
+        user_id: UserId,
+        now_ms: f64,
+    },
+    Presence {
+        user_id: UserId,
+        online: bool,
+    },
+    Visibility(bool),
+    Tick(f64),
+    Notice(Option<String>),
+}
+
+impl ChatState {
+    /// The signed-in user, if any.
+    pub fn me(&self) -> Option<&User> {
+        match &self.session {
+            Session::SignedIn(user) => Some(user),
+            _ => None,
+        }
+    }
+
+    fn me_id(&self) -> UserId {
+        self.me().map(|u| u.id).unwrap_or_default()
+    }
+
+    /// Rooms, most recent activity first.
+    pub fn sorted_rooms(&self) -> Vec<&RoomEntry> {
+        let mut rooms: Vec<&RoomEntry> = self.rooms.values().collect();
+        rooms.sort_by(|a, b| {
+            b.room
+                .last_activity_at
+                .cmp(&a.room.last_activity_at)
+                .then(b.room.id.cmp(&a.room.id))
+        });
+        rooms
+    }
+
+    pub fn total_unread(&self) -> i64 {
+        unread::total_unread(self.rooms.values().map(|e| &e.room))
+    }
+
+    /// Our unacknowledged messages that are still pending, to resend after a reconnect.
+    pub fn pending(&self) -> Vec<(RoomId, Outgoing)> {
+        self.rooms
+            .values()
+            .flat_map(|e| {
+                e.timeline
+                    .outgoing()
+                    .iter()
+                    .filter(|o| o.delivery == Delivery::Pending)
+                    .map(|o| (e.room.id, o.clone()))
+            })
+            .collect()
+    }
+
+    fn apply_confirmed(&mut self, message: Message) {
+        let me = self.me_id();
+        let Some(entry) = self.rooms.get_mut(&message.room_id) else {
+            return;
+        };
+        unread::apply_message(&mut entry.room, &message, me);
+        if message.sender_id != me {
+            entry.typing_until = 0.0;
+        }
+        // A room never opened keeps no timeline: its first page is fetched when it is opened.
+        if entry.timeline.loaded {
+            entry.timeline.merge([message], me);
+        }
+    }
+}
+
+impl Reducible for ChatState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut s = (*self).clone();
+        s.revision = s.revision.wrapping_add(1);
+        let me = s.me_id();
+        match action {
+            Action::SignedIn(user) => {
+                let same_user = s.me().map(|u| u.id) == Some(user.id);
+                if !same_user {
+                    s.rooms.clear();
+                    s.rooms_loaded = false;
+                }
+                s.session = Session::SignedIn(user);
+            }
+            Action::SignedOut => {
+                return Rc::new(ChatState {
+                    session: Session::SignedOut,
+                    visible: s.visible,
+                    now_ms: s.now_ms,
+                    revision: s.revision,
+                    ..ChatState::default()
+                });
+            }
+            Action::Conn(conn) => s.conn = conn,
+            Action::Ready(user) => {
+                s.conn = Conn::Open;
+                s.session = Session::SignedIn(user);
+            }
+            Action::RoomsLoaded(rooms) => {
+                s.rooms_loaded = true;
+                for room in rooms {
+                    match s.rooms.get_mut(&room.id) {
+                        Some(entry) => {
+                            entry.room = unread::merge_server_room(Some(&entry.room), room)
+                        }
+                        None => {
+                            s.rooms.insert(room.id, RoomEntry::new(room));
+                        }
+                    }
+                }
+            }
+            Action::RoomUpserted(room) => match s.rooms.get_mut(&room.id) {
+                Some(entry) => entry.room = unread::merge_server_room(Some(&entry.room), room),
+                None => {
+                    s.rooms.insert(room.id, RoomEntry::new(room));
+                }
+            },
+            Action::OlderLoading(room_id) => {
+                if let Some(e) = s.rooms.get_mut(&room_id) {
+                    e.timeline.loading_older = true;
+                }
+            }
+            Action::HistoryLoaded {
+                room_id,
+                page,
+                messages,
+                has_more,
+            } => {
+                let Some(entry) = s.rooms.get_mut(&room_id) else {
+                    return Rc::new(s);
+                };
+                for m in &messages {
+                    unread::apply_message(&mut entry.room, m, me);
+                }
+                let t = &mut entry.timeline;
+                match page {
+                    Page::Latest => {
+                        // Only the first latest page decides whether older ones exist.
+                        if !t.loaded {
+                            t.has_older = has_more;
+                        }
+                        t.loaded = true;
+                    }
+                    Page::Older => {
+                        t.has_older = has_more;
+                        t.loading_older = false;
+                    }
+                    Page::Newer => {}
+                }
+                t.merge(messages, me);
+            }
+            Action::HistoryFailed(room_id) => {
+                if let Some(e) = s.rooms.get_mut(&room_id) {
+                    e.timeline.loading_older = false;
+                }
+            }
+            Action::MessageReceived(message) | Action::Acked(message) => {
+                s.apply_confirmed(message);
+            }
+            Action::Outgoing {
+                room_id,
+                client_id,
+                body,
+                created_at,
+            } => {
+                if let Some(e) = s.rooms.get_mut(&room_id) {
+                    e.timeline.push_outgoing(Outgoing {
+                        client_id,
+                        body,
+                        created_at,
+                        delivery: Delivery::Pending,
+                        attempt: 0,
+                    });
+                }
+            }
+            Action::SendFailed {
+                room_id,
+                client_id,
+                attempt,
+            } => {
+                let changed = s
+                    .rooms
+                    .get_mut(&room_id)
+                    .is_some_and(|e| e.timeline.fail(&client_id, attempt));
+                if !changed {
+                    // Nothing visible changed: spare the re-render.
+                    return self;
+                }
+            }
+            Action::Retry { room_id, client_id } => {
+                if let Some(e) = s.rooms.get_mut(&room_id) {
+                    e.timeline.retry(&client_id);
+                }
+            }
+            Action::Read {
+                room_id,
+                user_id,
+                seq,
+            } => {
+                let Some(entry) = s.rooms.get_mut(&room_id) else {
+                    return self;
+                };
+                let changed = if user_id == me {
+                    unread::apply_own_read(&mut entry.room, seq, Some(&entry.timeline))
+                } else {
+                    unread::apply_peer_read(&mut entry.room, seq)
+                };
+                if !changed {
+                    return self;
+                }
+            }
+            Action::Typing {
+                room_id,
+                user_id,
+                now_ms,
+            } => {
+                if user_id == me {
+                    return self;
+                }
+                if let Some(e) = s.rooms.get_mut(&room_id) {
+                    e.typing_until = now_ms + TYPING_SHOW_MS;
+                }
+            }
+            Action::Presence { user_id, online } => {
+                for e in s.rooms.values_mut() {
+                    if e.room.peer.id == user_id {
+                        e.room.peer.online = online;
+                    }
+                }
+            }
+            Action::Visibility(visible) => s.visible = visible,
+            Action::Tick(now_ms) => {
+                s.now_ms = now_ms;
+                for e in s.rooms.values_mut() {
+                    if e.typing_until <= now_ms {
+                        e.typing_until = 0.0;
+                    }
+                }
+            }
+            Action::Notice(notice) => s.notice = notice,
+        }
+        Rc::new(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logic::timeline::tests::{msg, ME, PEER};
+
+    fn user(id: UserId, name: &str) -> User {
+        User {
+            id,
+            username: name.into(),
+            display_name: name.into(),
+            is_admin: false,
+            online: false,
+        }
+    }
+
+    fn room(id: i64, at_secs: i64) -> Room {
+        Room {
+            id: RoomId(id),
+            peer: user(PEER, "bob"),
+            last_message: None,
+            last_seq: 0,
+            last_read_seq: 0,
+            unread: 0,
+            peer_last_read_seq: 0,
+            last_activity_at: DateTime::from_timestamp(at_secs, 0).unwrap_or_default(),
+        }
+    }
+
+    fn run(actions: Vec<Action>) -> Rc<ChatState> {
+        let mut state = Rc::new(ChatState::default());
+        state = state.reduce(Action::SignedIn(user(ME, "me")));
+        for action in actions {
+            state = state.reduce(action);
+        }
+        state
+    }
+
+    fn opened_room() -> Vec<Action> {
+        vec![
+            Action::RoomsLoaded(vec![room(9, 0)]),
+            Action::HistoryLoaded {
+                room_id: RoomId(9),
+                page: Page::Latest,
+                messages: vec![msg(1, PEER, "a"), msg(2, ME, "b")],
+                has_more: false,
+            },
+        ]
+    }
+
+    #[test]
+    fn rooms_are_sorted_by_last_activity() {
+        let s = run(vec![Action::RoomsLoaded(vec![
+            room(1, 10),
+            room(2, 30),
+            room(3, 20),
+        ])]);
+        let ids: Vec<i64> = s.sorted_rooms().iter().map(|e| e.room.id.0).collect();
+        assert_eq!(ids, vec![2, 3, 1]);
+        let s = s.reduce(Action::MessageReceived(msg(1, PEER, "x")).with_room(1));
+        assert_eq!(s.sorted_rooms()[0].room.id, RoomId(1));
+    }
+
+    #[test]
+    fn optimistic_send_then_ack_then_echo_shows_one_message() {
+        let mut actions = opened_room();
+        actions.push(Action::Outgoing {
+            room_id: RoomId(9),
+            client_id: "c3".into(),
+            body: "hello".into(),
+            created_at: DateTime::default(),
+        });
+        let s = run(actions);
+        let t = &s.rooms[&RoomId(9)].timeline;
+        assert_eq!((t.messages().len(), t.outgoing().len()), (2, 1));
+        assert_eq!(s.pending().len(), 1);
+
+        let s = s.reduce(Action::Acked(msg(3, ME, "c3")));
+        let s = s.reduce(Action::MessageReceived(msg(3, ME, "c3")));
+        let t = &s.rooms[&RoomId(9)].timeline;
+        assert_eq!((t.messages().len(), t.outgoing().len()), (3, 0));
+        assert_eq!(
+            s.rooms[&RoomId(9)].room.unread,
+            1,
+            "own messages are not unread"
+        );
+    }
+
+    #[test]
+    fn a_timeout_fails_only_its_own_attempt() {
+        let mut actions = opened_room();
+        actions.push(Action::Outgoing {
+            room_id: RoomId(9),
+            client_id: "c".into(),
+            body: "x".into(),
+            created_at: DateTime::default(),
+        });
+        let s = run(actions);
+        let fail = |attempt| Action::SendFailed {
+            room_id: RoomId(9),
+            client_id: "c".into(),
+            attempt: Some(attempt),
+        };
+        let s = s.reduce(fail(0));
+        let delivery = |s: &ChatState| s.rooms[&RoomId(9)].timeline.outgoing()[0].delivery;
+        assert_eq!(delivery(&s), Delivery::Failed);
+        let s = s.reduce(Action::Retry {
+            room_id: RoomId(9),
+            client_id: "c".into(),
+        });
+        assert_eq!(delivery(&s), Delivery::Pending);
+        let s = s.reduce(fail(0));
+        assert_eq!(delivery(&s), Delivery::Pending, "stale timeout");
+    }
+
+    #[test]
+    fn live_messages_count_unread_and_reads_clear_them() {
+        let s = run(opened_room());
+        assert_eq!(s.total_unread(), 1);
+        let s = s.reduce(Action::MessageReceived(msg(3, PEER, "c")));
+        let s = s.reduce(Action::MessageReceived(msg(3, PEER, "c")));
+        assert_eq!(s.total_unread(), 2);
+        assert_eq!(s.rooms[&RoomId(9)].timeline.messages().len(), 3);
+        let s = s.reduce(Action::Read {
+            room_id: RoomId(9),
+            user_id: ME,
+            seq: 3,
+        });
+        assert_eq!(s.total_unread(), 0);
+        let s = s.reduce(Action::Read {
+            room_id: RoomId(9),
+            user_id: PEER,
+            seq: 2,
+        });
+        assert_eq!(s.rooms[&RoomId(9)].room.peer_last_read_seq, 2);
+    }
+
+    #[test]
+    fn catch_up_pages_merge_without_doubles() {
+        let s = run(opened_room());
+        let s = s.reduce(Action::MessageReceived(msg(4, PEER, "d")));
+        let s = s.reduce(Action::HistoryLoaded {
+            room_id: RoomId(9),
+            page: Page::Newer,
+            messages: vec![msg(3, PEER, "c"), msg(4, PEER, "d"), msg(5, PEER, "e")],
+            has_more: false,
+        });
+        let seqs: Vec<i64> = s.rooms[&RoomId(9)]
+            .timeline
+            .messages()
+            .iter()
+            .map(|m| m.seq)
+            .collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+        assert_eq!(s.rooms[&RoomId(9)].room.last_seq, 5);
+    }
+
+    #[test]
+    fn messages_for_unopened_rooms_only_touch_the_summary() {
+        let s = run(vec![Action::RoomsLoaded(vec![room(9, 0)])]);
+        let s = s.reduce(Action::MessageReceived(msg(1, PEER, "a")));
+        let e = &s.rooms[&RoomId(9)];
+        assert!(e.timeline.messages().is_empty());
+        assert_eq!((e.room.unread, e.room.last_seq), (1, 1));
+    }
+
+    #[test]
+    fn typing_shows_until_expiry_and_a_message_ends_it() {
+        let s = run(opened_room());
+        let s = s.reduce(Action::Typing {
+            room_id: RoomId(9),
+            user_id: PEER,
+            now_ms: 1_000.0,
+        });
+        assert_eq!(s.rooms[&RoomId(9)].typing_until, 1_000.0 + TYPING_SHOW_MS);
+        let s = s.reduce(Action::Tick(2_000.0));
+        assert!(s.rooms[&RoomId(9)].typing_until > 0.0);
+        let s = s.reduce(Action::MessageReceived(msg(3, PEER, "c")));
+        assert_eq!(s.rooms[&RoomId(9)].typing_until, 0.0);
+    }
+
+    #[test]
+    fn presence_and_sign_out() {
+        let s = run(opened_room());
+        let s = s.reduce(Action::Presence {
+            user_id: PEER,
+            online: true,
+        });
+        assert!(s.rooms[&RoomId(9)].room.peer.online);
+        let s = s.reduce(Action::SignedOut);
+        assert!(s.rooms.is_empty());
+        assert_eq!(s.session, Session::SignedOut);
+    }
+
+    trait WithRoom {
+        fn with_room(self, id: i64) -> Self;
+    }
+
+    impl WithRoom for Action {
+        fn with_room(self, id: i64) -> Self {
+            match self {
+                Action::MessageReceived(mut m) => {
+                    m.room_id = RoomId(id);
+                    Action::MessageReceived(m)
+                }
+                other => other,
+            }
+        }
+    }
+}
