@@ -12,7 +12,7 @@ use crate::state::{Action, Conn, Page};
 use futures::channel::{mpsc, oneshot};
 use futures::future::Fuse;
 use futures::{select, FutureExt, SinkExt, StreamExt};
-use gloo_net::websocket::{futures::WebSocket, Message as WsMessage};
+use gloo_net::websocket::{futures::WebSocket, Message as WsMessage, State};
 use gloo_timers::future::TimeoutFuture;
 use shared::{ClientFrame, ErrorCode, RoomId, ServerFrame};
 use std::cell::RefCell;
@@ -24,6 +24,8 @@ use wasm_bindgen_futures::spawn_local;
 const HEARTBEAT_MS: f64 = 25_000.0;
 /// The server must answer `auth` with `ready` within this.
 const AUTH_TIMEOUT_MS: f64 = 10_000.0;
+/// How often the opening handshake is checked.
+const CONNECT_POLL_MS: u32 = 20;
 /// Frames queued for the socket; beyond this a caller falls back to REST.
 const OUTBOX_CAPACITY: usize = 64;
 /// Page size of catch-up requests.
@@ -130,17 +132,25 @@ async fn run_socket(chat: &Chat, token: &str, mut stop: &mut Fuse<oneshot::Recei
     let Ok(socket) = WebSocket::open(&ws_url()) else {
         return Ended::Lost { was_ready: false };
     };
+    // Wait for the handshake by polling the state: sending into a socket that failed to
+    // connect would only log browser errors.
+    let deadline = now_ms() + AUTH_TIMEOUT_MS;
+    loop {
+        match socket.state() {
+            State::Open => break,
+            State::Connecting if now_ms() < deadline => select! {
+                _ = TimeoutFuture::new(CONNECT_POLL_MS).fuse() => {}
+                _ = stop => return Ended::Stopped,
+            },
+            _ => return Ended::Lost { was_ready: false },
+        }
+    }
     let (mut sink, stream) = socket.split();
     let mut stream = stream.fuse();
     let auth = ClientFrame::Auth {
         token: token.to_owned(),
     };
-    // `send` waits for the socket to open; a failure here is a failed connect.
-    let opened = select! {
-        sent = sink.send(encode(&auth)).fuse() => sent.is_ok(),
-        _ = stop => return Ended::Stopped,
-    };
-    if !opened {
+    if sink.send(encode(&auth)).await.is_err() {
         return Ended::Lost { was_ready: false };
     }
     let (tx, mut rx) = mpsc::channel::<ClientFrame>(OUTBOX_CAPACITY);
@@ -254,16 +264,25 @@ fn handle_frame(chat: &Chat, frame: ServerFrame) -> Result<(), Refused> {
             if code == ErrorCode::Unauthorized {
                 return Err(Refused);
             }
-            if let Some(client_id) = client_id {
-                if let Some(room_id) = room_of_outgoing(chat, &client_id) {
-                    chat.dispatch(Action::SendFailed {
-                        room_id,
-                        client_id,
-                        attempt: None,
-                    });
+            match client_id {
+                // A send the server refused (rate limit, validation): that message failed.
+                Some(client_id) => {
+                    if let Some(room_id) = room_of_outgoing(chat, &client_id) {
+                        chat.dispatch(Action::SendFailed {
+                            room_id,
+                            client_id,
+                            attempt: None,
+                        });
+                    }
+                    chat.dispatch(Action::Notice(Some(message)));
                 }
+                None if code == ErrorCode::RateLimited => {
+                    chat.dispatch(Action::Notice(Some(message)));
+                }
+                // Other frame errors concern the protocol, not the person: log, don't show.
+                // (E.g. our `auth` frame after the upgrade was already authenticated by cookie.)
+                None => web_sys::console::warn_1(&format!("server: {message}").into()),
             }
-            chat.dispatch(Action::Notice(Some(message)));
         }
         ServerFrame::Pong => {}
     }

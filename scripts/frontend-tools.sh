@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what building and testing the web app needs, only when missing or at the wrong
+# version (seconds when everything is present). Versions: ../shared/docs/frontend-toolchain.md.
+#   - rustup target wasm32-unknown-unknown
+#   - trunk 0.21.14, wasm-bindgen-cli 0.2.129 (equal to the pinned wasm-bindgen crate)
+#   - wasm-opt version_132 (npm binaryen@132.0.0; Debian's binaryen is too old)
+#   - chromium + chromium-driver (Debian) for the browser tests
+set -euo pipefail
+
+TRUNK_VERSION="0.21.14"
+WASM_BINDGEN_VERSION="0.2.129"
+BINARYEN_VERSION="132.0.0"
+WASM_OPT_VERSION="version_132"
+
+log() { printf '[frontend-tools] %s\n' "$*"; }
+
+# cargo-installed binaries live here; make them visible to this script and its callers' steps.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+if ! rustup target list --installed 2>/dev/null | grep -qx "wasm32-unknown-unknown"; then
+    log "adding rustup target wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+fi
+
+if [[ "$(trunk --version 2>/dev/null || true)" != "trunk ${TRUNK_VERSION}" ]]; then
+    log "installing trunk ${TRUNK_VERSION} (takes several minutes)"
+    cargo install --locked trunk --version "${TRUNK_VERSION}"
+fi
+
+if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen ${WASM_BINDGEN_VERSION}" ]]; then
+    log "installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION}"
+    cargo install --locked wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
+fi
+
+if ! wasm-opt --version 2>/dev/null | grep -q "(${WASM_OPT_VERSION})"; then
+    log "installing wasm-opt (npm binaryen@${BINARYEN_VERSION})"
+    npm install -g --no-audit --no-fund "binaryen@${BINARYEN_VERSION}"
+    hash -r
+fi
+
+if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+    log "installing chromium and chromium-driver"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y chromium chromium-driver
+fi
+
+log "ok: $(trunk --version), $(wasm-bindgen --version), wasm-opt $(wasm-opt --version | awk '{print $3}'), $(/usr/bin/chromium --version 2>/dev/null | head -n1)"
