@@ -125,14 +125,13 @@ pub async fn open_room(
             Ok((mine, theirs, created))
         })
         .await?;
-    let mine = with_presence(state, mine);
+    let mine = with_presence(state, mine).await;
     if let Some(theirs) = theirs {
         let peer = mine.peer.id;
+        let theirs = with_presence(state, theirs).await;
         state.hub.publish(Event::Deliver {
             to: vec![peer],
-            frame: ServerFrame::Room {
-                room: with_presence(state, theirs),
-            },
+            frame: ServerFrame::Room { room: theirs },
         });
         state.hub.publish(Event::Deliver {
             to: vec![UserId(me)],
@@ -143,30 +142,60 @@ pub async fn open_room(
 }
 
 /// Tells everyone who shares a room with `user` whether `user` is online now. Sends the
-/// current state rather than the transition, so racing connects and disconnects settle right.
+/// current state rather than the transition, so racing connects and disconnects settle right
+/// (and a socket closing on one instance does not hide one open on another).
 pub async fn announce_presence(state: &Arc<AppState>, user: UserId) {
     let peers = state
         .db
         .run(move |conn| rooms::peers_of(conn, user.0))
         .await;
     match peers {
-        Ok(peers) if !peers.is_empty() => state.hub.publish(Event::Deliver {
-            to: peers.into_iter().map(UserId).collect(),
-            frame: ServerFrame::Presence {
-                user_id: user,
-                online: state.hub.is_online(user),
-            },
-        }),
+        Ok(peers) if !peers.is_empty() => {
+            let online = state.hub.online(vec![user]).await.contains(&user);
+            state.hub.publish(Event::Deliver {
+                to: peers.into_iter().map(UserId).collect(),
+                frame: ServerFrame::Presence {
+                    user_id: user,
+                    online,
+                },
+            })
+        }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, user = %user, "could not announce presence"),
     }
 }
 
-pub fn with_presence(state: &AppState, mut room: Room) -> Room {
-    room.peer.online = state.hub.is_online(room.peer.id);
+/// Fills in each peer's `online` flag.
+pub async fn rooms_with_presence(state: &AppState, mut rooms: Vec<Room>) -> Vec<Room> {
+    let online = state
+        .hub
+        .online(rooms.iter().map(|r| r.peer.id).collect())
+        .await;
+    for room in &mut rooms {
+        room.peer.online = online.contains(&room.peer.id);
+    }
+    rooms
+}
+
+pub async fn with_presence(state: &AppState, room: Room) -> Room {
+    let peer = room.peer.id;
+    let mut room = room;
+    room.peer.online = state.hub.online(vec![peer]).await.contains(&peer);
     room
 }
 
-pub fn user_view(state: &AppState, user: &UserRow) -> shared::User {
-    user.to_user(state.hub.is_online(UserId(user.id)))
+pub async fn users_with_presence(state: &AppState, users: &[UserRow]) -> Vec<shared::User> {
+    let online = state
+        .hub
+        .online(users.iter().map(|u| UserId(u.id)).collect())
+        .await;
+    users
+        .iter()
+        .map(|u| u.to_user(online.contains(&UserId(u.id))))
+        .collect()
+}
+
+pub async fn user_view(state: &AppState, user: &UserRow) -> shared::User {
+    let id = UserId(user.id);
+    user.to_user(state.hub.online(vec![id]).await.contains(&id))
 }

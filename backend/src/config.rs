@@ -25,6 +25,10 @@ pub struct Settings {
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
 
+    /// Prefix of every Redis key and channel, so several deployments can share one Redis.
+    #[arg(long, env = "CHAT_REDIS_PREFIX", default_value = "chat")]
+    pub redis_prefix: String,
+
     /// The SPA bundle to serve; the server still runs without it.
     #[arg(long, env = "CHAT_STATIC_DIR", default_value = "frontend/dist")]
     pub static_dir: PathBuf,

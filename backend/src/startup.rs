@@ -8,7 +8,8 @@ use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
 use crate::routes::{auth, ops, rooms, spa, users};
 use crate::state::{AppState, RoomOrder};
-use crate::ws::{self, hub::LocalHub};
+use crate::ws::hub::{FanOut, LocalHub};
+use crate::ws::{self, redis_hub::RedisHub};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
@@ -28,11 +29,6 @@ pub struct Application {
 impl Application {
     pub fn build(settings: Settings) -> anyhow::Result<Application> {
         settings.validate()?;
-        if settings.redis_url.is_some() {
-            anyhow::bail!(
-                "REDIS_URL is set, but this build has only in-process fan-out; unset REDIS_URL to run one instance"
-            );
-        }
         let db = Db::connect(
             &settings.database_url,
             &PoolOptions {
@@ -41,8 +37,13 @@ impl Application {
             },
         )?;
         let metrics = Arc::new(Metrics::default());
+        let local = LocalHub::new(settings.ws_queue, metrics.clone());
+        let hub: Arc<dyn FanOut> = match &settings.redis_url {
+            Some(url) => RedisHub::start(url, &settings.redis_prefix, local)?,
+            None => Arc::new(local),
+        };
         let state = web::Data::new(AppState {
-            hub: Arc::new(LocalHub::new(settings.ws_queue, metrics.clone())),
+            hub,
             origins: OriginPolicy::new(&settings.allowed_origins),
             login_failures: FailureLimiter::new(settings.login_failures_per_minute),
             send_limiter: TokenBuckets::new(settings.messages_per_second, settings.message_burst),
@@ -118,6 +119,8 @@ impl Application {
         })
         .workers(workers)
         .shutdown_timeout(10)
+        // Signals are handled in `shutdown_on_signals`, which closes sockets first.
+        .disable_signals()
         .listen(listener)?
         .run();
         tracing::info!(
@@ -144,6 +147,42 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+
+    /// On SIGTERM or SIGINT: close every websocket with 1001 (clients reconnect, through a
+    /// proxy to another instance), stop accepting, let in-flight requests finish, then exit.
+    pub fn shutdown_on_signals(&self) {
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: closing websockets, finishing in-flight requests");
+            state
+                .hub
+                .close_all(actix_ws::CloseCode::Away, "server shutting down");
+            // Give the socket tasks a moment to send their close frames.
+            actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+            handle.stop(true).await;
+        });
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            tracing::warn!("cannot listen for signals; falling back to Ctrl-C");
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

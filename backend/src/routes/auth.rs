@@ -51,7 +51,7 @@ async fn start_session(
     Ok(HttpResponse::build(status)
         .cookie(session_cookie(req, &token, days))
         .json(AuthResponse {
-            user: user_view(state, &user),
+            user: user_view(state, &user).await,
             token,
         }))
 }
@@ -137,5 +137,5 @@ pub async fn logout(
 }
 
 pub async fn me(state: web::Data<AppState>, caller: AuthUser) -> HttpResponse {
-    HttpResponse::Ok().json(user_view(&state, &caller.0.user))
+    HttpResponse::Ok().json(user_view(&state, &caller.0.user).await)
 }

@@ -1,7 +1,7 @@
 //! Rooms and their messages.
 
 use super::extract::AuthUser;
-use crate::chat::{self, with_presence};
+use crate::chat::{self, rooms_with_presence, with_presence};
 use crate::domain::messages::{self, Page};
 use crate::domain::rooms;
 use crate::error::AppError;
@@ -16,7 +16,7 @@ pub async fn list_rooms(
     let me = caller.id();
     let list = state.db.run(move |conn| rooms::list(conn, me)).await?;
     Ok(HttpResponse::Ok().json(RoomsResponse {
-        rooms: list.into_iter().map(|r| with_presence(&state, r)).collect(),
+        rooms: rooms_with_presence(&state, list).await,
     }))
 }
 
@@ -47,7 +47,7 @@ pub async fn get_room(
             rooms::view(conn, me, row)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(with_presence(&state, room)))
+    Ok(HttpResponse::Ok().json(with_presence(&state, room).await))
 }
 
 pub async fn list_messages(

@@ -1,7 +1,7 @@
 //! Finding people to talk to.
 
 use super::extract::AuthUser;
-use crate::chat::user_view;
+use crate::chat::users_with_presence;
 use crate::domain::users;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -30,6 +30,6 @@ pub async fn search_users(
         .run(move |conn| users::search(conn, me, &prefix))
         .await?;
     Ok(HttpResponse::Ok().json(UsersResponse {
-        users: found.iter().map(|u| user_view(&state, u)).collect(),
+        users: users_with_presence(&state, &found).await,
     }))
 }

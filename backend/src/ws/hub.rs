@@ -7,8 +7,9 @@
 use crate::metrics::Metrics;
 use actix_ws::CloseCode;
 use bytestring::ByteString;
+use futures_util::future::BoxFuture;
 use shared::{ServerFrame, UserId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
@@ -24,6 +25,8 @@ pub enum Event {
     Deliver { to: Vec<UserId>, frame: ServerFrame },
     /// A session ended (logout): close its sockets.
     EndSession { user: UserId, session_id: i64 },
+    /// The user may no longer be connected at all (disabled): close every socket of theirs.
+    EndUser { user: UserId },
 }
 
 /// Why the hub wants a socket closed.
@@ -41,10 +44,13 @@ pub struct Kick {
 }
 
 impl Kick {
-    fn kick(&self, request: CloseRequest) {
+    /// Returns true the first time the socket is told to close.
+    fn kick(&self, request: CloseRequest) -> bool {
         let mut reason = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+        let first = reason.is_none();
         reason.get_or_insert(request);
         self.notify.notify_one();
+        first
     }
 
     /// Resolves once the socket has been told to close.
@@ -73,12 +79,18 @@ pub struct Registration {
 
 pub trait FanOut: Send + Sync + 'static {
     fn register(&self, user: UserId, session_id: i64) -> Registration;
-    /// Returns true when that was the user's last socket (they just went offline here).
+    /// Resolves once events for `user` published by any instance reach this one; a socket
+    /// sends `ready` only after it, so that no event between `ready` and the catch-up is lost.
+    fn subscribed(&self, user: UserId) -> BoxFuture<'static, ()>;
+    /// Returns true when that was the user's last socket here.
     fn unregister(&self, user: UserId, conn_id: ConnId) -> bool;
     fn publish(&self, event: Event);
-    fn is_online(&self, user: UserId) -> bool;
+    /// Which of `users` have an open socket on any instance.
+    fn online(&self, users: Vec<UserId>) -> BoxFuture<'static, HashSet<UserId>>;
     /// `"local"` for in-process fan-out; `"ok"` or `"down"` for a shared bus.
     fn pubsub_status(&self) -> &'static str;
+    /// Closes every socket here (shutdown, or events were missed and clients must catch up).
+    fn close_all(&self, code: CloseCode, reason: &'static str);
 }
 
 struct Socket {
@@ -110,7 +122,16 @@ impl LocalHub {
         self.sockets.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn deliver(&self, to: &[UserId], frame: &ServerFrame) {
+    /// Users with at least one socket here.
+    pub fn users(&self) -> Vec<UserId> {
+        self.lock().keys().copied().collect()
+    }
+
+    pub fn is_online_here(&self, user: UserId) -> bool {
+        self.lock().get(&user).is_some_and(|l| !l.is_empty())
+    }
+
+    pub fn deliver(&self, to: &[UserId], frame: &ServerFrame) {
         let text = match serde_json::to_string(frame) {
             Ok(text) => ByteString::from(text),
             Err(e) => {
@@ -128,13 +149,15 @@ impl LocalHub {
                             .fetch_add(1, Ordering::Relaxed);
                     }
                     Err(mpsc::error::TrySendError::Full(_)) => {
-                        self.metrics
-                            .ws_slow_consumers_closed
-                            .fetch_add(1, Ordering::Relaxed);
-                        socket.kick.kick(CloseRequest {
+                        let first = socket.kick.kick(CloseRequest {
                             code: CloseCode::Policy,
                             reason: "too slow: reconnect and catch up",
                         });
+                        if first {
+                            self.metrics
+                                .ws_slow_consumers_closed
+                                .fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                     // The socket is closing; its task unregisters it.
                     Err(mpsc::error::TrySendError::Closed(_)) => {}
@@ -198,15 +221,38 @@ impl FanOut for LocalHub {
                     }
                 }
             }
+            Event::EndUser { user } => {
+                for socket in self.lock().get(&user).into_iter().flatten() {
+                    socket.kick.kick(CloseRequest {
+                        code: CloseCode::Policy,
+                        reason: "account disabled",
+                    });
+                }
+            }
         }
     }
 
-    fn is_online(&self, user: UserId) -> bool {
-        self.lock().get(&user).is_some_and(|l| !l.is_empty())
+    fn subscribed(&self, _user: UserId) -> BoxFuture<'static, ()> {
+        Box::pin(std::future::ready(()))
+    }
+
+    fn online(&self, users: Vec<UserId>) -> BoxFuture<'static, HashSet<UserId>> {
+        let sockets = self.lock();
+        let online = users
+            .into_iter()
+            .filter(|u| sockets.get(u).is_some_and(|l| !l.is_empty()))
+            .collect();
+        Box::pin(std::future::ready(online))
     }
 
     fn pubsub_status(&self) -> &'static str {
         "local"
+    }
+
+    fn close_all(&self, code: CloseCode, reason: &'static str) {
+        for socket in self.lock().values().flatten() {
+            socket.kick.kick(CloseRequest { code, reason });
+        }
     }
 }
 
@@ -224,10 +270,10 @@ mod tests {
         let a = hub.register(UserId(1), 10);
         let b = hub.register(UserId(1), 10);
         assert!(a.first_for_user && !b.first_for_user);
-        assert!(hub.is_online(UserId(1)));
+        assert!(hub.is_online_here(UserId(1)));
         assert!(!hub.unregister(UserId(1), a.conn_id));
         assert!(hub.unregister(UserId(1), b.conn_id));
-        assert!(!hub.is_online(UserId(1)));
+        assert!(!hub.is_online_here(UserId(1)));
         assert!(!hub.unregister(UserId(1), b.conn_id), "idempotent");
     }
 

@@ -85,8 +85,9 @@ async fn run(
     };
     let user = UserId(auth.user.id);
     let mut registration = state.hub.register(user, auth.session_id);
-    // Registered before `ready`: every event from here on is queued for this socket, which
-    // is what makes the catch-up of api.md exact.
+    // Registered (and subscribed, across instances) before `ready`: every event from here on
+    // is queued for this socket, which is what makes the catch-up of api.md exact.
+    state.hub.subscribed(user).await;
     let ready = ServerFrame::Ready {
         user: auth.user.to_user(true),
     };

@@ -31,7 +31,12 @@ pub fn postgres_base_url() -> Option<String> {
 /// A database of its own for each test, dropped afterwards.
 enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Owned by another `TestApp` of the same test.
+    Shared,
 }
 
 impl Drop for TestDb {
@@ -98,10 +103,56 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let (database_url, db) = fresh_database();
+    spawn_on(database_url, db, configure)
+}
+
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// Two instances on one database joined by Redis (with a key prefix of their own, so
+/// parallel tests never hear each other), or None when no Redis is reachable outside CI.
+pub async fn spawn_pair_with_redis() -> Option<(TestApp, TestApp)> {
+    if tokio::net::TcpStream::connect("127.0.0.1:6379")
+        .await
+        .is_err()
+    {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must reach Redis at {REDIS_URL}"
+        );
+        eprintln!("!!! SKIPPED: no Redis at {REDIS_URL}; the cross-instance test did not run");
+        return None;
+    }
+    let prefix = format!("chat_test_{}", unique_suffix());
+    let (database_url, db) = fresh_database();
+    let redis = |s: &mut Settings| {
+        s.redis_url = Some(REDIS_URL.into());
+        s.redis_prefix = prefix.clone();
+    };
+    let first = spawn_on(database_url.clone(), db, redis);
+    let second = spawn_on(database_url, TestDb::Shared, redis);
+    for app in [&first, &second] {
+        wait_until_pubsub_ok(app).await;
+    }
+    Some((first, second))
+}
+
+async fn wait_until_pubsub_ok(app: &TestApp) {
+    for _ in 0..100 {
+        let health: Value =
+            json(app.client.get(app.url("/api/health")).send().await.unwrap()).await;
+        if health["pubsub"] == "ok" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("pub/sub never came up");
+}
+
+fn spawn_on(database_url: String, db: TestDb, configure: impl FnOnce(&mut Settings)) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         let _ = backend::telemetry::init("info");
     }
-    let (database_url, db) = fresh_database();
     let mut settings = Settings::defaults();
     settings.bind = "127.0.0.1:0".into();
     settings.database_url = database_url;

@@ -6,6 +6,7 @@
 
 mod auth;
 mod bad_input;
+mod cross_instance;
 mod helpers;
 mod messages;
 mod ops;
