@@ -21,6 +21,15 @@ async function badge(page, name) {
   return Number(await b.getAttribute('data-count'));
 }
 
+/** Whether an element lies inside the visible part of the message list. */
+async function inView(locator) {
+  return locator.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    const box = el.closest('.messages').getBoundingClientRect();
+    return r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+  });
+}
+
 async function expectBadge(page, name, n) {
   await eventually(async () => assert.equal(await badge(page, name), n), { what: `badge of ${name} = ${n}` });
 }
@@ -216,6 +225,48 @@ test('two people chat live through the real server, across a reload and a server
     }
     await expectOnce(b, 'Hi Bob, Carol here');
     await expectBadge(a, carolName, 0);
+    await expectBadge(b, carolName, 0);
+  });
+
+  await t.test('older history loads on scrolling up without jumping; news below offers a button', async () => {
+    for (let i = 1; i <= 110; i += 1) await carol.send(carolBob.id, `Bulk message #${String(i).padStart(3, '0')}`);
+    await expectOnce(b, 'Bulk message #110');
+    const list = b.locator('.messages');
+    const count = () => b.locator('.messages .row').count();
+    // Bob is at the bottom of Carol's room: the new messages scrolled into view and are read.
+    await expectBadge(b, carolName, 0);
+    // A reload holds only the latest page; the rest comes page by page when scrolling up.
+    await b.reload();
+    await expectOnce(b, 'Bulk message #110');
+    assert.ok((await count()) <= 60, `only the latest page is loaded (${await count()} rows)`);
+
+    let pages = 0;
+    for (let round = 0; round < 5 && (await rows(b, 'Hi Bob, Carol here').count()) === 0; round += 1) {
+      pages += 1;
+      const before = await count();
+      await list.evaluate((el) => { el.scrollTop = 0; });
+      await eventually(async () => assert.ok((await count()) > before), { what: 'an older page' });
+      // The view stays where it was: the older page is above, not under the reader's eyes.
+      await eventually(async () => assert.ok((await list.evaluate((el) => el.scrollTop)) > 200), {
+        what: 'scroll position kept',
+      });
+    }
+    assert.ok(pages >= 2, `older history came in pages (${pages})`);
+    await expectOnce(b, 'Hi Bob, Carol here');
+    await expectOnce(b, 'Bulk message #001');
+    assert.equal(await rows(b, 'Bulk message #057').count(), 1);
+
+    // Scrolled up, a new message does not yank the view: a button offers it.
+    await list.evaluate((el) => { el.scrollTop = 0; });
+    await carol.send(carolBob.id, 'Fresh news at the bottom');
+    await expectOnce(b, 'Fresh news at the bottom');
+    const button = b.getByRole('button', { name: 'New messages' });
+    await button.waitFor();
+    await button.click();
+    await eventually(async () => assert.equal(await button.count(), 0), { what: 'button gone' });
+    await eventually(async () => assert.ok(await inView(rows(b, 'Fresh news at the bottom'))), {
+      what: 'the new message scrolled into view',
+    });
     await expectBadge(b, carolName, 0);
   });
 

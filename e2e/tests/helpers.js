@@ -110,17 +110,24 @@ export class ApiClient {
   }
 
   async call(method, path, body) {
-    const res = await fetch(`${this.base}/api${path}`, {
-      method,
-      headers: {
-        'content-type': 'application/json',
-        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-    return text ? JSON.parse(text) : null;
+    for (;;) {
+      const res = await fetch(`${this.base}/api${path}`, {
+        method,
+        headers: {
+          'content-type': 'application/json',
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (res.status === 429) {
+        // Rate limited: wait as told, then retry (sends are idempotent by client_id).
+        await sleep(1000 * Number(res.headers.get('retry-after') || 1));
+        continue;
+      }
+      if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    }
   }
 
   async register(username, password, display_name) {
