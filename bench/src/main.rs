@@ -1,1 +1,232 @@
-fn main() {}
+//! chat-bench: the chat server's load generator. It speaks only the public API (REST and
+//! websockets over real TCP), runs the scenarios of issue 5, checks every message for loss,
+//! duplicates and `seq` order, and reports throughput, latency and the server's memory and
+//! CPU as a human table (stderr) and one JSON line per scenario (stdout and `--results`).
+//!
+//! Exit status: 0 when every scenario was correct, 1 when any lost, duplicated or
+//! reordered a message or saw an error. Timings never change the exit status.
+
+mod api;
+mod report;
+mod scenario;
+mod server;
+mod track;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use report::{Errors, Report, RunContext};
+use scenario::Ctx;
+use serde_json::{Map, Value};
+use server::{Server, ServerSpec};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "chat-bench",
+    version,
+    about = "Load generator and benchmark of the chat server (public API only).",
+    after_help = "Examples:\n  chat-bench --spawn target/release/chat-server all\n  chat-bench --quick --spawn target/debug/chat-server all\n  chat-bench --url http://127.0.0.1:8080 --server-pid 1234 burst --pairs 10 --messages 20000"
+)]
+struct Cli {
+    /// A running server, e.g. http://127.0.0.1:8080 (its rate limits must be raised).
+    #[arg(long, global = true)]
+    url: Option<String>,
+    /// PID of the server given by --url, to read its RSS and CPU from /proc.
+    #[arg(long, global = true)]
+    server_pid: Option<u32>,
+    /// Start this chat-server binary for each scenario (fresh database, raised limits) and
+    /// stop it afterwards.
+    #[arg(long, global = true)]
+    spawn: Option<PathBuf>,
+    /// Database of the spawned server (default: a temporary SQLite file). A PostgreSQL
+    /// database must exist and should be empty.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// CHAT_WS_QUEUE of the spawned server.
+    #[arg(long, global = true, default_value_t = 1024)]
+    ws_queue: usize,
+    /// Extra KEY=VALUE environment of the spawned server (repeatable).
+    #[arg(long = "server-env", global = true)]
+    server_env: Vec<String>,
+    /// Tiny sizes (seconds); fails only on loss, duplicates, disorder or errors.
+    #[arg(long, global = true)]
+    quick: bool,
+    /// Append each scenario's JSON line to this file.
+    #[arg(long, global = true)]
+    results: Option<PathBuf>,
+    /// KEY=VALUE carried in every JSON line (e.g. commit=abc123), repeatable.
+    #[arg(long = "tag", global = true)]
+    tags: Vec<String>,
+    /// Registrations in flight while creating users (Argon2 is CPU bound on the server).
+    #[arg(long, global = true, default_value_t = 4)]
+    register_concurrency: usize,
+    /// Upper bound on one scenario's run time, in seconds [900; quick 300].
+    #[arg(long, global = true)]
+    max_secs: Option<u64>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+enum Command {
+    /// N pairs, windowed senders, M messages in all: throughput.
+    Burst(scenario::burst::BurstArgs),
+    /// P pairs at 1 msg/s per sender for D seconds: latency under ordinary load.
+    Steady(scenario::steady::SteadyArgs),
+    /// K authenticated sockets held open: server RSS per socket.
+    Idle(scenario::idle::IdleArgs),
+    /// 50-message pages of a room holding 100,000 messages: p99 per page.
+    History(scenario::history::HistoryArgs),
+    /// 200 logins at once while websockets carry traffic: websocket p99 during the storm.
+    LoginStorm(scenario::login::LoginArgs),
+    /// Every scenario above with its default (or quick) sizes.
+    All,
+}
+
+fn defaults<T: clap::Args + clap::FromArgMatches>() -> Result<T> {
+    let matches =
+        T::augment_args(clap::Command::new("defaults")).try_get_matches_from(["defaults"])?;
+    Ok(T::from_arg_matches(&matches)?)
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("chat-bench: cannot start the runtime: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
+        Err(e) => {
+            eprintln!("chat-bench: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<bool> {
+    let commands = match &cli.command {
+        Command::All => vec![
+            Command::Burst(defaults()?),
+            Command::Steady(defaults()?),
+            Command::Idle(defaults()?),
+            Command::History(defaults()?),
+            Command::LoginStorm(defaults()?),
+        ],
+        other => vec![other.clone()],
+    };
+    let mut tags = Map::new();
+    for tag in &cli.tags {
+        let (k, v) = tag.split_once('=').unwrap_or((tag.as_str(), ""));
+        tags.insert(k.to_owned(), Value::String(v.to_owned()));
+    }
+    let mut extra_env = Vec::new();
+    for kv in &cli.server_env {
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("--server-env wants KEY=VALUE, got {kv:?}"))?;
+        extra_env.push((k.to_owned(), v.to_owned()));
+    }
+    let spec = ServerSpec {
+        url: cli.url.clone(),
+        pid: cli.server_pid,
+        spawn: cli.spawn.clone(),
+        database_url: cli.database_url.clone(),
+        ws_queue: cli.ws_queue,
+        extra_env,
+    };
+    let machine = server::machine();
+    eprintln!(
+        "chat-bench: {} cores, {:.1} GiB, load {}{}",
+        machine.cores,
+        machine.mem_total_kib.unwrap_or(0) as f64 / 1024.0 / 1024.0,
+        machine.loadavg_at_start.clone().unwrap_or_default(),
+        if cli.quick { ", quick mode" } else { "" }
+    );
+    let max = Duration::from_secs(cli.max_secs.unwrap_or(if cli.quick { 300 } else { 900 }));
+    let mut all_ok = true;
+    for command in commands {
+        let name = match &command {
+            Command::Burst(_) => "burst",
+            Command::Steady(_) => "steady",
+            Command::Idle(_) => "idle",
+            Command::History(_) => "history",
+            Command::LoginStorm(_) => "login-storm",
+            Command::All => "all",
+        };
+        let server = Server::start(&spec).await?;
+        let context = RunContext {
+            quick: cli.quick,
+            database: server.database.clone(),
+            tags: tags.clone(),
+            machine: server::machine(),
+        };
+        let api = api::Api::new(&server.base)?;
+        let mut ctx = Ctx {
+            api,
+            server,
+            quick: cli.quick,
+            run: api::run_prefix(),
+            errors: Arc::new(Errors::default()),
+            register_concurrency: cli.register_concurrency,
+        };
+        eprintln!("chat-bench: {name} against {} …", ctx.api.base());
+        let outcome = tokio::time::timeout(max, run_one(&mut ctx, &command)).await;
+        let mut report = match outcome {
+            Ok(Ok(report)) => report,
+            Ok(Err(e)) => failed(name, &ctx, format!("{e:#}")),
+            Err(_) => failed(name, &ctx, format!("did not finish within {max:?}")),
+        };
+        if let Some(crash) = ctx.server.crashed() {
+            report.checks.errors += 1;
+            report.checks.error_samples.push(crash);
+        }
+        let _ = ctx.server.stop().await;
+        let json = report.to_json(&context);
+        eprint!("{}", report.human(&context));
+        println!("{json}");
+        if let Some(path) = &cli.results {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            writeln!(file, "{json}")?;
+        }
+        all_ok &= report.ok();
+    }
+    Ok(all_ok)
+}
+
+async fn run_one(ctx: &mut Ctx, command: &Command) -> Result<Report> {
+    match command {
+        Command::Burst(a) => scenario::burst::run(ctx, a).await,
+        Command::Steady(a) => scenario::steady::run(ctx, a).await,
+        Command::Idle(a) => scenario::idle::run(ctx, a).await,
+        Command::History(a) => scenario::history::run(ctx, a).await,
+        Command::LoginStorm(a) => scenario::login::run(ctx, a).await,
+        Command::All => anyhow::bail!("`all` is expanded before running"),
+    }
+}
+
+/// The report of a scenario that could not finish: one error, and what was seen before.
+fn failed(name: &str, ctx: &Ctx, why: String) -> Report {
+    let mut report = Report::new(name);
+    ctx.errors.add(why);
+    report.checks.errors = ctx.errors.count();
+    report.checks.error_samples = ctx.errors.samples();
+    report
+}

@@ -1,0 +1,124 @@
+//! Burst: N pairs, each sender keeps a window of unacknowledged messages in flight until M
+//! messages in all are sent; throughput = messages stored and delivered to the peer per second.
+
+use super::pairs::{connect_pairs, setup_pairs, totals, wait_drained};
+use super::Ctx;
+use crate::report::{Report, TargetCheck};
+use crate::server::Monitor;
+use crate::track::Latency;
+use anyhow::Result;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BurstArgs {
+    /// Sender/recipient pairs, each in its own room [10; quick 2].
+    #[arg(long)]
+    pub pairs: Option<usize>,
+    /// Messages in all, split over the pairs [20000; quick 400].
+    #[arg(long)]
+    pub messages: Option<u64>,
+    /// Unacknowledged messages each sender keeps in flight [64].
+    #[arg(long, default_value_t = 64)]
+    pub window: usize,
+    /// Bytes per message body [100].
+    #[arg(long, default_value_t = 100)]
+    pub body_bytes: usize,
+}
+
+pub async fn run(ctx: &Ctx, args: &BurstArgs) -> Result<Report> {
+    let pairs_n = args.pairs.unwrap_or(if ctx.quick { 2 } else { 10 }).max(1);
+    let total = args
+        .messages
+        .unwrap_or(if ctx.quick { 400 } else { 20_000 });
+    let mut report = Report::new("burst");
+    report.param("pairs", pairs_n);
+    report.param("messages", total);
+    report.param("window", args.window);
+    report.param("body_bytes", args.body_bytes);
+
+    let prefix = ctx.prefix("u");
+    let pairs = setup_pairs(&ctx.api, &prefix, pairs_n, ctx.register_concurrency).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (senders, readers) = connect_pairs(
+        &ctx.api,
+        &pairs,
+        args.window.max(1),
+        &prefix,
+        &ctx.errors,
+        &stop_rx,
+    )
+    .await?;
+
+    let monitor = Monitor::start(ctx.pid());
+    let start_us = crate::track::now_us();
+    let mut tasks = Vec::new();
+    for (i, mut sender) in senders.into_iter().enumerate() {
+        let share = total / pairs_n as u64 + u64::from((i as u64) < total % pairs_n as u64);
+        let errors = ctx.errors.clone();
+        let body_bytes = args.body_bytes;
+        let wait = ctx.ack_wait();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..share {
+                if let Err(e) = sender.send(n, body_bytes, wait).await {
+                    errors.add(format!("{e:#}"));
+                    break;
+                }
+            }
+            sender
+        }));
+    }
+    let mut finished = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(sender) => finished.push(sender),
+            Err(e) => ctx.errors.add(format!("sender task: {e}")),
+        }
+    }
+    let drained = wait_drained(&pairs, ctx.drain_wait()).await;
+    let usage = monitor.finish();
+    if !drained {
+        ctx.errors
+            .add("not every acknowledged message arrived before the drain timeout");
+    }
+    let _ = stop_tx.send(true);
+    for s in finished {
+        s.close().await;
+    }
+    for r in readers {
+        r.abort();
+    }
+
+    let t = totals(&pairs, &ctx.errors);
+    let end_us = t.last_arrival_us.unwrap_or(start_us);
+    let seconds = (end_us.saturating_sub(start_us) as f64 / 1e6).max(1e-6);
+    let rate = t.recipient_delivered as f64 / seconds;
+    report.metric(
+        "delivered_msgs_per_sec",
+        rate.round(),
+        format!(
+            "{rate:.0} msg/s stored and delivered to the peer ({} messages in {seconds:.2} s)",
+            t.recipient_delivered
+        ),
+    );
+    let e2e = Latency::from_us(t.latencies.iter().map(|l| l.1).collect());
+    let ack = Latency::from_us(t.ack_latencies);
+    report.metric(
+        "latency",
+        e2e,
+        format!("send → peer socket: {}", e2e.brief()),
+    );
+    report.metric("ack_latency", ack, format!("send → ack: {}", ack.brief()));
+    report.metric(
+        "seconds",
+        seconds,
+        format!("{seconds:.2} s first send → last delivery"),
+    );
+    report.targets.push(TargetCheck::at_least(
+        "burst throughput",
+        rate.round(),
+        20_000.0,
+        "msg/s",
+    ));
+    report.checks = t.checks;
+    report.usage = Some(usage);
+    Ok(report)
+}

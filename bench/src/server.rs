@@ -1,0 +1,419 @@
+//! The server under test: either one already running (`--url`, optionally `--server-pid`) or
+//! one this tool starts itself (`--spawn`) with a fresh database and the benchmark's limits,
+//! and stops again. Also reads the server's memory and CPU from /proc.
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+/// How to reach (or start) the server.
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    pub url: Option<String>,
+    pub pid: Option<u32>,
+    pub spawn: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub ws_queue: usize,
+    pub extra_env: Vec<(String, String)>,
+}
+
+/// A server ready to take requests.
+pub struct Server {
+    pub base: String,
+    pub pid: Option<u32>,
+    /// `sqlite`, `postgres` or `external`.
+    pub database: String,
+    spawned: Option<Spawned>,
+}
+
+struct Spawned {
+    child: Child,
+    binary: PathBuf,
+    database_url: String,
+    env: Vec<(String, String)>,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn database_kind(url: &str) -> &'static str {
+    if url.starts_with("postgres") {
+        "postgres"
+    } else if url.starts_with("sqlite") {
+        "sqlite"
+    } else {
+        "unknown"
+    }
+}
+
+impl Server {
+    pub async fn start(spec: &ServerSpec) -> Result<Server> {
+        match (&spec.spawn, &spec.url) {
+            (Some(binary), _) => Self::spawn(spec, binary).await,
+            (None, Some(url)) => {
+                let base = url.trim_end_matches('/').to_owned();
+                wait_healthy(&base, Duration::from_secs(10)).await?;
+                Ok(Server {
+                    base,
+                    pid: spec.pid,
+                    database: "external".into(),
+                    spawned: None,
+                })
+            }
+            (None, None) => bail!("give --url http://HOST:PORT or --spawn PATH/TO/chat-server"),
+        }
+    }
+
+    async fn spawn(spec: &ServerSpec, binary: &Path) -> Result<Server> {
+        let dir = tempfile::Builder::new()
+            .prefix("chat-bench-")
+            .tempdir()
+            .context("temp dir")?;
+        let database_url = match &spec.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", dir.path().join("chat.db").display()),
+        };
+        let port = free_port()?;
+        let raised = "1000000".to_owned();
+        let mut env = vec![
+            ("CHAT_BIND".to_owned(), format!("127.0.0.1:{port}")),
+            ("DATABASE_URL".to_owned(), database_url.clone()),
+            (
+                "CHAT_STATIC_DIR".to_owned(),
+                "/nonexistent-chat-bench-dist".to_owned(),
+            ),
+            ("CHAT_MESSAGES_PER_SECOND".to_owned(), raised.clone()),
+            ("CHAT_MESSAGE_BURST".to_owned(), raised.clone()),
+            ("CHAT_LOGIN_FAILURES_PER_MINUTE".to_owned(), raised),
+            ("CHAT_WS_QUEUE".to_owned(), spec.ws_queue.to_string()),
+            ("RUST_LOG".to_owned(), "warn".to_owned()),
+        ];
+        env.extend(spec.extra_env.iter().cloned());
+        let log = dir.path().join("server.log");
+        let mut spawned = Spawned {
+            child: launch(binary, &env, &log)?,
+            binary: binary.to_owned(),
+            database_url,
+            env,
+            log,
+            _dir: dir,
+        };
+        let base = format!("http://127.0.0.1:{port}");
+        if let Err(e) = wait_healthy(&base, Duration::from_secs(60)).await {
+            let tail = spawned.log_tail();
+            let _ = spawned.child.start_kill();
+            bail!("the spawned server did not become healthy: {e}\n{tail}");
+        }
+        let pid = spawned.child.id();
+        Ok(Server {
+            base,
+            pid,
+            database: database_kind(&spawned.database_url).to_owned(),
+            spawned: Some(spawned),
+        })
+    }
+
+    pub fn is_spawned(&self) -> bool {
+        self.spawned.is_some()
+    }
+
+    /// Stops the spawned server and starts a fresh process on the same database (same port),
+    /// so memory is measured from a clean start. Only for spawned servers.
+    pub async fn restart(&mut self) -> Result<()> {
+        let spawned = self
+            .spawned
+            .as_mut()
+            .ok_or_else(|| anyhow!("only a spawned server can be restarted"))?;
+        terminate(&mut spawned.child).await;
+        let started = Instant::now();
+        loop {
+            match launch(&spawned.binary, &spawned.env, &spawned.log) {
+                Ok(child) => spawned.child = child,
+                Err(e) => return Err(e),
+            }
+            match wait_healthy(&self.base, Duration::from_secs(30)).await {
+                Ok(()) => break,
+                // The port may still be held for a moment by the old process.
+                Err(_) if started.elapsed() < Duration::from_secs(60) => {
+                    let _ = spawned.child.start_kill();
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => bail!("restarted server not healthy: {e}\n{}", spawned.log_tail()),
+            }
+        }
+        self.pid = spawned.child.id();
+        Ok(())
+    }
+
+    /// Stops the server if this tool started it; a server given by `--url` is left alone.
+    pub async fn stop(mut self) -> Option<String> {
+        let spawned = self.spawned.as_mut()?;
+        // An exit before we asked is a crash: report it with the log.
+        let crashed = match spawned.child.try_wait() {
+            Ok(Some(status)) => Some(format!(
+                "the server exited by itself ({status}):\n{}",
+                spawned.log_tail()
+            )),
+            _ => None,
+        };
+        terminate(&mut spawned.child).await;
+        crashed
+    }
+
+    /// Whether a spawned server is still running (None for an external one).
+    pub fn crashed(&mut self) -> Option<String> {
+        let spawned = self.spawned.as_mut()?;
+        match spawned.child.try_wait() {
+            Ok(Some(status)) => Some(format!(
+                "the server exited by itself ({status}):\n{}",
+                spawned.log_tail()
+            )),
+            _ => None,
+        }
+    }
+}
+
+impl Spawned {
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let from = lines.len().saturating_sub(30);
+        lines[from..].join("\n")
+    }
+}
+
+fn launch(binary: &Path, env: &[(String, String)], log: &Path) -> Result<Child> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let err = out.try_clone()?;
+    let mut command = Command::new(binary);
+    command
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .kill_on_drop(true);
+    command
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))
+}
+
+/// SIGTERM (through `kill`, this crate has no unsafe code), then SIGKILL after 10 s.
+async fn terminate(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .await;
+        if tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    let _ = child.start_kill();
+    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+}
+
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+async fn wait_healthy(base: &str, within: Duration) -> Result<()> {
+    let api = crate::api::Api::new(base)?;
+    let deadline = Instant::now() + within;
+    loop {
+        match api.health().await {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(e.context(format!("{base}/api/health")))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// /proc
+
+/// Resident memory (KiB) and CPU time (clock ticks) of a process.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcSample {
+    pub rss_kib: u64,
+    pub cpu_ticks: u64,
+}
+
+pub fn sample(pid: u32) -> Option<ProcSample> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss_kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())?;
+    Some(ProcSample {
+        rss_kib,
+        cpu_ticks: cpu_ticks(&format!("/proc/{pid}/stat"))?,
+    })
+}
+
+fn cpu_ticks(path: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3 (state);
+    // utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+pub fn self_cpu_ticks() -> Option<u64> {
+    cpu_ticks("/proc/self/stat")
+}
+
+pub fn clock_ticks_per_sec() -> f64 {
+    static TCK: OnceLock<f64> = OnceLock::new();
+    *TCK.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// What the server (and this tool) used during one measured phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct Usage {
+    /// Peak server RSS seen while sampling every 100 ms (KiB).
+    pub server_peak_rss_kib: Option<u64>,
+    pub server_rss_start_kib: Option<u64>,
+    pub server_rss_end_kib: Option<u64>,
+    /// Server CPU time over the phase, as % of one core (200 = both cores of 2).
+    pub server_cpu_pct: Option<f64>,
+    pub server_cpu_seconds: Option<f64>,
+    /// This load generator's own CPU over the phase, % of one core.
+    pub client_cpu_pct: Option<f64>,
+    pub wall_seconds: f64,
+}
+
+/// Samples a server process in the background while a phase runs.
+pub struct Monitor {
+    pid: Option<u32>,
+    start: Option<ProcSample>,
+    client_start: Option<u64>,
+    t0: Instant,
+    peak: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Monitor {
+    pub fn start(pid: Option<u32>) -> Monitor {
+        let start = pid.and_then(sample);
+        let peak = Arc::new(AtomicU64::new(start.map(|s| s.rss_kib).unwrap_or(0)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = pid.map(|pid| {
+            let peak = peak.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(s) = sample(pid) {
+                        peak.fetch_max(s.rss_kib, Ordering::Relaxed);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        });
+        Monitor {
+            pid,
+            start,
+            client_start: self_cpu_ticks(),
+            t0: Instant::now(),
+            peak,
+            stop,
+            task,
+        }
+    }
+
+    pub fn finish(mut self) -> Usage {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        let wall = self.t0.elapsed().as_secs_f64().max(1e-9);
+        let tck = clock_ticks_per_sec();
+        let end = self.pid.and_then(sample);
+        if let Some(end) = end {
+            self.peak.fetch_max(end.rss_kib, Ordering::Relaxed);
+        }
+        let cpu_seconds = match (self.start, end) {
+            (Some(s), Some(e)) => Some(e.cpu_ticks.saturating_sub(s.cpu_ticks) as f64 / tck),
+            _ => None,
+        };
+        let client_cpu = match (self.client_start, self_cpu_ticks()) {
+            (Some(s), Some(e)) => Some(e.saturating_sub(s) as f64 / tck / wall * 100.0),
+            _ => None,
+        };
+        Usage {
+            server_peak_rss_kib: self.start.map(|_| self.peak.load(Ordering::Relaxed)),
+            server_rss_start_kib: self.start.map(|s| s.rss_kib),
+            server_rss_end_kib: end.map(|s| s.rss_kib),
+            server_cpu_pct: cpu_seconds.map(|c| c / wall * 100.0),
+            server_cpu_seconds: cpu_seconds,
+            client_cpu_pct: client_cpu,
+            wall_seconds: wall,
+        }
+    }
+}
+
+/// The machine a figure was measured on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    pub cores: usize,
+    pub mem_total_kib: Option<u64>,
+    pub loadavg_at_start: Option<String>,
+    pub kernel: Option<String>,
+}
+
+pub fn machine() -> Machine {
+    let mem_total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+    });
+    Machine {
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        mem_total_kib,
+        loadavg_at_start: loadavg(),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .map(|s| s.trim().to_owned()),
+    }
+}
+
+pub fn loadavg() -> Option<String> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+}
+
+/// The soft limit on open files of this process.
+pub fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}

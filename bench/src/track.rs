@@ -1,0 +1,191 @@
+//! Message identity and the checks every receiver applies: each body carries a unique id
+//! (stream, n) and its send time; an inbox checks loss, duplicates and `seq` order and
+//! collects latencies.
+
+use serde::Serialize;
+use shared::Message;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+fn epoch() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+/// Microseconds on this process's monotonic clock.
+pub fn now_us() -> u64 {
+    epoch().elapsed().as_micros() as u64
+}
+
+/// What a benchmark message body says about itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub stream: u32,
+    pub n: u64,
+    pub sent_us: u64,
+}
+
+/// `bench:<stream>:<n>:<sent_us>:` padded with `.` to `len` bytes.
+pub fn make_body(stream: u32, n: u64, len: usize) -> String {
+    let mut body = format!("bench:{stream}:{n}:{}:", now_us());
+    while body.len() < len {
+        body.push('.');
+    }
+    body
+}
+
+pub fn parse_body(body: &str) -> Option<Stamp> {
+    let mut parts = body.strip_prefix("bench:")?.split(':');
+    Some(Stamp {
+        stream: parts.next()?.parse().ok()?,
+        n: parts.next()?.parse().ok()?,
+        sent_us: parts.next()?.parse().ok()?,
+    })
+}
+
+/// One socket's view of one room's stream of benchmark messages.
+#[derive(Debug, Default)]
+pub struct Inbox {
+    /// How many times each `n` arrived.
+    seen: Vec<u8>,
+    last_seq: i64,
+    pub received: u64,
+    pub duplicates: u64,
+    /// Arrived with a `seq` lower than one already seen (and not a duplicate).
+    pub disorder: u64,
+    /// A `message` that is not one of ours or names another room.
+    pub foreign: u64,
+    /// (arrival time, latency) in µs, when this inbox measures latency.
+    pub latencies: Vec<(u64, u32)>,
+}
+
+impl Inbox {
+    pub fn on_message(&mut self, message: &Message, stream: u32, record_latency: bool) {
+        let now = now_us();
+        let Some(stamp) = parse_body(&message.body).filter(|s| s.stream == stream) else {
+            self.foreign += 1;
+            return;
+        };
+        let n = stamp.n as usize;
+        if self.seen.len() <= n {
+            self.seen.resize(n + 1, 0);
+        }
+        self.seen[n] = self.seen[n].saturating_add(1);
+        if self.seen[n] > 1 {
+            self.duplicates += 1;
+            return;
+        }
+        self.received += 1;
+        if message.seq <= self.last_seq {
+            self.disorder += 1;
+        }
+        self.last_seq = self.last_seq.max(message.seq);
+        if record_latency {
+            let latency = now.saturating_sub(stamp.sent_us).min(u64::from(u32::MAX)) as u32;
+            self.latencies.push((now, latency));
+        }
+    }
+
+    pub fn has(&self, n: u64) -> bool {
+        self.seen.get(n as usize).is_some_and(|c| *c > 0)
+    }
+}
+
+/// Latency summary in milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Latency {
+    pub count: usize,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+}
+
+impl Latency {
+    /// Nearest-rank percentiles of samples in µs.
+    pub fn from_us(mut samples: Vec<u32>) -> Latency {
+        if samples.is_empty() {
+            return Latency::default();
+        }
+        samples.sort_unstable();
+        let rank = |p: f64| {
+            let i = ((p / 100.0) * samples.len() as f64).ceil() as usize;
+            f64::from(samples[i.clamp(1, samples.len()) - 1]) / 1000.0
+        };
+        let sum: u64 = samples.iter().map(|v| u64::from(*v)).sum();
+        Latency {
+            count: samples.len(),
+            p50_ms: rank(50.0),
+            p90_ms: rank(90.0),
+            p99_ms: rank(99.0),
+            max_ms: f64::from(samples[samples.len() - 1]) / 1000.0,
+            mean_ms: sum as f64 / samples.len() as f64 / 1000.0,
+        }
+    }
+
+    pub fn brief(&self) -> String {
+        if self.count == 0 {
+            return "no samples".into();
+        }
+        format!(
+            "p50 {:.2} / p90 {:.2} / p99 {:.2} / max {:.2} ms (n={})",
+            self.p50_ms, self.p90_ms, self.p99_ms, self.max_ms, self.count
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use shared::{MessageId, RoomId, UserId};
+
+    fn message(seq: i64, body: String) -> Message {
+        Message {
+            id: MessageId(seq),
+            room_id: RoomId(1),
+            seq,
+            sender_id: UserId(1),
+            body,
+            client_id: format!("c{seq}"),
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn bodies_round_trip_and_are_padded() {
+        let body = make_body(7, 42, 64);
+        assert_eq!(body.len(), 64);
+        let stamp = parse_body(&body).unwrap();
+        assert_eq!((stamp.stream, stamp.n), (7, 42));
+        assert!(parse_body("hello").is_none());
+    }
+
+    #[test]
+    fn inbox_counts_duplicates_disorder_and_foreign_messages() {
+        let mut inbox = Inbox::default();
+        inbox.on_message(&message(1, make_body(3, 0, 0)), 3, true);
+        inbox.on_message(&message(3, make_body(3, 2, 0)), 3, true);
+        inbox.on_message(&message(2, make_body(3, 1, 0)), 3, true);
+        inbox.on_message(&message(3, make_body(3, 2, 0)), 3, true);
+        inbox.on_message(&message(4, make_body(9, 3, 0)), 3, true);
+        inbox.on_message(&message(5, "hi".into()), 3, true);
+        assert_eq!(inbox.received, 3);
+        assert_eq!(inbox.disorder, 1);
+        assert_eq!(inbox.duplicates, 1);
+        assert_eq!(inbox.foreign, 2);
+        assert!(inbox.has(0) && inbox.has(1) && inbox.has(2) && !inbox.has(3));
+        assert_eq!(inbox.latencies.len(), 3);
+    }
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let lat = Latency::from_us((1..=100).map(|v| v * 1000).collect());
+        assert_eq!(lat.p50_ms, 50.0);
+        assert_eq!(lat.p90_ms, 90.0);
+        assert_eq!(lat.p99_ms, 99.0);
+        assert_eq!(lat.max_ms, 100.0);
+        assert_eq!(Latency::from_us(vec![]).count, 0);
+    }
+}
