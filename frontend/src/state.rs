@@ -122,6 +122,8 @@ pub enum Action {
     HistoryFailed(RoomId),
     /// A confirmed message from a `message` frame.
     MessageReceived(Message),
+    /// A stored message changed (an administrator's tombstone).
+    MessageUpdated(Message),
     /// Our message is stored (websocket `ack` or REST answer).
     Acked(Message),
     /// We wrote a message; show it as pending.
@@ -310,6 +312,17 @@ impl Reducible for ChatState {
             }
             Action::MessageReceived(message) | Action::Acked(message) => {
                 s.apply_confirmed(message);
+            }
+            Action::MessageUpdated(message) => {
+                let Some(entry) = s.rooms.get_mut(&message.room_id) else {
+                    return self;
+                };
+                if let Some(last) = entry.room.last_message.as_mut() {
+                    if last.seq == message.seq {
+                        *last = message.clone();
+                    }
+                }
+                entry.timeline.replace(message);
             }
             Action::Outgoing {
                 room_id,
@@ -551,6 +564,25 @@ mod tests {
             .collect();
         assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
         assert_eq!(s.rooms[&RoomId(9)].room.last_seq, 5);
+    }
+
+    #[test]
+    fn an_administrators_tombstone_replaces_message_and_preview() {
+        let s = run(opened_room());
+        let mut tombstone = msg(2, ME, "b");
+        tombstone.deleted = true;
+        tombstone.body = shared::TOMBSTONE_BODY.to_owned();
+        let s = s.reduce(Action::HistoryLoaded {
+            room_id: RoomId(9),
+            page: Page::Newer,
+            messages: vec![],
+            has_more: false,
+        });
+        let s = s.reduce(Action::MessageUpdated(tombstone));
+        let e = &s.rooms[&RoomId(9)];
+        assert!(e.timeline.messages()[1].deleted);
+        assert!(e.room.last_message.as_ref().is_some_and(|m| m.deleted));
+        assert_eq!(e.timeline.messages().len(), 2);
     }
 
     #[test]

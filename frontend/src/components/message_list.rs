@@ -45,6 +45,8 @@ struct Row<'a> {
     seq: Option<i64>,
     delivery: Option<Delivery>,
     client_id: &'a str,
+    /// Replaced by an administrator's tombstone.
+    deleted: bool,
 }
 
 #[component]
@@ -78,6 +80,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                 seq: Some(m.seq),
                 delivery: None,
                 client_id: &m.client_id,
+                deleted: m.deleted,
             });
             let outgoing = t.outgoing().iter().map(|o| Row {
                 key: format!("c:{}", o.client_id),
@@ -87,6 +90,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                 seq: None,
                 delivery: Some(o.delivery),
                 client_id: &o.client_id,
+                deleted: false,
             });
             confirmed.chain(outgoing).collect()
         })
@@ -243,6 +247,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                         if mine { "mine" } else { "theirs" },
                         lay.first_in_group.then_some("first"),
                         lay.last_in_group.then_some("last"),
+                        row.deleted.then_some("deleted"),
                         row.delivery.map(|d| if d == Delivery::Failed { "is-failed" } else { "is-pending" }),
                     )}
                     data-seq={row.seq.map(|s| s.to_string())}>

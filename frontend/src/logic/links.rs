@@ -56,18 +56,14 @@ fn link_len(s: &str) -> Option<usize> {
         .unwrap_or(s.len());
     let mut candidate = &s[..end];
     // Drop sentence punctuation and closing brackets the URL did not open.
-    loop {
-        let Some(last) = candidate.chars().next_back() else {
-            break;
-        };
+    while let Some(last) = candidate.chars().next_back() {
         let unbalanced = |open: char, close: char| {
             last == close && candidate.matches(close).count() > candidate.matches(open).count()
         };
-        if TRAILING.contains(&last) || unbalanced('(', ')') || unbalanced('[', ']') {
-            candidate = &candidate[..candidate.len() - last.len_utf8()];
-        } else {
+        if !(TRAILING.contains(&last) || unbalanced('(', ')') || unbalanced('[', ']')) {
             break;
         }
+        candidate = &candidate[..candidate.len() - last.len_utf8()];
     }
     (candidate.len() > scheme_len).then_some(candidate.len())
 }

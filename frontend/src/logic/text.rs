@@ -21,7 +21,7 @@ pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
 pub fn initials(name: &str) -> String {
     let mut words = name.split_whitespace().filter_map(|w| w.chars().next());
     let first = words.next();
-    let last = words.last();
+    let last = words.next_back();
     let out: String = first
         .into_iter()
         .chain(last)

@@ -76,6 +76,18 @@ impl Timeline {
         added
     }
 
+    /// Replaces a held message by a newer version of it (same `seq`), e.g. an administrator's
+    /// tombstone. Returns whether it was held.
+    pub fn replace(&mut self, message: Message) -> bool {
+        match self.messages.binary_search_by_key(&message.seq, |m| m.seq) {
+            Ok(at) => {
+                self.messages[at] = message;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Shows a message of ours at once, before the server has it.
     pub fn push_outgoing(&mut self, outgoing: Outgoing) {
         if !self
@@ -184,6 +196,7 @@ pub(crate) mod tests {
             body: format!("message {seq}"),
             client_id: client_id.to_owned(),
             created_at: DateTime::from_timestamp(1_700_000_000 + seq * 60, 0).unwrap_or_default(),
+            deleted: false,
         }
     }
 
@@ -253,6 +266,19 @@ pub(crate) mod tests {
         // A failed message confirmed later (its ack was lost) disappears from outgoing.
         t.merge([msg(1, ME, "c1")], ME);
         assert!(t.outgoing().is_empty());
+    }
+
+    #[test]
+    fn an_update_replaces_the_message_with_the_same_seq() {
+        let mut t = Timeline::default();
+        t.merge([msg(1, PEER, "a"), msg(2, PEER, "b")], ME);
+        let mut tombstone = msg(2, PEER, "b");
+        tombstone.deleted = true;
+        tombstone.body = shared::TOMBSTONE_BODY.to_owned();
+        assert!(t.replace(tombstone));
+        assert!(t.messages()[1].deleted);
+        assert!(!t.replace(msg(7, PEER, "z")), "unknown seq");
+        assert_eq!(t.messages().len(), 2);
     }
 
     #[test]

@@ -128,9 +128,10 @@ pub fn AuthPage(props: &AuthPageProps) -> Html {
                     return errors.set(FormErrors::from_validation(e));
                 }
             } else if pw.is_empty() {
-                let mut missing = FormErrors::default();
-                missing.password = Some("Enter your password.".to_owned());
-                return errors.set(missing);
+                return errors.set(FormErrors {
+                    password: Some("Enter your password.".to_owned()),
+                    ..FormErrors::default()
+                });
             }
             let shown_name = input_value(&display_name);
             let shown_name = if shown_name.trim().is_empty() {

@@ -106,7 +106,7 @@ async fn run(chat: Chat, stop: oneshot::Receiver<()>) {
                 attempt += 1;
                 chat.dispatch(Action::Conn(Conn::Reconnecting { attempt }));
                 // Repeated failures before `ready` may mean the session is gone.
-                if !was_ready && attempt % 3 == 0 {
+                if !was_ready && attempt.is_multiple_of(3) {
                     if let Err(api::Error::Unauthorized(_)) = api::me().await {
                         chat.signed_out();
                         return;
@@ -256,6 +256,7 @@ fn handle_frame(chat: &Chat, frame: ServerFrame) -> Result<(), Refused> {
             chat.dispatch(Action::Presence { user_id, online })
         }
         ServerFrame::Room { room } => chat.dispatch(Action::RoomUpserted(room)),
+        ServerFrame::MessageUpdate { message } => chat.dispatch(Action::MessageUpdated(message)),
         ServerFrame::Error {
             code,
             message,
