@@ -138,19 +138,12 @@ impl Latency {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Utc;
-    use shared::{MessageId, RoomId, UserId};
-
     fn message(seq: i64, body: String) -> Message {
-        Message {
-            id: MessageId(seq),
-            room_id: RoomId(1),
-            seq,
-            sender_id: UserId(1),
-            body,
-            client_id: format!("c{seq}"),
-            created_at: Utc::now(),
-        }
+        serde_json::from_value(serde_json::json!({
+            "id": seq, "room_id": 1, "seq": seq, "sender_id": 1, "body": body,
+            "client_id": format!("c{seq}"), "created_at": "2026-11-25T10:00:00.123Z"
+        }))
+        .unwrap()
     }
 
     #[test]
