@@ -1,0 +1,126 @@
+//! `kill -9` of one instance under load: the clients it held reconnect through nginx to the
+//! survivor and catch up; every acknowledged message is delivered exactly once, in seq order.
+
+use crate::client::{assert_exactly_once, Api, ChatClient};
+use crate::harness::{Options, Topology};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+const PAIRS: usize = 4;
+const MESSAGES_PER_CLIENT: usize = 40;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_an_instance_loses_and_duplicates_nothing() {
+    // Arrange: PAIRS rooms, both members of each connected through nginx (so about half of
+    // the sockets sit on instance 1).
+    let Some(mut topology) = Topology::start("failover_kill9", Options::default()).await else {
+        return;
+    };
+    let edge = Api::new(&topology.nginx.url());
+    let ws_url = topology.nginx.ws_url();
+    let mut clients = Vec::new();
+    for pair in 0..PAIRS {
+        let left = edge.register(&format!("left{pair}")).await;
+        let right = edge.register(&format!("right{pair}")).await;
+        let room = edge.open_room(&left, &right).await.id;
+        for (name, user) in [(format!("left{pair}"), left), (format!("right{pair}"), right)] {
+            let mut client = ChatClient::new(&name, user, room, edge.clone(), &ws_url);
+            client.ensure_connected().await;
+            clients.push(client);
+        }
+    }
+    let one = Api::new(&topology.instance(1).url());
+    let on_one = one.metric("chat_ws_connections").await;
+    assert!(
+        on_one >= 1.0,
+        "no socket landed on instance 1, so killing it would prove nothing"
+    );
+
+    // Act: every client sends its messages (retrying the same client_id until acknowledged)
+    // while instance 1 is killed once a third of all messages are acknowledged.
+    let total = PAIRS * 2 * MESSAGES_PER_CLIENT;
+    let acked = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for mut client in clients {
+        let acked = acked.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..MESSAGES_PER_CLIENT {
+                let client_id = format!("{}-{i}", client.name);
+                client
+                    .send(&format!("{} says {i}", client.name), &client_id)
+                    .await;
+                acked.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+            client
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while acked.load(Ordering::Relaxed) < total / 3 {
+        assert!(Instant::now() < deadline, "traffic stalled before the kill");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pid = topology.instance(1).pid();
+    topology.instance_mut(1).kill9();
+    let at_kill = acked.load(Ordering::Relaxed);
+    eprintln!("killed instance 1 (pid {pid}) after {at_kill}/{total} acknowledgements");
+
+    let mut clients = Vec::new();
+    for task in tasks {
+        let client = tokio::time::timeout(Duration::from_secs(240), task)
+            .await
+            .expect("a client finished its messages within 240 s")
+            .expect("the client task did not panic");
+        clients.push(client);
+    }
+    assert!(
+        at_kill < total,
+        "the kill came after all traffic; the test proved nothing"
+    );
+
+    // Assert: each member of each room ends with exactly the acknowledged messages of both.
+    let mut reconnects = 0;
+    for pair in clients.chunks_mut(2) {
+        let acked: Vec<_> = pair.iter().flat_map(|c| c.acked.clone()).collect();
+        let last = acked.len() as i64;
+        for client in pair.iter_mut() {
+            client.settle(last, Duration::from_secs(10)).await;
+            assert!(
+                client.stats.violations.is_empty(),
+                "{}: {:?}",
+                client.name,
+                client.stats.violations
+            );
+            assert_exactly_once(&client.name, &client.view, &acked);
+            eprintln!("{}: {:?}", client.name, client.stats);
+            reconnects += client.stats.reconnects;
+        }
+        let history = edge
+            .messages_after(&pair[0].user, pair[0].room, 0)
+            .await
+            .expect("history through nginx after the kill");
+        let stored = history.into_iter().map(|m| (m.seq, m)).collect();
+        assert_exactly_once("the stored history", &stored, &acked);
+    }
+    assert!(
+        reconnects >= 1,
+        "no client reconnected, so none was on the killed instance"
+    );
+
+    // The survivor carries on, nginx routes around the dead instance, and with no instance
+    // left the API still answers in its JSON error shape.
+    let (status, health) = edge.health().await;
+    assert_eq!(status, 200, "health through nginx after the kill: {health}");
+    topology.instance_mut(2).kill9();
+    let response = edge
+        .client
+        .get(edge.url("/api/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+}

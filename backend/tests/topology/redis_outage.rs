@@ -1,0 +1,109 @@
+//! Redis stopped and restarted mid-conversation: the instances keep accepting and storing,
+//! health says pub/sub is down and then ok again, nothing acknowledged is lost, and live
+//! delivery across instances resumes by itself.
+
+use crate::client::{assert_exactly_once, Api, ChatClient};
+use crate::harness::{Options, Topology};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_loses_nothing_and_live_delivery_comes_back() {
+    // Arrange: eve's socket on instance 1, fay's on instance 2, so every live event between
+    // them has to go through Redis.
+    let Some(mut topology) = Topology::start("redis_outage", Options::default()).await else {
+        return;
+    };
+    let one = Api::new(&topology.instance(1).url());
+    let two = Api::new(&topology.instance(2).url());
+    let eve_user = one.register("eve").await;
+    let fay_user = two.register("fay").await;
+    let room = one.open_room(&eve_user, &fay_user).await.id;
+    let mut eve = ChatClient::new("eve", eve_user, room, one.clone(), &topology.instance(1).ws_url());
+    let mut fay = ChatClient::new("fay", fay_user, room, two.clone(), &topology.instance(2).ws_url());
+    eve.ensure_connected().await;
+    fay.ensure_connected().await;
+    let mut all = Vec::new();
+
+    // Before: live both ways.
+    for i in 0..3 {
+        all.push(eve.send(&format!("before {i}"), &format!("eve-before-{i}")).await);
+        assert!(
+            fay.wait_live_until(all.len() as i64, Duration::from_secs(10)).await,
+            "fay did not get eve's message live before the outage"
+        );
+        all.push(fay.send(&format!("reply {i}"), &format!("fay-before-{i}")).await);
+        assert!(
+            eve.wait_live_until(all.len() as i64, Duration::from_secs(10)).await,
+            "eve did not get fay's message live before the outage"
+        );
+    }
+
+    // Act 1: Redis goes away. Both instances notice and say so, and keep storing messages.
+    topology.redis.stop();
+    for api in [&one, &two] {
+        let (status, health) = api.wait_pubsub("down", Duration::from_secs(30)).await;
+        assert_eq!(status, 503, "{}: health with Redis down: {health}", api.base);
+        assert_eq!(health["db"], "ok", "{health}");
+    }
+    for i in 0..5 {
+        all.push(eve.send(&format!("during {i}"), &format!("eve-during-{i}")).await);
+        all.push(fay.send(&format!("during {i}"), &format!("fay-during-{i}")).await);
+    }
+    let stored_during = one
+        .messages_after(&eve.user, room, 0)
+        .await
+        .expect("history from instance 1 with Redis down");
+    assert_eq!(
+        stored_during.len(),
+        all.len(),
+        "messages acknowledged during the outage are stored"
+    );
+
+    // Act 2: Redis comes back on the same address; nobody restarts anything.
+    topology.redis.restart();
+    for api in [&one, &two] {
+        let (status, health) = api.wait_pubsub("ok", Duration::from_secs(60)).await;
+        assert_eq!(status, 200, "{}: health after Redis returned: {health}", api.base);
+    }
+
+    // Assert: live delivery resumes (new messages arrive as live frames on the other
+    // instance), and both end up with every acknowledged message exactly once.
+    for i in 0..3 {
+        let sent = eve.send(&format!("after {i}"), &format!("eve-after-{i}")).await;
+        all.push(sent.clone());
+        assert!(
+            fay.wait_live_until(sent.seq, Duration::from_secs(15)).await,
+            "fay: live delivery did not resume after Redis came back"
+        );
+        assert!(
+            fay.live_seqs.contains(&sent.seq),
+            "fay got seq {} by fetching, not live",
+            sent.seq
+        );
+        let sent = fay.send(&format!("after {i}"), &format!("fay-after-{i}")).await;
+        all.push(sent.clone());
+        assert!(
+            eve.wait_live_until(sent.seq, Duration::from_secs(15)).await,
+            "eve: live delivery did not resume after Redis came back"
+        );
+        assert!(eve.live_seqs.contains(&sent.seq), "eve got seq {} by fetching, not live", sent.seq);
+    }
+    let last = all.len() as i64;
+    for client in [&mut eve, &mut fay] {
+        client.settle(last, Duration::from_secs(5)).await;
+        assert!(
+            client.stats.violations.is_empty(),
+            "{}: {:?}",
+            client.name,
+            client.stats.violations
+        );
+        assert_exactly_once(&client.name, &client.view, &all);
+        eprintln!("{}: {:?}", client.name, client.stats);
+    }
+    let history = two
+        .messages_after(&fay.user, room, 0)
+        .await
+        .expect("history from instance 2");
+    let stored = history.into_iter().map(|m| (m.seq, m)).collect();
+    assert_exactly_once("the stored history", &stored, &all);
+}
