@@ -1,7 +1,7 @@
 //! Every setting is a flag and an environment variable with a laptop-friendly default.
 
 use anyhow::{bail, Context};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,6 +13,9 @@ use std::time::Duration;
     about = "A self-hosted 1:1 chat: REST + websocket API and the web app, on SQLite or PostgreSQL."
 )]
 pub struct Settings {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on (`…:0` picks a free port and logs it).
     #[arg(long, env = "CHAT_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
@@ -93,6 +96,31 @@ pub struct Settings {
     /// Largest JSON request body in bytes.
     #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
+}
+
+/// Without a command, `chat-server` serves.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Manage administrators; works on the same DATABASE_URL while the server runs.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminCommand {
+    /// Make USERNAME an administrator, creating the account when it does not exist (its
+    /// password is read from standard input, or prompted for on a terminal; never from argv).
+    Create {
+        #[arg(long)]
+        username: String,
+        /// Display name for a new account (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List the administrators.
+    List,
 }
 
 impl Settings {

@@ -1,6 +1,7 @@
 //! The chat server as a library: `startup::Application` builds it from `config::Settings`.
 
 pub mod chat;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -1,4 +1,4 @@
-use backend::config::Settings;
+use backend::config::{Command, Settings};
 use backend::startup::Application;
 use clap::Parser;
 
@@ -8,6 +8,15 @@ async fn main() -> std::process::ExitCode {
     if let Err(e) = backend::telemetry::init(&settings.log_filter) {
         eprintln!("chat-server: {e:#}");
         return std::process::ExitCode::from(2);
+    }
+    if let Some(Command::Admin { action }) = &settings.command {
+        return match backend::cli::run_admin(&settings, action) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("chat-server admin: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
     }
     let app = match Application::build(settings) {
         Ok(app) => app,

@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::limits::{FailureLimiter, TokenBuckets};
 use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
-use crate::routes::{auth, ops, rooms, spa, users};
+use crate::routes::{admin, auth, ops, rooms, spa, users};
 use crate::state::{AppState, RoomOrder};
 use crate::ws::hub::{FanOut, LocalHub};
 use crate::ws::{self, redis_hub::RedisHub};
@@ -200,6 +200,25 @@ fn api_scope() -> actix_web::Scope {
         .route("/rooms/{id}/messages", web::get().to(rooms::list_messages))
         .route("/rooms/{id}/messages", web::post().to(rooms::send_message))
         .route("/rooms/{id}/read", web::post().to(rooms::mark_read))
+        .route("/admin/users", web::get().to(admin::list_users))
+        .route(
+            "/admin/users/{id}/disable",
+            web::post().to(admin::disable_user),
+        )
+        .route(
+            "/admin/users/{id}/enable",
+            web::post().to(admin::enable_user),
+        )
+        .route("/admin/rooms", web::get().to(admin::list_rooms))
+        .route(
+            "/admin/rooms/{id}/messages",
+            web::get().to(admin::room_messages),
+        )
+        .route(
+            "/admin/messages/{id}",
+            web::delete().to(admin::delete_message),
+        )
+        .route("/admin/audit", web::get().to(admin::audit))
         // Unknown API paths and wrong methods answer JSON, never the SPA.
         .default_service(web::to(|req: actix_web::HttpRequest| async move {
             AppError::NotFound(format!("no API endpoint {} {}", req.method(), req.path()))

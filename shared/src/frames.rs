@@ -64,6 +64,11 @@ pub enum ServerFrame {
     Room {
         room: Room,
     },
+    /// Added to v1: a stored message changed (an administrator deleted it: the tombstone).
+    /// Clients replace the message with the same `room_id` and `seq`.
+    MessageUpdate {
+        message: Message,
+    },
     Error {
         code: ErrorCode,
         message: String,
@@ -108,6 +113,7 @@ mod tests {
             sender_id: UserId(7),
             body: "hi <b>".into(),
             client_id: "c-1".into(),
+            deleted: false,
             created_at: Utc
                 .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
                 .single()
@@ -118,7 +124,7 @@ mod tests {
 
     fn message_json() -> Value {
         json!({"id": 11, "room_id": 3, "seq": 5, "sender_id": 7, "body": "hi <b>",
-               "client_id": "c-1", "created_at": "2026-11-25T10:00:00.123Z"})
+               "client_id": "c-1", "created_at": "2026-11-25T10:00:00.123Z", "deleted": false})
     }
 
     fn user_json() -> Value {
@@ -229,6 +235,10 @@ mod tests {
             json!({"type": "error", "code": "bad_request", "message": "bad frame"}),
         );
         assert_server_frame(ServerFrame::Pong, json!({"type": "pong"}));
+        assert_server_frame(
+            ServerFrame::MessageUpdate { message: message() },
+            json!({"type": "message_update", "message": message_json()}),
+        );
     }
 
     #[test]

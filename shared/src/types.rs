@@ -31,7 +31,13 @@ pub struct Message {
     pub body: String,
     pub client_id: String,
     pub created_at: DateTime<Utc>,
+    /// Added to v1: an administrator deleted it; `body` is then the tombstone text.
+    #[serde(default)]
+    pub deleted: bool,
 }
+
+/// Text that replaces the body of a message an administrator deleted.
+pub const TOMBSTONE_BODY: &str = "This message was deleted by an administrator.";
 
 /// A conversation as one of its two members sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,4 +176,54 @@ pub struct HealthResponse {
     pub status: String,
     pub db: String,
     pub pubsub: String,
+}
+
+/// `GET /api/admin/users`: a user with what an administrator needs to know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUser {
+    #[serde(flatten)]
+    pub user: User,
+    pub created_at: DateTime<Utc>,
+    pub disabled: bool,
+    pub message_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUsersResponse {
+    pub users: Vec<AdminUser>,
+}
+
+/// `GET /api/admin/rooms`: a room with both members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminRoom {
+    pub id: RoomId,
+    pub members: Vec<User>,
+    pub last_seq: i64,
+    pub last_message_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminRoomsResponse {
+    pub rooms: Vec<AdminRoom>,
+}
+
+/// One administrative action: who did what to which target, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    /// None when the action came from the command line.
+    pub actor_id: Option<UserId>,
+    pub actor_username: Option<String>,
+    /// `delete_message`, `disable_user`, `enable_user`, `create_admin`, `promote_admin`.
+    pub action: String,
+    /// `message` or `user`.
+    pub target_type: String,
+    pub target_id: i64,
+    pub detail: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditResponse {
+    pub entries: Vec<AuditEntry>,
 }

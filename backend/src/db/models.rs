@@ -1,6 +1,6 @@
 //! Row shapes of each table and their conversion to the API's types.
 
-use super::schema::{messages, room_members, rooms, sessions, users};
+use super::schema::{audit_log, messages, room_members, rooms, sessions, users};
 use super::to_utc;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -101,6 +101,7 @@ pub struct MessageRow {
     pub body: String,
     pub client_id: String,
     pub created_at: NaiveDateTime,
+    pub deleted: bool,
 }
 
 impl From<MessageRow> for Message {
@@ -113,6 +114,7 @@ impl From<MessageRow> for Message {
             body: row.body,
             client_id: row.client_id,
             created_at: to_utc(row.created_at),
+            deleted: row.deleted,
         }
     }
 }
@@ -125,5 +127,16 @@ pub struct NewMessage<'a> {
     pub sender_id: i64,
     pub body: &'a str,
     pub client_id: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct NewAuditEntry<'a> {
+    pub actor_id: Option<i64>,
+    pub action: &'a str,
+    pub target_type: &'a str,
+    pub target_id: i64,
+    pub detail: &'a str,
     pub created_at: NaiveDateTime,
 }

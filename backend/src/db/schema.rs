@@ -50,6 +50,19 @@ diesel::table! {
         body -> Text,
         client_id -> Text,
         created_at -> Timestamp,
+        deleted -> Bool,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> BigInt,
+        detail -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -58,5 +71,13 @@ diesel::joinable!(room_members -> rooms (room_id));
 diesel::joinable!(room_members -> users (user_id));
 diesel::joinable!(messages -> rooms (room_id));
 diesel::joinable!(messages -> users (sender_id));
+diesel::joinable!(audit_log -> users (actor_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, rooms, room_members, messages);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    rooms,
+    room_members,
+    messages,
+    audit_log
+);

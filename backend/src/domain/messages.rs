@@ -68,6 +68,7 @@ pub fn store(
             body: body.as_str().to_owned(),
             client_id: client_id.as_str().to_owned(),
             created_at: now,
+            deleted: false,
         })
     });
     match inserted {
@@ -155,6 +156,15 @@ pub fn page(
     page: Page,
 ) -> Result<MessagesResponse, AppError> {
     member_room(conn, me, room_id)?;
+    page_of_room(conn, room_id, page)
+}
+
+/// A page of any room's history, for callers that already checked who may read it.
+pub fn page_of_room(
+    conn: &mut DbConn,
+    room_id: i64,
+    page: Page,
+) -> Result<MessagesResponse, AppError> {
     let in_room = messages::table
         .filter(messages::room_id.eq(room_id))
         .select(MessageRow::as_select());

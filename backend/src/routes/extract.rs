@@ -98,3 +98,29 @@ impl FromRequest for AuthUser {
         })
     }
 }
+
+/// An authenticated administrator; anyone else gets 403.
+pub struct AdminUser(pub Authenticated);
+
+impl AdminUser {
+    pub fn id(&self) -> i64 {
+        self.0.user.id
+    }
+}
+
+impl FromRequest for AdminUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = AuthUser::from_request(req, payload);
+        Box::pin(async move {
+            let AuthUser(auth) = caller.await?;
+            if auth.user.is_admin && !auth.user.disabled {
+                Ok(AdminUser(auth))
+            } else {
+                Err(AppError::Forbidden("administrators only".into()))
+            }
+        })
+    }
+}

@@ -87,6 +87,7 @@ fn fresh_database() -> (String, TestDb) {
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    pub database_url: String,
     pub client: reqwest::Client,
     _db: TestDb,
 }
@@ -155,7 +156,7 @@ fn spawn_on(database_url: String, db: TestDb, configure: impl FnOnce(&mut Settin
     }
     let mut settings = Settings::defaults();
     settings.bind = "127.0.0.1:0".into();
-    settings.database_url = database_url;
+    settings.database_url = database_url.clone();
     settings.static_dir = "/nonexistent-chat-dist".into();
     settings.workers = 2;
     configure(&mut settings);
@@ -165,6 +166,7 @@ fn spawn_on(database_url: String, db: TestDb, configure: impl FnOnce(&mut Settin
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        database_url,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -193,6 +195,48 @@ pub async fn assert_error(response: Response, status: u16, code: &str) -> String
 }
 
 impl TestApp {
+    /// Makes an administrator with the real command line, the password on stdin.
+    pub async fn admin(&self, username: &str) -> TestUser {
+        let output = self.admin_cli(&["create", "--username", username], Some(PASSWORD));
+        assert!(output.status.success(), "admin create failed: {output:?}");
+        let body: shared::AuthResponse = json(self.login_response(username, PASSWORD).await).await;
+        assert!(body.user.is_admin);
+        TestUser {
+            id: body.user.id.0,
+            username: body.user.username,
+            token: body.token,
+        }
+    }
+
+    pub fn admin_cli(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
+            .arg("admin")
+            .args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            writeln!(input, "{text}").unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
