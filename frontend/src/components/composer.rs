@@ -50,12 +50,17 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let left = message_chars_left(&draft);
 
     let submit = {
-        let (chat, draft, throttle) = (chat.clone(), draft.clone(), throttle.clone());
+        let (chat, draft, throttle, input) =
+            (chat.clone(), draft.clone(), throttle.clone(), input.clone());
         Callback::from(move |_: ()| {
             if let Ok(body) = MessageBody::parse((*draft).clone()) {
                 chat.send_message(room_id, body);
                 draft.set(String::new());
                 throttle.borrow_mut().reset();
+                // After a click on Send (now disabled) keep typing where you were.
+                if let Some(el) = input.cast::<HtmlTextAreaElement>() {
+                    let _ = el.focus();
+                }
             }
         })
     };
