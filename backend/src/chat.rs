@@ -1,15 +1,14 @@
 //! The use cases both the REST handlers and the websocket sessions run: each one stores
 //! through the domain, then tells the fan-out who must hear about it.
 
+use crate::db;
 use crate::db::models::UserRow;
-use crate::db::{self};
-use crate::domain::messages::{self, Stored};
+use crate::domain::messages::{SendRequest, Stored};
 use crate::domain::{rooms, users};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::ws::hub::Event;
 use shared::{ClientId, MessageBody, Room, RoomId, ServerFrame, UserId};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 fn rate_limited(retry_after_secs: u64) -> AppError {
@@ -19,8 +18,8 @@ fn rate_limited(retry_after_secs: u64) -> AppError {
     }
 }
 
-/// Stores a message and fans it out to every socket of both members. Returns only after
-/// the message is durably stored.
+/// Stores a message (group-committed by the writer) and fans it out to every socket of
+/// both members. Returns only after the message is durably stored.
 pub async fn send_message(
     state: &Arc<AppState>,
     sender: i64,
@@ -34,22 +33,13 @@ pub async fn send_message(
         .send_limiter
         .try_take(&UserId(sender))
         .map_err(rate_limited)?;
-    let st = state.clone();
     state
-        .db
-        .run(move |conn| {
-            let _in_seq_order = st.room_order.lock(room_id);
-            let stored = messages::store(conn, sender, room_id, &body, &client_id, db::now())?;
-            if stored.created {
-                st.metrics.messages_stored.fetch_add(1, Ordering::Relaxed);
-                st.hub.publish(Event::Deliver {
-                    to: vec![UserId(stored.room.user_lo), UserId(stored.room.user_hi)],
-                    frame: ServerFrame::Message {
-                        message: stored.message.clone(),
-                    },
-                });
-            }
-            Ok(stored)
+        .writer
+        .send(SendRequest {
+            sender,
+            room_id,
+            body,
+            client_id,
         })
         .await
 }

@@ -57,6 +57,10 @@ pub struct Settings {
     #[arg(long, env = "CHAT_DB_TIMEOUT_SECS", default_value_t = 5)]
     pub db_timeout_secs: u64,
 
+    /// Sends waiting to be stored before new ones get 503 (the writer group-commits them).
+    #[arg(long, env = "CHAT_WRITE_QUEUE", default_value_t = 65_536)]
+    pub write_queue: usize,
+
     /// Failed logins per username and per address per minute before 429.
     #[arg(long, env = "CHAT_LOGIN_FAILURES_PER_MINUTE", default_value_t = 10)]
     pub login_failures_per_minute: u32,
@@ -155,6 +159,7 @@ impl Settings {
             ("CHAT_MESSAGE_BURST", self.message_burst as u64),
             ("CHAT_WS_AUTH_TIMEOUT_SECS", self.ws_auth_timeout_secs),
             ("CHAT_WS_QUEUE", self.ws_queue as u64),
+            ("CHAT_WRITE_QUEUE", self.write_queue as u64),
             ("CHAT_WS_HEARTBEAT_SECS", self.ws_heartbeat_secs),
             ("CHAT_SESSION_DAYS", self.session_days.max(0) as u64),
             ("CHAT_MAX_BODY_BYTES", self.max_body_bytes as u64),

@@ -13,4 +13,5 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod writer;
 pub mod ws;

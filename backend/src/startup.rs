@@ -7,7 +7,8 @@ use crate::limits::{FailureLimiter, TokenBuckets};
 use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
 use crate::routes::{admin, auth, ops, rooms, spa, users};
-use crate::state::{AppState, RoomOrder};
+use crate::state::AppState;
+use crate::writer::MessageWriter;
 use crate::ws::hub::{FanOut, LocalHub};
 use crate::ws::{self, redis_hub::RedisHub};
 use actix_web::body::{EitherBody, MessageBody};
@@ -42,14 +43,20 @@ impl Application {
             Some(url) => RedisHub::start(url, &settings.redis_prefix, local)?,
             None => Arc::new(local),
         };
+        let writer = MessageWriter::start(
+            db.clone(),
+            hub.clone(),
+            metrics.clone(),
+            settings.write_queue,
+        )?;
         let state = web::Data::new(AppState {
+            writer,
             hub,
             origins: OriginPolicy::new(&settings.allowed_origins),
             login_failures: FailureLimiter::new(settings.login_failures_per_minute),
             send_limiter: TokenBuckets::new(settings.messages_per_second, settings.message_burst),
             typing_limiter: TokenBuckets::new(2.0, 10),
             metrics,
-            room_order: RoomOrder::new(256),
             db,
             settings,
         });

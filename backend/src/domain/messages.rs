@@ -101,6 +101,160 @@ fn earlier_send(existing: MessageRow, room: RoomRow) -> Result<Stored, AppError>
     })
 }
 
+/// One send waiting to be stored.
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    pub sender: i64,
+    pub room_id: i64,
+    pub body: MessageBody,
+    pub client_id: ClientId,
+}
+
+/// Group commit: stores many senders' messages in ONE transaction (one fsync), numbering
+/// each room's new messages consecutively in request order. Each request gets its own
+/// outcome (not a member, a retry of an earlier `client_id`, or the stored message).
+/// Fails as a whole only when the transaction does (for example a unique-key race with
+/// another server process); the caller then falls back to `store` one by one.
+pub fn store_batch(
+    conn: &mut DbConn,
+    batch: &[SendRequest],
+    now: NaiveDateTime,
+) -> Result<Vec<Result<Stored, AppError>>, AppError> {
+    use std::collections::HashMap;
+    let room_ids: Vec<i64> = batch.iter().map(|r| r.room_id).collect();
+    let rooms_by_id: HashMap<i64, RoomRow> = rooms::table
+        .filter(rooms::id.eq_any(&room_ids))
+        .select(RoomRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let senders: Vec<i64> = batch.iter().map(|r| r.sender).collect();
+    let client_ids: Vec<&str> = batch.iter().map(|r| r.client_id.as_str()).collect();
+    let mut earlier: HashMap<(i64, String), MessageRow> = messages::table
+        .filter(messages::sender_id.eq_any(&senders))
+        .filter(messages::client_id.eq_any(&client_ids))
+        .select(MessageRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|m| ((m.sender_id, m.client_id.clone()), m))
+        .collect();
+
+    enum Plan {
+        Done(Result<Stored, AppError>),
+        Insert(RoomRow),
+        SameAs(usize, RoomRow),
+    }
+    let mut first_in_batch: HashMap<(i64, &str), usize> = HashMap::new();
+    let plans: Vec<Plan> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, req)| {
+            let Some(room) = rooms_by_id
+                .get(&req.room_id)
+                .filter(|r| r.user_lo == req.sender || r.user_hi == req.sender)
+                .cloned()
+            else {
+                return Plan::Done(Err(AppError::not_found_room()));
+            };
+            let key = (req.sender, req.client_id.as_str().to_owned());
+            if let Some(existing) = earlier.remove(&key) {
+                let outcome = earlier_send(existing.clone(), room);
+                earlier.insert(key, existing);
+                return Plan::Done(outcome);
+            }
+            match first_in_batch.entry((req.sender, req.client_id.as_str())) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    Plan::SameAs(*first.get(), room)
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(i);
+                    Plan::Insert(room)
+                }
+            }
+        })
+        .collect();
+
+    // Each room's block of new seqs, in order of first appearance.
+    let mut new_per_room: Vec<(i64, i64)> = Vec::new();
+    for plan in &plans {
+        if let Plan::Insert(room) = plan {
+            match new_per_room.iter_mut().find(|(id, _)| *id == room.id) {
+                Some((_, count)) => *count += 1,
+                None => new_per_room.push((room.id, 1)),
+            }
+        }
+    }
+    let inserted: HashMap<usize, MessageRow> =
+        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            // Writes first, so SQLite takes its write lock at once.
+            let mut next_seq: HashMap<i64, i64> = HashMap::new();
+            for (room_id, count) in &new_per_room {
+                let last = diesel::update(rooms::table.find(room_id))
+                    .set((
+                        rooms::last_seq.eq(rooms::last_seq + count),
+                        rooms::last_activity_at.eq(now),
+                    ))
+                    .returning(rooms::last_seq)
+                    .get_result::<i64>(conn)?;
+                next_seq.insert(*room_id, last - count + 1);
+            }
+            let mut rows = HashMap::new();
+            for (i, (req, plan)) in batch.iter().zip(&plans).enumerate() {
+                let Plan::Insert(room) = plan else { continue };
+                let seq = next_seq.get(&room.id).copied().unwrap_or(1);
+                next_seq.insert(room.id, seq + 1);
+                let id = diesel::insert_into(messages::table)
+                    .values(NewMessage {
+                        room_id: room.id,
+                        seq,
+                        sender_id: req.sender,
+                        body: req.body.as_str(),
+                        client_id: req.client_id.as_str(),
+                        created_at: now,
+                    })
+                    .returning(messages::id)
+                    .get_result::<i64>(conn)?;
+                rows.insert(
+                    i,
+                    MessageRow {
+                        id,
+                        room_id: room.id,
+                        seq,
+                        sender_id: req.sender,
+                        body: req.body.as_str().to_owned(),
+                        client_id: req.client_id.as_str().to_owned(),
+                        created_at: now,
+                        deleted: false,
+                    },
+                );
+            }
+            Ok(rows)
+        })?;
+
+    Ok(plans
+        .into_iter()
+        .enumerate()
+        .map(|(i, plan)| match plan {
+            Plan::Done(outcome) => outcome,
+            Plan::Insert(room) => inserted
+                .get(&i)
+                .cloned()
+                .map(|row| Stored {
+                    message: row.into(),
+                    created: true,
+                    room,
+                })
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("batched message vanished"))),
+            Plan::SameAs(first, room) => inserted
+                .get(&first)
+                .cloned()
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("batched message vanished")))
+                .and_then(|row| earlier_send(row, room)),
+        })
+        .collect())
+}
+
 fn find_by_client_id(
     conn: &mut DbConn,
     sender: i64,
@@ -210,6 +364,99 @@ pub fn page_of_room(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::{Db, PoolOptions};
+    use crate::domain::{rooms, users};
+    use shared::{DisplayName, Username};
+
+    fn user(conn: &mut DbConn, name: &str) -> i64 {
+        let name = Username::parse(name).unwrap();
+        let display = DisplayName::parse(name.as_str()).unwrap();
+        users::create_user(conn, &name, &display, "x", crate::db::now())
+            .unwrap()
+            .id
+    }
+
+    fn send(sender: i64, room_id: i64, body: &str, client_id: &str) -> SendRequest {
+        SendRequest {
+            sender,
+            room_id,
+            body: MessageBody::parse(body.into()).unwrap(),
+            client_id: ClientId::parse(client_id.into()).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_batch_numbers_each_room_in_order_and_answers_each_request_on_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(
+            &url,
+            &PoolOptions {
+                max_size: 1,
+                connection_timeout: std::time::Duration::from_secs(5),
+            },
+        )
+        .unwrap();
+        let mut conn = db.get_blocking().unwrap();
+        let (a, b, c) = (
+            user(&mut conn, "aaa"),
+            user(&mut conn, "bbb"),
+            user(&mut conn, "ccc"),
+        );
+        let now = crate::db::now();
+        let (ab, _) = rooms::get_or_create(&mut conn, a, b, now).unwrap();
+        let (ac, _) = rooms::get_or_create(&mut conn, a, c, now).unwrap();
+        store(
+            &mut conn,
+            a,
+            ab.id,
+            &MessageBody::parse("first".into()).unwrap(),
+            &ClientId::parse("c0".into()).unwrap(),
+            now,
+        )
+        .unwrap();
+
+        let outcomes = store_batch(
+            &mut conn,
+            &[
+                send(a, ab.id, "one", "c1"),
+                send(b, ab.id, "two", "c2"),
+                send(a, ab.id, "one again", "c1"),
+                send(c, ab.id, "intruder", "c3"),
+                send(a, ac.id, "other room", "c4"),
+                send(a, ab.id, "retry of an old one", "c0"),
+                send(a, ac.id, "reused id elsewhere", "c2x"),
+                send(a, ab.id, "three", "c5"),
+            ],
+            now,
+        )
+        .unwrap();
+
+        let seq = |i: usize| outcomes[i].as_ref().unwrap().message.seq;
+        let created = |i: usize| outcomes[i].as_ref().unwrap().created;
+        assert_eq!(
+            (seq(0), seq(1), seq(7)),
+            (2, 3, 4),
+            "consecutive after the stored one"
+        );
+        assert!(created(0) && created(1) && created(7));
+        assert_eq!(
+            outcomes[2].as_ref().unwrap().message,
+            outcomes[0].as_ref().unwrap().message
+        );
+        assert!(
+            !created(2),
+            "a duplicate inside the batch is the same message"
+        );
+        assert!(matches!(outcomes[3], Err(AppError::NotFound(_))));
+        assert_eq!((seq(4), seq(6)), (1, 2));
+        assert_eq!((seq(5), created(5)), (1, false));
+        let stored = page(&mut conn, a, ab.id, Page::Latest { limit: 50 }).unwrap();
+        assert_eq!(
+            stored.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+    }
 
     fn query(before: Option<i64>, after: Option<i64>, limit: Option<i64>) -> MessagesQuery {
         MessagesQuery {

@@ -1,0 +1,116 @@
+//! The message writer: one thread that stores messages by group commit and then hands them
+//! to the fan-out.
+//!
+//! Sends from every socket and REST call queue here; the thread takes whatever has queued
+//! (up to `MAX_BATCH`) and stores it in one transaction, so the cost of a commit (an fsync)
+//! is shared by many senders. Each send is acknowledged only after its transaction has
+//! committed. Because one thread stores and publishes, the frames of a room leave this
+//! instance in `seq` order.
+
+use crate::db::{self, Db, DbConn};
+use crate::domain::messages::{self, SendRequest, Stored};
+use crate::error::AppError;
+use crate::metrics::Metrics;
+use crate::ws::hub::{Event, FanOut};
+use shared::{ServerFrame, UserId};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// Most messages stored in one transaction.
+const MAX_BATCH: usize = 512;
+
+struct Job {
+    request: SendRequest,
+    reply: oneshot::Sender<Result<Stored, AppError>>,
+}
+
+pub struct MessageWriter {
+    queue: SyncSender<Job>,
+}
+
+impl MessageWriter {
+    /// `capacity` bounds the sends waiting to be stored; beyond it, senders get 503.
+    pub fn start(
+        db: Db,
+        hub: Arc<dyn FanOut>,
+        metrics: Arc<Metrics>,
+        capacity: usize,
+    ) -> anyhow::Result<MessageWriter> {
+        let (queue, jobs) = mpsc::sync_channel(capacity);
+        std::thread::Builder::new()
+            .name("message-writer".into())
+            .spawn(move || run(jobs, db, hub, metrics))?;
+        Ok(MessageWriter { queue })
+    }
+
+    /// Stores the message; resolves once it is durably stored (and fanned out).
+    pub async fn send(&self, request: SendRequest) -> Result<Stored, AppError> {
+        let (reply, stored) = oneshot::channel();
+        self.queue
+            .try_send(Job { request, reply })
+            .map_err(|e| match e {
+                TrySendError::Full(_) => {
+                    AppError::Unavailable("the server is busy: retry shortly".into())
+                }
+                TrySendError::Disconnected(_) => {
+                    AppError::Unavailable("the server is shutting down".into())
+                }
+            })?;
+        stored
+            .await
+            .map_err(|_| AppError::internal(anyhow::anyhow!("the message writer stopped")))?
+    }
+}
+
+fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Metrics>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let requests: Vec<SendRequest> = batch.iter().map(|j| j.request.clone()).collect();
+        let outcomes = match db.get_blocking() {
+            Ok(mut conn) => store(&mut conn, &requests),
+            Err(_) => requests
+                .iter()
+                .map(|_| Err(AppError::Unavailable("the database is unavailable".into())))
+                .collect(),
+        };
+        for (job, outcome) in batch.into_iter().zip(outcomes) {
+            if let Ok(stored) = &outcome {
+                if stored.created {
+                    metrics.messages_stored.fetch_add(1, Ordering::Relaxed);
+                    hub.publish(Event::Deliver {
+                        to: vec![UserId(stored.room.user_lo), UserId(stored.room.user_hi)],
+                        frame: ServerFrame::Message {
+                            message: stored.message.clone(),
+                        },
+                    });
+                }
+            }
+            // The sender may have gone away; the message is stored all the same.
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+fn store(conn: &mut DbConn, requests: &[SendRequest]) -> Vec<Result<Stored, AppError>> {
+    let now = db::now();
+    match messages::store_batch(conn, requests, now) {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            // A batch fails whole on a race with another instance (or a database error);
+            // one by one, each send gets its own answer.
+            tracing::debug!(error = %e, "group commit failed; storing one by one");
+            requests
+                .iter()
+                .map(|r| messages::store(conn, r.sender, r.room_id, &r.body, &r.client_id, now))
+                .collect()
+        }
+    }
+}
