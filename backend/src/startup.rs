@@ -92,13 +92,19 @@ impl Application {
                     let started = Instant::now();
                     let method = req.method().clone();
                     let path = req.path().to_owned();
+                    let client = crate::origin::client_ip(
+                        req.request(),
+                        &metrics_state.settings.trusted_proxies,
+                    )
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_default();
                     let fut = actix_web::dev::Service::call(srv, req);
                     async move {
                         let res = fut.await?;
                         let status = res.status().as_u16();
                         let elapsed = started.elapsed();
                         metrics.observe_request(elapsed, status);
-                        tracing::info!(%method, %path, status, elapsed_ms = elapsed.as_secs_f64() * 1e3, "request");
+                        tracing::info!(%method, %path, status, %client, elapsed_ms = elapsed.as_secs_f64() * 1e3, "request");
                         Ok(res)
                     }
                 })
