@@ -42,7 +42,11 @@ async fn the_bundle_lands_in_the_bucket_with_its_types_and_cache_headers() {
     std::fs::create_dir_all(dist.dir.join(".stage")).unwrap();
     std::fs::write(dist.dir.join(".stage/scratch.txt"), "build scratch").unwrap();
     let runtime_config = dir.path().join("bucket-config.json");
-    std::fs::write(&runtime_config, "{\"api_base\": \"http://127.0.0.1:8088/api\"}\n").unwrap();
+    std::fs::write(
+        &runtime_config,
+        "{\"api_base\": \"http://127.0.0.1:8088/api\"}\n",
+    )
+    .unwrap();
     let port = free_port();
     let s3_dir = dir.path().join("s3");
     let started = s3_local(&s3_dir, port, "start");
@@ -85,7 +89,11 @@ async fn the_bundle_lands_in_the_bucket_with_its_types_and_cache_headers() {
         .filter(|l| l.contains('\t'))
         .filter_map(|l| l.split('\t').next())
         .collect();
-    assert_eq!(keys.last(), Some(&"index.html"), "index.html goes up last:\n{log}");
+    assert_eq!(
+        keys.last(),
+        Some(&"index.html"),
+        "index.html goes up last:\n{log}"
+    );
 
     // Assert: anonymous GETs (path-style, and virtual-host style as a browser at the
     // bucket's own origin) return each file with its type and cache policy.

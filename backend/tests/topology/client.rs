@@ -75,7 +75,11 @@ impl Api {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED, "register {username}");
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "register {username}"
+        );
         let body: shared::AuthResponse = json(response).await;
         TestUser {
             id: body.user.id.0,
@@ -218,8 +222,7 @@ impl WsClient {
                 value.parse().unwrap(),
             );
         }
-        match tokio::time::timeout(FRAME_TIMEOUT, tokio_tungstenite::connect_async(request)).await
-        {
+        match tokio::time::timeout(FRAME_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
             Ok(Ok((stream, _))) => Ok(WsClient { stream }),
             Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
                 Err(response.status().as_u16())
@@ -244,15 +247,21 @@ impl WsClient {
 
     /// Like `open`, but a failure fails the test.
     pub async fn open_ok(url: &str, user: &TestUser) -> WsClient {
-        WsClient::open(url, user)
-            .await
-            .unwrap_or_else(|| panic!("{} could not open an authenticated socket at {url}", user.username))
+        WsClient::open(url, user).await.unwrap_or_else(|| {
+            panic!(
+                "{} could not open an authenticated socket at {url}",
+                user.username
+            )
+        })
     }
 
     pub async fn send(&mut self, frame: &ClientFrame) -> Result<(), WsEnd> {
         let text = serde_json::to_string(frame).unwrap();
-        match tokio::time::timeout(FRAME_TIMEOUT, self.stream.send(WsMessage::Text(text.into())))
-            .await
+        match tokio::time::timeout(
+            FRAME_TIMEOUT,
+            self.stream.send(WsMessage::Text(text.into())),
+        )
+        .await
         {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(WsEnd::Closed(None)),
@@ -280,7 +289,11 @@ impl WsClient {
     }
 
     /// Skips frames until one matches, within `FRAME_TIMEOUT` overall.
-    pub async fn expect(&mut self, what: &str, wanted: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
+    pub async fn expect(
+        &mut self,
+        what: &str,
+        wanted: impl Fn(&ServerFrame) -> bool,
+    ) -> ServerFrame {
         let deadline = Instant::now() + FRAME_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -293,7 +306,12 @@ impl WsClient {
     }
 
     /// Asserts that no frame matching `unwanted` arrives within `wait`.
-    pub async fn expect_none(&mut self, what: &str, wait: Duration, unwanted: impl Fn(&ServerFrame) -> bool) {
+    pub async fn expect_none(
+        &mut self,
+        what: &str,
+        wait: Duration,
+        unwanted: impl Fn(&ServerFrame) -> bool,
+    ) {
         let deadline = Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -396,14 +414,28 @@ impl ChatClient {
         high
     }
 
+    /// With `TOPOLOGY_TRACE=1`, what the client does, for debugging a failure.
+    fn trace(&self, what: std::fmt::Arguments<'_>) {
+        if std::env::var_os("TOPOLOGY_TRACE").is_some() {
+            eprintln!(
+                "[{} {}] {what}",
+                chrono::Utc::now().format("%H:%M:%S%.3f"),
+                self.name
+            );
+        }
+    }
+
     /// Fetches everything after the contiguous mark (retrying while instances come and go).
     async fn catch_up(&mut self) {
+        self.trace(format_args!("catch up after {}", self.contiguous()));
         for attempt in 0..60 {
             if let Some(messages) = self
                 .api
                 .messages_after(&self.user, self.room, self.contiguous())
                 .await
             {
+                let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+                self.trace(format_args!("caught up: {seqs:?}"));
                 for m in messages {
                     self.view.entry(m.seq).or_insert(m);
                 }
@@ -411,7 +443,10 @@ impl ChatClient {
             }
             tokio::time::sleep(Duration::from_millis(100 + 20 * attempt)).await;
         }
-        panic!("{}: catch-up through {} kept failing", self.name, self.api.base);
+        panic!(
+            "{}: catch-up through {} kept failing",
+            self.name, self.api.base
+        );
     }
 
     /// Opens a socket if there is none: connect, `ready`, then catch up.
@@ -421,6 +456,7 @@ impl ChatClient {
         }
         for attempt in 0..60 {
             if let Some(ws) = WsClient::open(&self.ws_url, &self.user).await {
+                self.trace(format_args!("socket open (ready)"));
                 self.ws = Some(ws);
                 if self.sockets_opened > 0 {
                     self.stats.reconnects += 1;
@@ -433,18 +469,23 @@ impl ChatClient {
             }
             tokio::time::sleep(Duration::from_millis(100 + 20 * attempt)).await;
         }
-        panic!("{}: could not reconnect to {} in 60 tries", self.name, self.ws_url);
+        panic!(
+            "{}: could not reconnect to {} in 60 tries",
+            self.name, self.ws_url
+        );
     }
 
     /// Takes in one frame; returns the ack'ed message if it acknowledges `client_id`.
     async fn take(&mut self, frame: ServerFrame, client_id: Option<&str>) -> Option<Message> {
+        self.trace(format_args!("frame {frame:?}"));
         match frame {
             ServerFrame::Message { message } if message.room_id == self.room => {
                 let seq = message.seq;
                 if !self.socket_seqs.insert(seq) {
-                    self.stats
-                        .violations
-                        .push(format!("{}: seq {seq} delivered twice on one socket", self.name));
+                    self.stats.violations.push(format!(
+                        "{}: seq {seq} delivered twice on one socket",
+                        self.name
+                    ));
                 } else if seq < self.socket_high {
                     self.stats.violations.push(format!(
                         "{}: seq {seq} delivered after seq {}",
@@ -462,8 +503,13 @@ impl ChatClient {
                 }
                 None
             }
-            ServerFrame::Ack { client_id: acked, message } if Some(acked.as_str()) == client_id => {
-                self.view.entry(message.seq).or_insert_with(|| message.clone());
+            ServerFrame::Ack {
+                client_id: acked,
+                message,
+            } if Some(acked.as_str()) == client_id => {
+                self.view
+                    .entry(message.seq)
+                    .or_insert_with(|| message.clone());
                 Some(message)
             }
             ServerFrame::Error {
@@ -476,7 +522,10 @@ impl ChatClient {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     None
                 } else {
-                    panic!("{}: error frame {code:?} {message} for {failed:?}", self.name)
+                    panic!(
+                        "{}: error frame {code:?} {message} for {failed:?}",
+                        self.name
+                    )
                 }
             }
             _ => None,
@@ -515,7 +564,8 @@ impl ChatClient {
                             break;
                         }
                     }
-                    Err(_) => {
+                    Err(end) => {
+                        self.trace(format_args!("socket ended while sending: {end:?}"));
                         self.ws = None;
                         break;
                     }
@@ -533,7 +583,11 @@ impl ChatClient {
     pub async fn wait_live_until(&mut self, last_seq: i64, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         while self.contiguous() < last_seq {
-            self.ensure_connected().await;
+            if self.ws.is_none() {
+                // Reconnecting catches up, which may be all that was missing.
+                self.ensure_connected().await;
+                continue;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
@@ -543,7 +597,10 @@ impl ChatClient {
                     self.take(frame, None).await;
                 }
                 Err(WsEnd::TimedOut) => return false,
-                Err(WsEnd::Closed(_)) => self.ws = None,
+                Err(end) => {
+                    self.trace(format_args!("socket ended: {end:?}"));
+                    self.ws = None;
+                }
             }
         }
         true
@@ -567,7 +624,11 @@ pub fn assert_exactly_once(who: &str, view: &BTreeMap<i64, Message>, acked: &[Me
     expected.sort_by_key(|m| m.seq);
     let seqs: Vec<i64> = expected.iter().map(|m| m.seq).collect();
     let unique: HashSet<i64> = seqs.iter().copied().collect();
-    assert_eq!(unique.len(), seqs.len(), "{who}: two acks share a seq: {seqs:?}");
+    assert_eq!(
+        unique.len(),
+        seqs.len(),
+        "{who}: two acks share a seq: {seqs:?}"
+    );
     let client_ids: HashSet<&str> = expected.iter().map(|m| m.client_id.as_str()).collect();
     assert_eq!(
         client_ids.len(),
@@ -580,7 +641,10 @@ pub fn assert_exactly_once(who: &str, view: &BTreeMap<i64, Message>, acked: &[Me
         "{who}: acknowledged seqs are not 1..=n"
     );
     let held: Vec<i64> = view.keys().copied().collect();
-    assert_eq!(held, seqs, "{who}: holds a different set of messages than was acknowledged");
+    assert_eq!(
+        held, seqs,
+        "{who}: holds a different set of messages than was acknowledged"
+    );
     for m in expected {
         let got = &view[&m.seq];
         assert_eq!(

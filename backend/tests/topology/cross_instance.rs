@@ -12,9 +12,7 @@ fn is_message(body: &str) -> impl Fn(&ServerFrame) -> bool + '_ {
 }
 
 fn is_presence(user: i64, online: bool) -> impl Fn(&ServerFrame) -> bool {
-    move |f| {
-        matches!(f, ServerFrame::Presence { user_id, online: o } if *user_id == UserId(user) && *o == online)
-    }
+    move |f| matches!(f, ServerFrame::Presence { user_id, online: o } if *user_id == UserId(user) && *o == online)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,9 +38,7 @@ async fn sockets_on_different_instances_get_each_others_events_live() {
 
     // Presence: ann comes online on instance 1 → bob on instance 2 hears it.
     let mut ann_ws1 = WsClient::open_ok(&topology.instance(1).ws_url(), &ann).await;
-    bob_ws
-        .expect("ann online", is_presence(ann.id, true))
-        .await;
+    bob_ws.expect("ann online", is_presence(ann.id, true)).await;
 
     // Messages both ways, each over a socket on a different instance.
     ann_ws1
@@ -54,9 +50,15 @@ async fn sockets_on_different_instances_get_each_others_events_live() {
         .await
         .unwrap();
     ann_ws1
-        .expect("ack", |f| matches!(f, ServerFrame::Ack { client_id, .. } if client_id == "ann-1"))
+        .expect(
+            "ack",
+            |f| matches!(f, ServerFrame::Ack { client_id, .. } if client_id == "ann-1"),
+        )
         .await;
-    let first = match bob_ws.expect("ann's message", is_message("hello from instance 1")).await {
+    let first = match bob_ws
+        .expect("ann's message", is_message("hello from instance 1"))
+        .await
+    {
         ServerFrame::Message { message } => message,
         _ => unreachable!(),
     };
@@ -85,21 +87,30 @@ async fn sockets_on_different_instances_get_each_others_events_live() {
         .await;
     bob_ws.send(&ClientFrame::Typing { room_id }).await.unwrap();
     ann_ws1
-        .expect("bob typing", |f| {
-            matches!(f, ServerFrame::Typing { user_id, .. } if *user_id == UserId(bob.id))
-        })
+        .expect(
+            "bob typing",
+            |f| matches!(f, ServerFrame::Typing { user_id, .. } if *user_id == UserId(bob.id)),
+        )
         .await;
-    ann_ws1.send(&ClientFrame::Typing { room_id }).await.unwrap();
+    ann_ws1
+        .send(&ClientFrame::Typing { room_id })
+        .await
+        .unwrap();
     bob_ws
-        .expect("ann typing", |f| {
-            matches!(f, ServerFrame::Typing { user_id, .. } if *user_id == UserId(ann.id))
-        })
+        .expect(
+            "ann typing",
+            |f| matches!(f, ServerFrame::Typing { user_id, .. } if *user_id == UserId(ann.id)),
+        )
         .await;
 
     // A REST send on instance 2 reaches ann's socket on instance 1 and bob's on instance 2.
-    two.send(&ann, room_id, "over REST on instance 2", "ann-2").await;
+    two.send(&ann, room_id, "over REST on instance 2", "ann-2")
+        .await;
     ann_ws1
-        .expect("own REST message on the other instance", is_message("over REST on instance 2"))
+        .expect(
+            "own REST message on the other instance",
+            is_message("over REST on instance 2"),
+        )
         .await;
     bob_ws
         .expect("REST message", is_message("over REST on instance 2"))
@@ -109,11 +120,18 @@ async fn sockets_on_different_instances_get_each_others_events_live() {
     let ann_ws2 = WsClient::open_ok(&topology.instance(2).ws_url(), &ann).await;
     ann_ws1.close().await;
     bob_ws
-        .expect_none("ann offline while her instance-2 socket is open", Duration::from_millis(1500), is_presence(ann.id, false))
+        .expect_none(
+            "ann offline while her instance-2 socket is open",
+            Duration::from_millis(1500),
+            is_presence(ann.id, false),
+        )
         .await;
     ann_ws2.close().await;
     bob_ws
-        .expect("ann offline after her last socket closed", is_presence(ann.id, false))
+        .expect(
+            "ann offline after her last socket closed",
+            is_presence(ann.id, false),
+        )
         .await;
 
     // Logout on instance 1 closes bob's socket on instance 2.
@@ -157,7 +175,11 @@ async fn users_behind_nginx_chat_live_across_both_instances() {
         .enumerate()
     {
         let body = format!("round {round} from {}", sender.username);
-        let tabs = if sender.id == cat.id { &mut cat_tabs } else { &mut dan_tabs };
+        let tabs = if sender.id == cat.id {
+            &mut cat_tabs
+        } else {
+            &mut dan_tabs
+        };
         tabs[sender_tab]
             .send(&ClientFrame::Send {
                 room_id,
@@ -167,8 +189,12 @@ async fn users_behind_nginx_chat_live_across_both_instances() {
             .await
             .unwrap();
         for tab in cat_tabs.iter_mut().chain(dan_tabs.iter_mut()) {
-            let frame = tab.expect("the message on every tab", is_message(&body)).await;
-            let ServerFrame::Message { message } = frame else { unreachable!() };
+            let frame = tab
+                .expect("the message on every tab", is_message(&body))
+                .await;
+            let ServerFrame::Message { message } = frame else {
+                unreachable!()
+            };
             assert_eq!(message.seq, round as i64 + 1, "seq order is delivery order");
         }
     }
@@ -197,6 +223,98 @@ async fn users_behind_nginx_chat_live_across_both_instances() {
                 ServerFrame::Typing { user_id, .. } if user_id == UserId(dan.id) => typing = true,
                 _ => {}
             }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_senders_on_two_instances_see_every_message_live_in_seq_order() {
+    // Arrange: in each room one member on instance 1 and one on instance 2, both sending at
+    // once, so the room's seqs interleave between instances.
+    use crate::client::{assert_exactly_once, ChatClient};
+    const PAIRS: usize = 3;
+    const MESSAGES: usize = 30;
+    let Some(topology) = Topology::start("cross_instance_order", Options::default()).await else {
+        return;
+    };
+    let one = Api::new(&topology.instance(1).url());
+    let two = Api::new(&topology.instance(2).url());
+    let mut tasks = Vec::new();
+    for pair in 0..PAIRS {
+        let left = one.register(&format!("ileft{pair}")).await;
+        let right = two.register(&format!("iright{pair}")).await;
+        let room = one.open_room(&left, &right).await.id;
+        for (name, user, api, url) in [
+            (
+                format!("ileft{pair}"),
+                left,
+                one.clone(),
+                topology.instance(1).ws_url(),
+            ),
+            (
+                format!("iright{pair}"),
+                right,
+                two.clone(),
+                topology.instance(2).ws_url(),
+            ),
+        ] {
+            let mut client = ChatClient::new(&name, user, room, api, &url);
+            client.ensure_connected().await;
+            tasks.push(client);
+        }
+    }
+
+    // Act: everyone sends at once.
+    let handles: Vec<_> = tasks
+        .into_iter()
+        .map(|mut client| {
+            tokio::spawn(async move {
+                for i in 0..MESSAGES {
+                    let id = format!("{}-{i}", client.name);
+                    client.send(&format!("{} says {i}", client.name), &id).await;
+                }
+                client
+            })
+        })
+        .collect();
+    let mut clients = Vec::new();
+    for handle in handles {
+        clients.push(
+            tokio::time::timeout(Duration::from_secs(120), handle)
+                .await
+                .expect("senders finish within 120 s")
+                .unwrap(),
+        );
+    }
+
+    // Assert: all live, in seq order, nothing missing or doubled.
+    for pair in clients.chunks_mut(2) {
+        let acked: Vec<_> = pair.iter().flat_map(|c| c.acked.clone()).collect();
+        let last = acked.len() as i64;
+        for client in pair.iter_mut() {
+            let live = client.settle(last, Duration::from_secs(10)).await;
+            assert!(
+                client.stats.violations.is_empty(),
+                "{}: {:?}",
+                client.name,
+                client.stats.violations
+            );
+            assert!(
+                live,
+                "{}: not everything arrived live: {:?}",
+                client.name, client.stats
+            );
+            assert_eq!(
+                client.stats.gap_fills, 0,
+                "{}: {:?}",
+                client.name, client.stats
+            );
+            assert_eq!(
+                client.stats.reconnects, 0,
+                "{}: {:?}",
+                client.name, client.stats
+            );
+            assert_exactly_once(&client.name, &client.view, &acked);
         }
     }
 }

@@ -3,7 +3,9 @@
 //! missing assets do not, and operators' endpoints stay private.
 
 use crate::client::{Api, PASSWORD};
-use crate::harness::{fake_dist, nginx_config_test, render_nginx, repo_root, Options, TestDir, Tools, Topology};
+use crate::harness::{
+    fake_dist, nginx_config_test, render_nginx, repo_root, Options, TestDir, Tools, Topology,
+};
 use base64::Engine;
 use reqwest::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE};
 use serde_json::json;
@@ -31,17 +33,30 @@ fn the_rendered_config_passes_nginx_t_and_the_site_file_is_the_same() {
         .arg("site")
         .env("NGINX_LISTEN", "127.0.0.1:18088")
         .env("NGINX_SERVER_NAME", "_")
-        .env("NGINX_UPSTREAMS", "127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083")
+        .env(
+            "NGINX_UPSTREAMS",
+            "127.0.0.1:18081,127.0.0.1:18082,127.0.0.1:18083",
+        )
         .env("NGINX_DIST", &dist.dir)
         .output()
         .unwrap();
-    assert!(site.status.success(), "{}", String::from_utf8_lossy(&site.stderr));
+    assert!(
+        site.status.success(),
+        "{}",
+        String::from_utf8_lossy(&site.stderr)
+    );
     let included = std::fs::read_to_string(prefix.join("conf/chat.conf")).unwrap();
     assert_eq!(String::from_utf8_lossy(&site.stdout), included);
     for upstream in ["127.0.0.1:18081", "127.0.0.1:18082", "127.0.0.1:18083"] {
-        assert!(included.contains(&format!("server {upstream} ")), "{upstream} missing");
+        assert!(
+            included.contains(&format!("server {upstream} ")),
+            "{upstream} missing"
+        );
     }
-    assert!(!included.contains("${"), "an unrendered variable is left:\n{included}");
+    assert!(
+        !included.contains("${"),
+        "an unrendered variable is left:\n{included}"
+    );
 
     // A bad upstream address is refused before nginx ever sees it.
     let bad = Command::new("bash")
@@ -107,10 +122,17 @@ async fn nginx_serves_the_bundle_with_types_compression_cache_and_security_heade
     for path in ["/", "/index.html", "/rooms/42", "/login"] {
         let response = get(path.to_owned(), false).await.unwrap();
         assert_eq!(response.status().as_u16(), 200, "{path}");
-        assert!(header(&response, "content-type").starts_with("text/html"), "{path}");
+        assert!(
+            header(&response, "content-type").starts_with("text/html"),
+            "{path}"
+        );
         assert_eq!(header(&response, "cache-control"), "no-cache", "{path}");
         assert_security_headers(&response, &dist.inline_script);
-        assert!(response.text().await.unwrap().contains("<script type=\"module\">"));
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("<script type=\"module\">"));
     }
 
     // The wasm: application/wasm, immutable, gzipped on request, byte-exact without.
@@ -169,7 +191,10 @@ async fn nginx_serves_the_bundle_with_types_compression_cache_and_security_heade
     assert_eq!(health.status().as_u16(), 200);
     assert!(header(&health, "content-type").starts_with("application/json"));
     assert_ne!(
-        health.headers().get(CACHE_CONTROL).and_then(|v| v.to_str().ok()),
+        health
+            .headers()
+            .get(CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok()),
         Some(IMMUTABLE)
     );
     let body: serde_json::Value = health.json().await.unwrap();
@@ -209,5 +234,8 @@ async fn nginx_serves_the_bundle_with_types_compression_cache_and_security_heade
         }
         assert_eq!(response.status().as_u16(), 401);
     }
-    assert!(limited, "forged forwarding headers escaped the per-address login limit");
+    assert!(
+        limited,
+        "forged forwarding headers escaped the per-address login limit"
+    );
 }

@@ -25,7 +25,10 @@ async fn killing_an_instance_loses_and_duplicates_nothing() {
         let left = edge.register(&format!("left{pair}")).await;
         let right = edge.register(&format!("right{pair}")).await;
         let room = edge.open_room(&left, &right).await.id;
-        for (name, user) in [(format!("left{pair}"), left), (format!("right{pair}"), right)] {
+        for (name, user) in [
+            (format!("left{pair}"), left),
+            (format!("right{pair}"), right),
+        ] {
             let mut client = ChatClient::new(&name, user, room, edge.clone(), &ws_url);
             client.ensure_connected().await;
             clients.push(client);

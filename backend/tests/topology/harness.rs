@@ -65,7 +65,10 @@ impl Tools {
     /// `None` (after a loud skip message) when something is missing; panics under CI.
     pub fn detect(test: &str) -> Option<Tools> {
         let Some(nginx) = find_binary("nginx", "NGINX_BIN") else {
-            skip(test, "no nginx binary (apt-get install nginx, or set NGINX_BIN)");
+            skip(
+                test,
+                "no nginx binary (apt-get install nginx, or set NGINX_BIN)",
+            );
             return None;
         };
         let Some(redis_server) = find_binary("redis-server", "REDIS_SERVER_BIN") else {
@@ -86,7 +89,9 @@ impl Tools {
         if let Err(e) = diesel::PgConnection::establish(&pg_admin_url) {
             skip(
                 test,
-                &format!("PostgreSQL at {pg_admin_url} is not reachable ({e}); set TOPOLOGY_PG_URL"),
+                &format!(
+                    "PostgreSQL at {pg_admin_url} is not reachable ({e}); set TOPOLOGY_PG_URL"
+                ),
             );
             return None;
         }
@@ -240,6 +245,9 @@ impl Proc {
     }
 
     /// The last `lines` lines of the log, for failure messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        log_tail(&self.log, lines)
+    }
 }
 
 pub fn log_tail(path: &Path, lines: usize) -> String {
@@ -304,6 +312,8 @@ pub struct Redis {
     dir: PathBuf,
     pub port: u16,
     proc: Option<Proc>,
+    /// `redis-cli monitor` into redis/monitor.log, with `TOPOLOGY_REDIS_MONITOR=1` (debugging).
+    monitor: Option<Proc>,
 }
 
 impl Redis {
@@ -315,6 +325,7 @@ impl Redis {
             dir,
             port: free_port(),
             proc: None,
+            monitor: None,
         };
         redis.spawn();
         redis
@@ -358,10 +369,20 @@ impl Redis {
             std::thread::sleep(Duration::from_millis(50));
         }
         self.proc = Some(proc);
+        if std::env::var_os("TOPOLOGY_REDIS_MONITOR").is_some() {
+            let mut monitor = Command::new(self.bin.with_file_name("redis-cli"));
+            monitor.args(["-p", &self.port.to_string(), "monitor"]);
+            self.monitor = Some(Proc::spawn(
+                "redis-cli monitor",
+                monitor,
+                &self.dir.join("monitor.log"),
+            ));
+        }
     }
 
     /// Stops the server (SIGTERM; it keeps nothing on disk, so everything in it is gone).
     pub fn stop(&mut self) {
+        self.monitor = None;
         if let Some(mut proc) = self.proc.take() {
             proc.terminate(Duration::from_secs(5));
         }
@@ -380,10 +401,9 @@ impl Redis {
 
 /// `PING` → `+PONG` over a plain TCP connection.
 pub fn redis_ping(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(
-        &([127, 0, 0, 1], port).into(),
-        Duration::from_millis(200),
-    ) else {
+    let Ok(mut stream) =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
+    else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
@@ -506,10 +526,7 @@ pub struct Nginx {
 
 /// Renders the config into `prefix` for these upstream ports; returns render.sh's output.
 pub fn render_nginx(prefix: &Path, listen_port: u16, upstreams: &[u16], dist: &Path) -> String {
-    let upstreams: Vec<String> = upstreams
-        .iter()
-        .map(|p| format!("127.0.0.1:{p}"))
-        .collect();
+    let upstreams: Vec<String> = upstreams.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     let out = Command::new("bash")
         .arg(repo_root().join("nginx/render.sh"))
         .arg("private")
@@ -555,18 +572,19 @@ impl Nginx {
         let (ok, output) = nginx_config_test(bin, &prefix);
         assert!(ok, "nginx -t failed on the rendered config:\n{output}");
         let mut command = Command::new(bin);
-        command
-            .arg("-p")
-            .arg(&prefix)
-            .args(["-c", "conf/nginx.conf", "-e", "stderr", "-g", "daemon off;"]);
+        command.arg("-p").arg(&prefix).args([
+            "-c",
+            "conf/nginx.conf",
+            "-e",
+            "stderr",
+            "-g",
+            "daemon off;",
+        ]);
         let mut proc = Proc::spawn("nginx", command, &prefix.join("logs/stderr.log"));
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(proc.is_running(), "nginx exited:\n{}", proc.log_tail(20));
-            assert!(
-                Instant::now() < deadline,
-                "nginx not listening within 10 s"
-            );
+            assert!(Instant::now() < deadline, "nginx not listening within 10 s");
             std::thread::sleep(Duration::from_millis(50));
         }
         Nginx { port, _proc: proc }
@@ -579,7 +597,6 @@ impl Nginx {
     pub fn ws_url(&self) -> String {
         format!("ws://127.0.0.1:{}/ws", self.port)
     }
-
 }
 
 /// The trunk-like bundle the tests serve: an index.html with an inline module bootstrap

@@ -84,7 +84,10 @@ async fn only_allowed_origins_may_use_the_api_and_the_websocket_through_nginx() 
         .await
         .unwrap();
     assert!(read.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
-    assert!(read.headers().get(ACCESS_CONTROL_ALLOW_CREDENTIALS).is_none());
+    assert!(read
+        .headers()
+        .get(ACCESS_CONTROL_ALLOW_CREDENTIALS)
+        .is_none());
 
     // A credentialed write from the stranger is refused outright.
     let write = edge
@@ -96,7 +99,11 @@ async fn only_allowed_origins_may_use_the_api_and_the_websocket_through_nginx() 
         .send()
         .await
         .unwrap();
-    assert_eq!(write.status().as_u16(), 403, "cookie write from {EVIL_ORIGIN}");
+    assert_eq!(
+        write.status().as_u16(),
+        403,
+        "cookie write from {EVIL_ORIGIN}"
+    );
     assert!(write.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 
     // The SPA's origin may write with the cookie, and is told so.
@@ -138,8 +145,10 @@ async fn only_allowed_origins_may_use_the_api_and_the_websocket_through_nginx() 
         let mut ws = WsClient::connect(&ws_url, &[("Origin", origin), ("Cookie", cookie.as_str())])
             .await
             .unwrap_or_else(|status| panic!("websocket from {origin} refused with {status}"));
-        ws.expect("ready on a cookie socket", |f| matches!(f, ServerFrame::Ready { .. }))
-            .await;
+        ws.expect("ready on a cookie socket", |f| {
+            matches!(f, ServerFrame::Ready { .. })
+        })
+        .await;
         ws.send(&ClientFrame::Ping).await.unwrap();
         ws.expect("pong", |f| matches!(f, ServerFrame::Pong)).await;
         ws.close().await;
