@@ -11,6 +11,7 @@ use crate::logic::timeline::Delivery;
 use crate::services::chat::today;
 use crate::services::platform::local;
 use chrono::{DateTime, Utc};
+use gloo_events::EventListener;
 use shared::{RoomId, UserId};
 use web_sys::Element;
 use yew::prelude::*;
@@ -134,6 +135,23 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             if loaded && has_older && !loading_older && el.scroll_height() <= el.client_height() {
                 chat.load_older(room_id);
             }
+        });
+    }
+
+    // A resized window (rotating a phone, its keyboard opening) keeps a reader at the bottom.
+    {
+        let (node, memo) = (node.clone(), memo.clone());
+        use_effect_with((), move |_| {
+            let listener = web_sys::window().map(|window| {
+                EventListener::new(&window, "resize", move |_| {
+                    if let Some(el) = node.cast::<Element>() {
+                        if memo.borrow().at_bottom {
+                            el.set_scroll_top(el.scroll_height());
+                        }
+                    }
+                })
+            });
+            move || drop(listener)
         });
     }
 
