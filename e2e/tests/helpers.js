@@ -63,6 +63,10 @@ export class ChatServer {
     });
     const child = this.child;
     child.exited = new Promise((ok) => child.once('exit', (code, signal) => ok({ code, signal })));
+    // Safety net: never leave our server running if the test process dies early.
+    const reap = () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.removeListener('exit', reap));
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) {
