@@ -34,9 +34,10 @@ struct Cli {
     /// A running server, e.g. http://127.0.0.1:8080 (its rate limits must be raised).
     #[arg(long, global = true)]
     url: Option<String>,
-    /// PID of the server given by --url, to read its RSS and CPU from /proc.
-    #[arg(long, global = true)]
-    server_pid: Option<u32>,
+    /// PID of the server given by --url, to read its RSS and CPU from /proc; repeat it for
+    /// several instances behind a proxy (their figures are summed).
+    #[arg(long = "server-pid", global = true)]
+    server_pids: Vec<u32>,
     /// Start this chat-server binary for each scenario (fresh database, raised limits) and
     /// stop it afterwards.
     #[arg(long, global = true)]
@@ -45,9 +46,9 @@ struct Cli {
     /// database must exist and should be empty.
     #[arg(long, global = true)]
     database_url: Option<String>,
-    /// CHAT_WS_QUEUE of the spawned server.
-    #[arg(long, global = true, default_value_t = 1024)]
-    ws_queue: usize,
+    /// CHAT_WS_QUEUE of the spawned server (default: the server's own default).
+    #[arg(long, global = true)]
+    ws_queue: Option<usize>,
     /// Extra KEY=VALUE environment of the spawned server (repeatable).
     #[arg(long = "server-env", global = true)]
     server_env: Vec<String>,
@@ -139,7 +140,7 @@ async fn run(cli: Cli) -> Result<bool> {
     }
     let spec = ServerSpec {
         url: cli.url.clone(),
-        pid: cli.server_pid,
+        pids: cli.server_pids.clone(),
         spawn: cli.spawn.clone(),
         database_url: cli.database_url.clone(),
         ws_queue: cli.ws_queue,

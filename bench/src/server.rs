@@ -14,17 +14,18 @@ use tokio::process::{Child, Command};
 #[derive(Debug, Clone)]
 pub struct ServerSpec {
     pub url: Option<String>,
-    pub pid: Option<u32>,
+    pub pids: Vec<u32>,
     pub spawn: Option<PathBuf>,
     pub database_url: Option<String>,
-    pub ws_queue: usize,
+    pub ws_queue: Option<usize>,
     pub extra_env: Vec<(String, String)>,
 }
 
 /// A server ready to take requests.
 pub struct Server {
     pub base: String,
-    pub pid: Option<u32>,
+    /// The server's processes (several behind a proxy): their RSS and CPU are summed.
+    pub pids: Vec<u32>,
     /// `sqlite`, `postgres` or `external`.
     pub database: String,
     spawned: Option<Spawned>,
@@ -58,7 +59,7 @@ impl Server {
                 wait_healthy(&base, Duration::from_secs(10)).await?;
                 Ok(Server {
                     base,
-                    pid: spec.pid,
+                    pids: spec.pids.clone(),
                     database: "external".into(),
                     spawned: None,
                 })
@@ -88,9 +89,11 @@ impl Server {
             ("CHAT_MESSAGES_PER_SECOND".to_owned(), raised.clone()),
             ("CHAT_MESSAGE_BURST".to_owned(), raised.clone()),
             ("CHAT_LOGIN_FAILURES_PER_MINUTE".to_owned(), raised),
-            ("CHAT_WS_QUEUE".to_owned(), spec.ws_queue.to_string()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];
+        if let Some(queue) = spec.ws_queue {
+            env.push(("CHAT_WS_QUEUE".to_owned(), queue.to_string()));
+        }
         env.extend(spec.extra_env.iter().cloned());
         let log = dir.path().join("server.log");
         let mut spawned = Spawned {
@@ -107,10 +110,10 @@ impl Server {
             let _ = spawned.child.start_kill();
             bail!("the spawned server did not become healthy: {e}\n{tail}");
         }
-        let pid = spawned.child.id();
+        let pids = spawned.child.id().into_iter().collect();
         Ok(Server {
             base,
-            pid,
+            pids,
             database: database_kind(&spawned.database_url).to_owned(),
             spawned: Some(spawned),
         })
@@ -144,7 +147,7 @@ impl Server {
                 Err(e) => bail!("restarted server not healthy: {e}\n{}", spawned.log_tail()),
             }
         }
-        self.pid = spawned.child.id();
+        self.pids = spawned.child.id().into_iter().collect();
         Ok(())
     }
 
@@ -251,6 +254,23 @@ pub struct ProcSample {
     pub cpu_ticks: u64,
 }
 
+/// The sum over several processes; None when any cannot be read (or none is given).
+pub fn sample_all(pids: &[u32]) -> Option<ProcSample> {
+    if pids.is_empty() {
+        return None;
+    }
+    let mut total = ProcSample {
+        rss_kib: 0,
+        cpu_ticks: 0,
+    };
+    for pid in pids {
+        let s = sample(*pid)?;
+        total.rss_kib += s.rss_kib;
+        total.cpu_ticks += s.cpu_ticks;
+    }
+    Some(total)
+}
+
 pub fn sample(pid: u32) -> Option<ProcSample> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let rss_kib = status
@@ -309,7 +329,7 @@ pub struct Usage {
 
 /// Samples a server process in the background while a phase runs.
 pub struct Monitor {
-    pid: Option<u32>,
+    pids: Vec<u32>,
     start: Option<ProcSample>,
     client_start: Option<u64>,
     t0: Instant,
@@ -319,16 +339,17 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    pub fn start(pid: Option<u32>) -> Monitor {
-        let start = pid.and_then(sample);
+    pub fn start(pids: &[u32]) -> Monitor {
+        let start = sample_all(pids);
         let peak = Arc::new(AtomicU64::new(start.map(|s| s.rss_kib).unwrap_or(0)));
         let stop = Arc::new(AtomicBool::new(false));
-        let task = pid.map(|pid| {
+        let task = (!pids.is_empty()).then(|| {
             let peak = peak.clone();
             let stop = stop.clone();
+            let pids = pids.to_vec();
             tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
-                    if let Some(s) = sample(pid) {
+                    if let Some(s) = sample_all(&pids) {
                         peak.fetch_max(s.rss_kib, Ordering::Relaxed);
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -336,7 +357,7 @@ impl Monitor {
             })
         });
         Monitor {
-            pid,
+            pids: pids.to_vec(),
             start,
             client_start: self_cpu_ticks(),
             t0: Instant::now(),
@@ -353,7 +374,7 @@ impl Monitor {
         }
         let wall = self.t0.elapsed().as_secs_f64().max(1e-9);
         let tck = clock_ticks_per_sec();
-        let end = self.pid.and_then(sample);
+        let end = sample_all(&self.pids);
         if let Some(end) = end {
             self.peak.fetch_max(end.rss_kib, Ordering::Relaxed);
         }

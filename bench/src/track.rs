@@ -135,6 +135,46 @@ impl Latency {
     }
 }
 
+/// Seconds (from `start_us`) in which some latency exceeded `threshold_ms`: (second, how
+/// many, worst ms). Shows whether a bad p99 is one stall or spread over the run.
+pub fn slow_seconds(
+    samples: &[(u64, u32)],
+    start_us: u64,
+    threshold_ms: f64,
+) -> Vec<(u64, u64, f64)> {
+    let mut by_second: std::collections::BTreeMap<u64, (u64, u32)> = Default::default();
+    for (at, latency) in samples {
+        if f64::from(*latency) / 1000.0 > threshold_ms {
+            let entry = by_second
+                .entry(at.saturating_sub(start_us) / 1_000_000)
+                .or_default();
+            entry.0 += 1;
+            entry.1 = entry.1.max(*latency);
+        }
+    }
+    by_second
+        .into_iter()
+        .map(|(second, (count, worst))| (second, count, f64::from(worst) / 1000.0))
+        .collect()
+}
+
+pub fn describe_slow_seconds(slow: &[(u64, u64, f64)]) -> String {
+    if slow.is_empty() {
+        return "none".into();
+    }
+    let listed: Vec<String> = slow
+        .iter()
+        .take(8)
+        .map(|(s, n, worst)| format!("t={s}s: {n} (max {worst:.0} ms)"))
+        .collect();
+    format!(
+        "{} s of the run{}: {}",
+        slow.len(),
+        if slow.len() > 8 { ", first 8" } else { "" },
+        listed.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +210,19 @@ mod tests {
         assert_eq!(inbox.foreign, 2);
         assert!(inbox.has(0) && inbox.has(1) && inbox.has(2) && !inbox.has(3));
         assert_eq!(inbox.latencies.len(), 3);
+    }
+
+    #[test]
+    fn slow_seconds_are_grouped_by_second() {
+        let samples = [
+            (1_000_000, 500_000),
+            (1_500_000, 200_000),
+            (3_000_000, 1_000),
+            (4_200_000, 150_000),
+        ];
+        let slow = slow_seconds(&samples, 1_000_000, 100.0);
+        assert_eq!(slow, vec![(0, 2, 500.0), (3, 1, 150.0)]);
+        assert!(describe_slow_seconds(&slow).starts_with("2 s of the run"));
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub async fn run(ctx: &Ctx, args: &BurstArgs) -> Result<Report> {
     )
     .await?;
 
-    let monitor = Monitor::start(ctx.pid());
+    let monitor = Monitor::start(ctx.pids());
     let start_us = crate::track::now_us();
     let mut tasks = Vec::new();
     for (i, mut sender) in senders.into_iter().enumerate() {

@@ -98,7 +98,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     );
 
     // The walk, newest page first.
-    let monitor = Monitor::start(ctx.pid());
+    let monitor = Monitor::start(ctx.pids());
     let mut seen = vec![false; total as usize];
     let mut walk = Vec::new();
     let mut duplicates = 0u64;

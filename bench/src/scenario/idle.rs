@@ -7,7 +7,7 @@
 use super::Ctx;
 use crate::api::{register_many, send_frame, Ws};
 use crate::report::{Report, TargetCheck};
-use crate::server::{open_files_limit, sample, Monitor};
+use crate::server::{open_files_limit, sample_all, Monitor};
 use crate::track::{now_us, Latency};
 use anyhow::{bail, Result};
 use futures_util::StreamExt;
@@ -75,9 +75,9 @@ pub async fn run(ctx: &mut Ctx, args: &IdleArgs) -> Result<Report> {
         report.note("server restarted after registration; baseline RSS is a fresh process on the same database");
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let pid = ctx.pid();
-    let before = pid.and_then(sample);
-    let monitor = Monitor::start(pid);
+    let pids = ctx.pids().to_vec();
+    let before = sample_all(&pids);
+    let monitor = Monitor::start(&pids);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let (ping_tx, ping_rx) = watch::channel(0u64);
@@ -94,12 +94,13 @@ pub async fn run(ctx: &mut Ctx, args: &IdleArgs) -> Result<Report> {
             let (stop_rx, ping_rx) = (stop_rx.clone(), ping_rx.clone());
             let (alive, rtts, errors) = (held.alive.clone(), held.rtts.clone(), ctx.errors.clone());
             let half_rss = half_rss.clone();
+            let pids = pids.clone();
             async move {
                 let (ws, _) = api.connect_ws(&token, true).await?;
                 let count = alive.fetch_add(1, Ordering::Relaxed) + 1;
                 if count as usize == sockets / 2 {
                     if let Ok(mut h) = half_rss.lock() {
-                        *h = pid.and_then(sample);
+                        *h = sample_all(&pids);
                     }
                 }
                 Ok(tokio::spawn(hold_socket(
@@ -123,7 +124,7 @@ pub async fn run(ctx: &mut Ctx, args: &IdleArgs) -> Result<Report> {
         }
     }
     tokio::time::sleep(Duration::from_secs(hold)).await;
-    let after = pid.and_then(sample);
+    let after = sample_all(&pids);
     let half = half_rss.lock().ok().and_then(|h| *h);
 
     // Liveness: every held socket sends a ping and must get its pong.

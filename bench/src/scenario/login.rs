@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::api::{register_many, send_frame};
 use crate::report::{Report, TargetCheck};
 use crate::server::Monitor;
-use crate::track::{now_us, Latency};
+use crate::track::{describe_slow_seconds, now_us, slow_seconds, Latency};
 use anyhow::Result;
 use futures_util::StreamExt;
 use shared::{ClientFrame, ServerFrame};
@@ -67,7 +67,8 @@ pub async fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Report> {
     let pinger_token = pinger.first().map(|p| p.token.clone()).unwrap_or_default();
     let (ping_ws, _) = ctx.api.connect_ws(&pinger_token, false).await?;
 
-    let monitor = Monitor::start(ctx.pid());
+    let monitor = Monitor::start(ctx.pids());
+    let probe_start = now_us();
     // Probe traffic until `stop`.
     let (probe_stop_tx, probe_stop_rx) = watch::channel(false);
     let mut probe_tasks = Vec::new();
@@ -206,6 +207,19 @@ pub async fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Report> {
         "ws_latency_calm",
         calm_lat,
         format!("websocket before/after: {}", calm_lat.brief()),
+    );
+    let mut all_ws = t.latencies.clone();
+    all_ws.extend(rtts.iter().copied());
+    let slow = slow_seconds(&all_ws, probe_start, 100.0);
+    report.metric(
+        "slow_seconds",
+        &slow,
+        format!(
+            "seconds with websocket latency over 100 ms (storm from t={:.1}s to t={:.1}s): {}",
+            (storm_start - probe_start) as f64 / 1e6,
+            (storm_end - probe_start) as f64 / 1e6,
+            describe_slow_seconds(&slow)
+        ),
     );
     report.targets.push(TargetCheck::at_most(
         "websocket p99 during the login storm",

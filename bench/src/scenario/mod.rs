@@ -29,8 +29,8 @@ impl Ctx {
         format!("{}{scenario}", self.run)
     }
 
-    pub fn pid(&self) -> Option<u32> {
-        self.server.pid
+    pub fn pids(&self) -> &[u32] {
+        &self.server.pids
     }
 
     /// Longest a sender waits for room in its window. Generous in quick mode: CI machines

@@ -5,7 +5,7 @@ use super::pairs::{connect_pairs, setup_pairs, totals, wait_drained};
 use super::Ctx;
 use crate::report::{Report, TargetCheck};
 use crate::server::Monitor;
-use crate::track::Latency;
+use crate::track::{describe_slow_seconds, slow_seconds, Latency};
 use anyhow::Result;
 use std::time::Duration;
 
@@ -50,7 +50,7 @@ pub async fn run(ctx: &Ctx, args: &SteadyArgs) -> Result<Report> {
     let (senders, readers) =
         connect_pairs(&ctx.api, &pairs, 1 << 20, &prefix, &ctx.errors, &stop_rx).await?;
 
-    let monitor = Monitor::start(ctx.pid());
+    let monitor = Monitor::start(ctx.pids());
     let start_us = crate::track::now_us();
     let period = Duration::from_secs_f64(1.0 / rate);
     let begin = tokio::time::Instant::now() + Duration::from_millis(100);
@@ -112,6 +112,15 @@ pub async fn run(ctx: &Ctx, args: &SteadyArgs) -> Result<Report> {
             "{delivered_rate:.0} msg/s ({} messages over {elapsed:.1} s, offered {:.0} msg/s)",
             t.recipient_delivered,
             pairs_n as f64 * rate
+        ),
+    );
+    let slow = slow_seconds(&t.latencies, start_us, 100.0);
+    report.metric(
+        "slow_seconds",
+        &slow,
+        format!(
+            "seconds with a message over 100 ms: {}",
+            describe_slow_seconds(&slow)
         ),
     );
     report.targets.push(TargetCheck::at_most(
