@@ -2,27 +2,33 @@
 # The project's benchmark (issue 5). Every run is bounded and stops by itself.
 #
 #   scripts/bench.sh           the standard set: release build, then every scenario at the
-#                              issue's sizes on SQLite, then burst and steady on PostgreSQL.
-#                              Human tables on stderr; JSON lines appended to
-#                              target/bench/results.jsonl (one per scenario).
+#                              issue's sizes on SQLite, then burst and steady on PostgreSQL,
+#                              then burst and steady through nginx in front of two instances
+#                              joined by Redis (on PostgreSQL). Human tables on stderr; JSON
+#                              lines appended to target/bench/results.jsonl (one per scenario).
+#   scripts/bench.sh --only sqlite|postgres|topology   one part of the standard set.
 #   scripts/bench.sh --quick   the correctness run of CI (seconds): tiny sizes against
 #                              $CHAT_SERVER_BIN (default target/debug/chat-server, built when
 #                              missing), on SQLite and, when reachable, on PostgreSQL. Fails
 #                              only on loss, duplicates, disorder or errors, never on timing.
 #
 # Anything after `--` goes to every chat-bench call (e.g. `-- --register-concurrency 2`).
+# CHAT_SERVER_BIN and CHAT_BENCH_BIN use prebuilt binaries (BENCH_COMMIT: the commit they
+# were built from); BENCH_RESULTS another results file.
 # PostgreSQL: $BENCH_DATABASE_URL, else $TEST_DATABASE_URL, else
 # postgres://root@127.0.0.1:5432/test; a database of its own is created and dropped per run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=false
+only=""
 extra=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) quick=true; shift ;;
+        --only) only="${2:-}"; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        *) echo "usage: scripts/bench.sh [--quick] [-- chat-bench options]" >&2; exit 2 ;;
+        *) echo "usage: scripts/bench.sh [--quick | --only sqlite|postgres|topology] [-- chat-bench options]" >&2; exit 2 ;;
     esac
 done
 
@@ -32,13 +38,15 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 PG_URL="${BENCH_DATABASE_URL:-${TEST_DATABASE_URL:-postgres://root@127.0.0.1:5432/test}}"
 OUT=target/bench
 mkdir -p "$OUT"
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+# BENCH_COMMIT: the commit prebuilt binaries were built from (then taken as clean).
+commit="${BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
 dirty=false
-if [[ -n "$(git status --porcelain -- backend shared migrations Cargo.lock 2>/dev/null)" ]]; then
+if [[ -z "${BENCH_COMMIT:-}" && -n "$(git status --porcelain -- backend shared migrations Cargo.lock 2>/dev/null)" ]]; then
     dirty=true
 fi
 tags=(--tag "commit=$commit" --tag "dirty=$dirty")
 
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 pg_reachable() { psql "$PG_URL" -Atc 'select 1' >/dev/null 2>&1; }
 pg_base="${PG_URL%/*}"
 pg_dbs=()
@@ -48,13 +56,13 @@ drop_pg_dbs() {
     done
 }
 trap drop_pg_dbs EXIT
-# Creates an empty PostgreSQL database and prints its URL.
+# Creates an empty PostgreSQL database (dropped at exit); its URL is left in $pg_url.
 fresh_pg_db() {
     local name="chat_bench_$$_$1"
     psql "$PG_URL" -qc "drop database if exists $name with (force)" >/dev/null
     psql "$PG_URL" -qc "create database $name" >/dev/null
     pg_dbs+=("$name")
-    echo "$pg_base/$name"
+    pg_url="$pg_base/$name"
 }
 
 status=0
@@ -71,9 +79,9 @@ if $quick; then
         >/dev/null || status=1
     if pg_reachable; then
         for scenario in burst steady; do
-            url="$(fresh_pg_db "quick_$scenario")"
+            fresh_pg_db "quick_$scenario"
             echo "=== chat-bench --quick $scenario on PostgreSQL"
-            "$bench" --quick --spawn "$server" --database-url "$url" --results "$results" \
+            "$bench" --quick --spawn "$server" --database-url "$pg_url" --results "$results" \
                 "${tags[@]}" "${extra[@]+"${extra[@]}"}" "$scenario" >/dev/null || status=1
         done
     else
@@ -92,22 +100,108 @@ if $quick; then
     exit $status
 fi
 
-cargo build --release -p backend -p bench --locked
-server=target/release/chat-server
-bench=target/release/chat-bench
-results="$OUT/results.jsonl"
-echo "=== standard set on SQLite (commit $commit, dirty=$dirty; load $(cut -d' ' -f1-3 /proc/loadavg))"
-"$bench" --spawn "$server" --results "$results" "${tags[@]}" "${extra[@]+"${extra[@]}"}" all \
-    >/dev/null || status=1
-if pg_reachable; then
-    for scenario in burst steady; do
-        url="$(fresh_pg_db "$scenario")"
-        echo "=== $scenario on PostgreSQL"
-        "$bench" --spawn "$server" --database-url "$url" --results "$results" \
-            "${tags[@]}" "${extra[@]+"${extra[@]}"}" "$scenario" >/dev/null || status=1
+# CHAT_SERVER_BIN / CHAT_BENCH_BIN: benchmark binaries built elsewhere (e.g. from a clean
+# checkout of one commit) instead of building this work tree.
+if [[ -z "${CHAT_SERVER_BIN:-}" ]]; then cargo build --release -p backend --locked; fi
+if [[ -z "${CHAT_BENCH_BIN:-}" ]]; then cargo build --release -p bench --locked; fi
+server="${CHAT_SERVER_BIN:-target/release/chat-server}"
+bench="${CHAT_BENCH_BIN:-target/release/chat-bench}"
+results="${BENCH_RESULTS:-$OUT/results.jsonl}"
+want() { [[ -z "$only" || "$only" == "$1" ]]; }
+echo "=== commit $commit (backend dirty=$dirty), load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if want sqlite; then
+    echo "=== every scenario on SQLite"
+    "$bench" --spawn "$server" --results "$results" "${tags[@]}" "${extra[@]+"${extra[@]}"}" all \
+        >/dev/null || status=1
+fi
+
+if want postgres; then
+    if pg_reachable; then
+        for scenario in burst steady; do
+            fresh_pg_db "$scenario"
+            echo "=== $scenario on PostgreSQL"
+            "$bench" --spawn "$server" --database-url "$pg_url" --results "$results" \
+                "${tags[@]}" "${extra[@]+"${extra[@]}"}" "$scenario" >/dev/null || status=1
+        done
+    else
+        echo "!!! SKIPPED: burst and steady on PostgreSQL ($PG_URL not reachable)" >&2
+    fi
+fi
+
+# Two chat-server instances on one PostgreSQL database, joined by a private redis-server,
+# behind a private nginx rendered from nginx/ (the production topology). Every process
+# started here is stopped by its PID at the end.
+topo_pids=()
+stop_topology() {
+    for pid in "${topo_pids[@]+"${topo_pids[@]}"}"; do
+        kill -TERM "$pid" 2>/dev/null || true
     done
-else
-    echo "!!! SKIPPED: burst and steady on PostgreSQL ($PG_URL not reachable)" >&2
+    for pid in "${topo_pids[@]+"${topo_pids[@]}"}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    topo_pids=()
+}
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_healthy() {
+    for _ in $(seq 300); do
+        curl -fsS -o /dev/null "$1/api/health" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "$1 did not become healthy" >&2
+    return 1
+}
+topology() {
+    local dir rport p1 p2 nport url s1 s2 scenario
+    dir="$(mktemp -d /tmp/chat-bench-topology.XXXXXX)"
+    chmod 755 "$dir"
+    mkdir -p "$dir/dist"
+    echo '<!doctype html><title>chat-bench</title>' >"$dir/dist/index.html"
+    chmod -R a+rX "$dir/dist"
+    rport="$(free_port)"; p1="$(free_port)"; p2="$(free_port)"; nport="$(free_port)"
+    fresh_pg_db topology
+    url="$pg_url"
+    redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >"$dir/redis.log" 2>&1 &
+    topo_pids+=($!)
+    local env=(DATABASE_URL="$url" REDIS_URL="redis://127.0.0.1:$rport" RUST_LOG=warn
+        CHAT_STATIC_DIR="$dir/dist" CHAT_TRUSTED_PROXIES=127.0.0.1
+        CHAT_MESSAGES_PER_SECOND=1000000 CHAT_MESSAGE_BURST=1000000
+        CHAT_LOGIN_FAILURES_PER_MINUTE=1000000)
+    env "${env[@]}" CHAT_BIND="127.0.0.1:$p1" "$server" >"$dir/server1.log" 2>&1 &
+    s1=$!; topo_pids+=("$s1")
+    wait_healthy "http://127.0.0.1:$p1" || return 1
+    env "${env[@]}" CHAT_BIND="127.0.0.1:$p2" "$server" >"$dir/server2.log" 2>&1 &
+    s2=$!; topo_pids+=("$s2")
+    wait_healthy "http://127.0.0.1:$p2" || return 1
+    NGINX_LISTEN="$nport" NGINX_UPSTREAMS="127.0.0.1:$p1 127.0.0.1:$p2" NGINX_DIST="$dir/dist" \
+        bash nginx/render.sh private "$dir/nginx" >/dev/null
+    nginx -p "$dir/nginx" -c conf/nginx.conf -e stderr -g 'daemon off;' 2>"$dir/nginx.log" &
+    topo_pids+=($!)
+    wait_healthy "http://127.0.0.1:$nport" || return 1
+    for scenario in burst steady; do
+        echo "=== $scenario through nginx, two instances joined by Redis, PostgreSQL"
+        "$bench" --url "http://127.0.0.1:$nport" --server-pid "$s1" --server-pid "$s2" \
+            --results "$results" "${tags[@]}" --tag topology=nginx+2xchat-server+redis --tag database=postgres \
+            "${extra[@]+"${extra[@]}"}" "$scenario" >/dev/null || status=1
+    done
+    stop_topology
+    rm -rf "$dir"
+}
+
+if want topology; then
+    missing=""
+    for tool in nginx redis-server curl python3; do
+        command -v "$tool" >/dev/null || missing+=" $tool"
+    done
+    if [[ -n "$missing" ]] || ! pg_reachable; then
+        echo "!!! SKIPPED: the nginx + two instances + Redis runs (missing:${missing:- PostgreSQL at $PG_URL})" >&2
+    else
+        trap 'stop_topology; drop_pg_dbs' EXIT
+        topology || status=1
+    fi
 fi
 echo "results appended to $results"
 exit $status

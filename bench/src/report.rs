@@ -202,15 +202,14 @@ impl Report {
             ));
         }
         for t in &self.targets {
+            let verdict = match (context.quick, t.met) {
+                (true, _) => "not judged at quick sizes",
+                (false, true) => "met",
+                (false, false) => "MISSED",
+            };
             rows.push((
                 "target".into(),
-                format!(
-                    "{}: {:.2} vs {} — {}",
-                    t.name,
-                    t.value,
-                    t.target,
-                    if t.met { "met" } else { "MISSED" }
-                ),
+                format!("{}: {:.2} vs {} — {verdict}", t.name, t.value, t.target),
             ));
         }
         for n in &self.notes {
