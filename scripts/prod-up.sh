@@ -69,11 +69,22 @@ record() { # NAME PID BINARY
     readlink -f "$3" >"$state/pids/$1.exe"
 }
 
+# 0 once URL answers, 2 if the process NAME has died (no point waiting), 1 otherwise.
+healthy_or_dead() { # NAME URL
+    kill -0 "$(cat "$state/pids/$1.pid")" 2>/dev/null || return 2
+    curl -fsS -o /dev/null "$2"
+}
+
 wait_for() { # WHAT SECONDS COMMAND...
-    local what="$1" seconds="$2"
+    local what="$1" seconds="$2" rc
     shift 2
     for _ in $(seq 1 $((seconds * 10))); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
+        rc=0
+        "$@" >/dev/null 2>&1 || rc=$?
+        case "$rc" in
+            0) return 0 ;;
+            2) die "$what: the process exited" ;;
+        esac
         sleep 0.1
     done
     die "$what not ready within ${seconds}s"
@@ -99,7 +110,15 @@ for p in "${ports[@]}"; do
 done
 
 # From here on, a failure stops whatever was already started.
-trap 'say "failed; stopping what was started"; PROD_STATE_DIR="$state" bash "$repo/scripts/prod-down.sh" >&2 || true' ERR
+cleanup_on_failure() {
+    local rc=$?
+    if [[ $rc != 0 ]]; then
+        say "failed; stopping what was started"
+        PROD_STATE_DIR="$state" bash "$repo/scripts/prod-down.sh" >&2 || true
+    fi
+    exit $rc
+}
+trap cleanup_on_failure EXIT
 
 if [[ "${PROD_SKIP_BUILD:-}" != 1 ]]; then
     say "building the release SPA bundle (scripts/build-frontend.sh)"
@@ -144,14 +163,15 @@ upstreams=()
 for i in "${!backend_ports[@]}"; do
     n=$((i + 1))
     p="${backend_ports[$i]}"
-    CHAT_BIND="127.0.0.1:$p" DATABASE_URL="$database_url" REDIS_URL="$redis_url" \
-        CHAT_STATIC_DIR="$dist" CHAT_TRUSTED_PROXIES="${CHAT_TRUSTED_PROXIES:-127.0.0.1}" \
-        CHAT_ALLOWED_ORIGINS="${PROD_ALLOWED_ORIGINS:-${CHAT_ALLOWED_ORIGINS:-}}" \
-        RUST_LOG="${RUST_LOG:-info}" \
-        setsid "$server_bin" >>"$state/logs/chat-server-$n.log" 2>&1 </dev/null &
+    env_args=(CHAT_BIND="127.0.0.1:$p" DATABASE_URL="$database_url" REDIS_URL="$redis_url"
+        CHAT_STATIC_DIR="$dist" CHAT_TRUSTED_PROXIES="${CHAT_TRUSTED_PROXIES:-127.0.0.1}"
+        RUST_LOG="${RUST_LOG:-info}")
+    origins="${PROD_ALLOWED_ORIGINS:-${CHAT_ALLOWED_ORIGINS:-}}"
+    [[ -z "$origins" ]] || env_args+=(CHAT_ALLOWED_ORIGINS="$origins")
+    env "${env_args[@]}" setsid "$server_bin" >>"$state/logs/chat-server-$n.log" 2>&1 </dev/null &
     record "chat-server-$p" $! "$server_bin"
     wait_for "chat-server #$n on :$p (see $state/logs/chat-server-$n.log)" 60 \
-        curl -fsS "http://127.0.0.1:$p/api/health"
+        healthy_or_dead "chat-server-$p" "http://127.0.0.1:$p/api/health"
     say "chat-server #$n: http://127.0.0.1:$p (pid $(cat "$state/pids/chat-server-$p.pid"))"
     upstreams+=("127.0.0.1:$p")
 done
@@ -167,7 +187,7 @@ record nginx "$(cat "$state/nginx/nginx.pid")" "$nginx_bin"
 host="$bind"
 [[ "$host" == 0.0.0.0 ]] && host=127.0.0.1
 wait_for "nginx on :$port" 10 curl -fsS "http://$host:$port/api/health"
-trap - ERR
+trap - EXIT
 
 url="http://$host:$port"
 say "up: nginx → ${#upstreams[@]} chat-servers → PostgreSQL ($db_name) + Redis"

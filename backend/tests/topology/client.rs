@@ -359,6 +359,8 @@ pub struct Stats {
     pub live: usize,
     /// Contract violations: a seq delivered twice on one socket, or out of order.
     pub violations: Vec<String>,
+    /// How each socket the client lost ended (close code, if the server sent one).
+    pub ends: Vec<WsEnd>,
 }
 
 /// A member of one room (the pair under test), behaving like the SPA: one socket, sends
@@ -566,6 +568,7 @@ impl ChatClient {
                     }
                     Err(end) => {
                         self.trace(format_args!("socket ended while sending: {end:?}"));
+                        self.stats.ends.push(end);
                         self.ws = None;
                         break;
                     }
@@ -599,6 +602,7 @@ impl ChatClient {
                 Err(WsEnd::TimedOut) => return false,
                 Err(end) => {
                     self.trace(format_args!("socket ended: {end:?}"));
+                    self.stats.ends.push(end);
                     self.ws = None;
                 }
             }

@@ -1,7 +1,7 @@
 //! `kill -9` of one instance under load: the clients it held reconnect through nginx to the
 //! survivor and catch up; every acknowledged message is delivered exactly once, in seq order.
 
-use crate::client::{assert_exactly_once, Api, ChatClient};
+use crate::client::{assert_exactly_once, Api, ChatClient, WsEnd};
 use crate::harness::{Options, Topology};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -126,4 +126,92 @@ async fn killing_an_instance_loses_and_duplicates_nothing() {
     assert_eq!(response.status().as_u16(), 503);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unavailable", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_an_instance_and_its_clients_move_to_the_other() {
+    // Arrange: pairs chatting through nginx, so some sockets sit on instance 1.
+    const PAIRS: usize = 3;
+    const MESSAGES: usize = 30;
+    let Some(mut topology) = Topology::start("failover_sigterm", Options::default()).await else {
+        return;
+    };
+    let edge = Api::new(&topology.nginx.url());
+    let ws_url = topology.nginx.ws_url();
+    let mut clients = Vec::new();
+    for pair in 0..PAIRS {
+        let left = edge.register(&format!("tleft{pair}")).await;
+        let right = edge.register(&format!("tright{pair}")).await;
+        let room = edge.open_room(&left, &right).await.id;
+        for (name, user) in [(format!("tleft{pair}"), left), (format!("tright{pair}"), right)] {
+            let mut client = ChatClient::new(&name, user, room, edge.clone(), &ws_url);
+            client.ensure_connected().await;
+            clients.push(client);
+        }
+    }
+    let one = Api::new(&topology.instance(1).url());
+    assert!(
+        one.metric("chat_ws_connections").await >= 1.0,
+        "no socket landed on instance 1"
+    );
+
+    // Act: traffic, and SIGTERM to instance 1 a third of the way through.
+    let total = PAIRS * 2 * MESSAGES;
+    let acked = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for mut client in clients {
+        let acked = acked.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..MESSAGES {
+                let id = format!("{}-{i}", client.name);
+                client.send(&format!("{} says {i}", client.name), &id).await;
+                acked.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+            client
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while acked.load(Ordering::Relaxed) < total / 3 {
+        assert!(Instant::now() < deadline, "traffic stalled before the SIGTERM");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status = topology
+        .instance_mut(1)
+        .sigterm(Duration::from_secs(30))
+        .await
+        .expect("instance 1 exits within 30 s of SIGTERM");
+    assert!(status.success(), "instance 1 exited with {status} after SIGTERM");
+    let mut clients = Vec::new();
+    for task in tasks {
+        clients.push(
+            tokio::time::timeout(Duration::from_secs(240), task)
+                .await
+                .expect("clients finish within 240 s")
+                .expect("no client task panicked"),
+        );
+    }
+
+    // Assert: the drained sockets were closed with 1001 (going away), nothing acknowledged
+    // was lost or doubled, and everyone carried on through the other instance.
+    let ends: Vec<WsEnd> = clients.iter().flat_map(|c| c.stats.ends.clone()).collect();
+    assert!(
+        ends.contains(&WsEnd::Closed(Some(1001))),
+        "no socket was closed with 1001: {ends:?}"
+    );
+    for pair in clients.chunks_mut(2) {
+        let acked: Vec<_> = pair.iter().flat_map(|c| c.acked.clone()).collect();
+        let last = acked.len() as i64;
+        for client in pair.iter_mut() {
+            client.settle(last, Duration::from_secs(10)).await;
+            assert!(
+                client.stats.violations.is_empty(),
+                "{}: {:?}",
+                client.name,
+                client.stats.violations
+            );
+            assert_exactly_once(&client.name, &client.view, &acked);
+            eprintln!("{}: {:?}", client.name, client.stats);
+        }
+    }
 }

@@ -199,6 +199,17 @@ impl Proc {
         !self.reaped && matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// The exit status, if it has exited.
+    pub fn try_exit(&mut self) -> Option<std::process::ExitStatus> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => {
+                self.reaped = true;
+                Some(status)
+            }
+            _ => None,
+        }
+    }
+
     /// `kill -9`: no goodbye, no cleanup, as a crash.
     pub fn kill9(&mut self) {
         if self.reaped {
@@ -514,6 +525,21 @@ impl ChatServer {
 
     pub fn kill9(&mut self) {
         self.proc.kill9();
+    }
+
+    /// SIGTERM, then waits (at most `grace`) for the process to exit by itself; its status.
+    pub async fn sigterm(&mut self, grace: Duration) -> Option<std::process::ExitStatus> {
+        signal(self.pid(), "TERM");
+        let deadline = Instant::now() + grace;
+        loop {
+            if let Some(status) = self.proc.try_exit() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 }
 
