@@ -242,7 +242,8 @@ async fn nginx_serves_the_bundle_with_types_compression_cache_and_security_heade
 
 #[test]
 fn the_systemd_unit_passes_systemd_analyze_verify() {
-    let Some(analyze) = crate::harness::find_binary("systemd-analyze", "SYSTEMD_ANALYZE_BIN") else {
+    let Some(analyze) = crate::harness::find_binary("systemd-analyze", "SYSTEMD_ANALYZE_BIN")
+    else {
         eprintln!("!!! not checked: no systemd-analyze on this machine");
         return;
     };
@@ -250,12 +251,19 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
     // ExecStart exists) and without requiring the operator's env file.
     let unit = std::fs::read_to_string(repo_root().join("deploy/chat-server.service")).unwrap();
     let unit = unit
-        .replace("/usr/local/bin/chat-server", env!("CARGO_BIN_EXE_chat-server"))
+        .replace(
+            "/usr/local/bin/chat-server",
+            env!("CARGO_BIN_EXE_chat-server"),
+        )
         .replace("EnvironmentFile=/etc/", "EnvironmentFile=-/etc/");
     let dir = TestDir::new("systemd");
     let path = dir.path().join("chat-server.service");
     std::fs::write(&path, unit).unwrap();
-    let verify = Command::new(&analyze).arg("verify").arg(&path).output().unwrap();
+    let verify = Command::new(&analyze)
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(
         verify.status.success() && verify.stderr.is_empty(),
         "systemd-analyze verify: {}",

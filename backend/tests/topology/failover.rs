@@ -143,7 +143,10 @@ async fn sigterm_drains_an_instance_and_its_clients_move_to_the_other() {
         let left = edge.register(&format!("tleft{pair}")).await;
         let right = edge.register(&format!("tright{pair}")).await;
         let room = edge.open_room(&left, &right).await.id;
-        for (name, user) in [(format!("tleft{pair}"), left), (format!("tright{pair}"), right)] {
+        for (name, user) in [
+            (format!("tleft{pair}"), left),
+            (format!("tright{pair}"), right),
+        ] {
             let mut client = ChatClient::new(&name, user, room, edge.clone(), &ws_url);
             client.ensure_connected().await;
             clients.push(client);
@@ -173,7 +176,10 @@ async fn sigterm_drains_an_instance_and_its_clients_move_to_the_other() {
     }
     let deadline = Instant::now() + Duration::from_secs(120);
     while acked.load(Ordering::Relaxed) < total / 3 {
-        assert!(Instant::now() < deadline, "traffic stalled before the SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "traffic stalled before the SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let status = topology
@@ -181,7 +187,10 @@ async fn sigterm_drains_an_instance_and_its_clients_move_to_the_other() {
         .sigterm(Duration::from_secs(30))
         .await
         .expect("instance 1 exits within 30 s of SIGTERM");
-    assert!(status.success(), "instance 1 exited with {status} after SIGTERM");
+    assert!(
+        status.success(),
+        "instance 1 exited with {status} after SIGTERM"
+    );
     let mut clients = Vec::new();
     for task in tasks {
         clients.push(
