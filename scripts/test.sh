@@ -42,8 +42,16 @@ else
     printf '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
 fi
 
-step "browser end-to-end test (headless Chromium, release bundle, real server)"
 cargo build -p backend --locked
-CHAT_SERVER_BIN="$PWD/target/debug/chat-server" bash e2e/run.sh
+export CHAT_SERVER_BIN="$PWD/target/debug/chat-server"
+
+step "production topology: nginx, two instances, PostgreSQL, Redis, S3 bucket (real processes)"
+bash scripts/prod-test.sh
+
+step "benchmark, quick mode (fails on loss, duplicates, disorder or errors; never on timing)"
+bash scripts/bench.sh --quick
+
+step "browser end-to-end test (headless Chromium, release bundle, real server)"
+bash e2e/run.sh
 
 step "all tests passed"
