@@ -6,7 +6,7 @@
 #                              then burst and steady through nginx in front of two instances
 #                              joined by Redis (on PostgreSQL). Human tables on stderr; JSON
 #                              lines appended to target/bench/results.jsonl (one per scenario).
-#   scripts/bench.sh --only sqlite|postgres|topology   one part of the standard set.
+#   scripts/bench.sh --only sqlite|postgres|topology|bundle   one part of the standard set.
 #   scripts/bench.sh --quick   the correctness run of CI (seconds): tiny sizes against
 #                              $CHAT_SERVER_BIN (default target/debug/chat-server, built when
 #                              missing), on SQLite and, when reachable, on PostgreSQL. Fails
@@ -28,7 +28,7 @@ while [[ $# -gt 0 ]]; do
         --quick) quick=true; shift ;;
         --only) only="${2:-}"; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        *) echo "usage: scripts/bench.sh [--quick | --only sqlite|postgres|topology] [-- chat-bench options]" >&2; exit 2 ;;
+        *) echo "usage: scripts/bench.sh [--quick | --only sqlite|postgres|topology|bundle] [-- chat-bench options]" >&2; exit 2 ;;
     esac
 done
 
@@ -202,6 +202,20 @@ if want topology; then
         trap 'stop_topology; drop_pg_dbs' EXIT
         topology || status=1
     fi
+fi
+# The release web bundle as built by scripts/build-frontend.sh (not rebuilt here).
+wasm="$(ls frontend/dist/*_bg.wasm 2>/dev/null | head -1 || true)"
+if ! want bundle; then
+    :
+elif [[ -n "$wasm" ]]; then
+    raw=$(stat -c %s "$wasm")
+    gz=$(gzip -9c "$wasm" | wc -c)
+    built=$(date -u -r "$wasm" +%Y-%m-%dT%H:%M:%SZ)
+    echo "=== release .wasm: $raw bytes raw, $gz gzipped (-9); $wasm built $built"
+    printf '{"scenario":"wasm-bundle","ok":true,"file":"%s","raw_bytes":%s,"gzip9_bytes":%s,"built":"%s","tags":{"commit":"%s"}}\n' \
+        "$wasm" "$raw" "$gz" "$built" "$commit" >>"$results"
+else
+    echo "!!! no frontend/dist/*.wasm: run scripts/build-frontend.sh to measure the bundle" >&2
 fi
 echo "results appended to $results"
 exit $status
