@@ -64,11 +64,8 @@ impl FormErrors {
                 message,
                 ..
             } => {
-                let field = ["display_name", "username", "password"]
-                    .into_iter()
-                    .find(|f| message.contains(f))
-                    .unwrap_or("form");
-                errors.put(field, capitalise(message));
+                let (field, text) = split_field(message);
+                errors.put(field, capitalise(text));
             }
             api::Error::Unauthorized(_) => {
                 errors.form = Some("Wrong username or password.".to_owned())
@@ -77,6 +74,20 @@ impl FormErrors {
         }
         errors
     }
+}
+
+/// Splits a server validation message (`"username: must be 3–32 characters"`, as
+/// `shared::ValidationError` prints) into its field and its text; `"form"` when none is named.
+fn split_field(message: &str) -> (&str, &str) {
+    ["display_name", "username", "password"]
+        .into_iter()
+        .find_map(|field| {
+            message
+                .strip_prefix(field)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .map(|rest| (field, rest.trim_start()))
+        })
+        .unwrap_or(("form", message))
 }
 
 fn capitalise(message: &str) -> String {
@@ -253,5 +264,47 @@ pub fn AuthPage(props: &AuthPageProps) -> Html {
                 </form>
             </div>
         </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_validation_messages_land_next_to_their_field() {
+        assert_eq!(
+            split_field("username: must be 3–32 characters"),
+            ("username", "must be 3–32 characters")
+        );
+        assert_eq!(
+            split_field("display_name: must be 1–64 characters"),
+            ("display_name", "must be 1–64 characters")
+        );
+        assert_eq!(split_field("something else"), ("form", "something else"));
+        let error = api::Error::Api {
+            status: 422,
+            code: ErrorCode::Validation,
+            message: "password: must be 8–256 characters".into(),
+        };
+        let errors = FormErrors::from_api(&error, AuthMode::Register);
+        assert_eq!(errors.password.as_deref(), Some("Must be 8–256 characters"));
+        assert_eq!(errors.form, None);
+    }
+
+    #[test]
+    fn a_taken_name_and_wrong_credentials_are_explained() {
+        let taken = api::Error::Api {
+            status: 409,
+            code: ErrorCode::Conflict,
+            message: "conflict".into(),
+        };
+        let errors = FormErrors::from_api(&taken, AuthMode::Register);
+        assert!(errors.username.is_some_and(|m| m.contains("taken")));
+        let wrong = api::Error::Unauthorized("nope".into());
+        let errors = FormErrors::from_api(&wrong, AuthMode::SignIn);
+        assert_eq!(errors.form.as_deref(), Some("Wrong username or password."));
+        let down = FormErrors::from_api(&api::Error::Network, AuthMode::SignIn);
+        assert!(down.form.is_some_and(|m| m.contains("reach")));
     }
 }
