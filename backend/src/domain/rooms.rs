@@ -208,3 +208,11 @@ pub fn peers_of(conn: &mut DbConn, user: i64) -> Result<Vec<i64>, AppError> {
         .map(|(lo, hi)| if lo == user { hi } else { lo })
         .collect())
 }
+
+/// Each of `user`'s rooms with its last `seq`.
+pub fn last_seqs(conn: &mut DbConn, user: i64) -> Result<Vec<(i64, i64)>, AppError> {
+    Ok(rooms::table
+        .filter(rooms::user_lo.eq(user).or(rooms::user_hi.eq(user)))
+        .select((rooms::id, rooms::last_seq))
+        .load(conn)?)
+}

@@ -8,7 +8,7 @@ use crate::metrics::Metrics;
 use actix_ws::CloseCode;
 use bytestring::ByteString;
 use futures_util::future::BoxFuture;
-use shared::{ServerFrame, UserId};
+use shared::{RoomId, ServerFrame, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -67,11 +67,19 @@ impl Kick {
     }
 }
 
+/// A frame queued for a socket. Room messages carry their position, so the socket can put
+/// them in `seq` order (see `sequencer.rs`).
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub text: ByteString,
+    pub ordered: Option<(RoomId, i64)>,
+}
+
 /// A socket's end of its registration.
 pub struct Registration {
     pub conn_id: ConnId,
     /// Bounded: a socket that falls this far behind is closed, never buffered without end.
-    pub outbound: mpsc::Receiver<ByteString>,
+    pub outbound: mpsc::Receiver<Outbound>,
     pub kick: Arc<Kick>,
     /// True when this is the user's first open socket (they just came online here).
     pub first_for_user: bool,
@@ -96,7 +104,7 @@ pub trait FanOut: Send + Sync + 'static {
 struct Socket {
     conn_id: ConnId,
     session_id: i64,
-    outbound: mpsc::Sender<ByteString>,
+    outbound: mpsc::Sender<Outbound>,
     kick: Arc<Kick>,
 }
 
@@ -139,10 +147,17 @@ impl LocalHub {
                 return;
             }
         };
+        let outbound = Outbound {
+            text,
+            ordered: match frame {
+                ServerFrame::Message { message } => Some((message.room_id, message.seq)),
+                _ => None,
+            },
+        };
         let sockets = self.lock();
         for user in to {
             for socket in sockets.get(user).into_iter().flatten() {
-                match socket.outbound.try_send(text.clone()) {
+                match socket.outbound.try_send(outbound.clone()) {
                     Ok(()) => {
                         self.metrics
                             .frames_delivered
@@ -286,7 +301,7 @@ mod tests {
             to: vec![UserId(1)],
             frame: ServerFrame::Pong,
         });
-        assert_eq!(a.outbound.recv().await.unwrap(), r#"{"type":"pong"}"#);
+        assert_eq!(a.outbound.recv().await.unwrap().text, r#"{"type":"pong"}"#);
         assert!(other.outbound.try_recv().is_err());
     }
 

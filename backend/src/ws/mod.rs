@@ -2,4 +2,5 @@
 
 pub mod hub;
 pub mod redis_hub;
+pub mod sequencer;
 pub mod session;

@@ -1,20 +1,28 @@
 //! One websocket connection: authenticate, register with the fan-out, then serve client
 //! frames, outbound events and heartbeats until either side ends it.
 
-use super::hub::{CloseRequest, Registration};
+use super::hub::{CloseRequest, Outbound, Registration};
+use super::sequencer::{Gap, Sequencer};
 use crate::chat;
 use crate::domain::auth::Authenticated;
+use crate::domain::messages::{self, Page};
+use crate::domain::rooms;
 use crate::error::AppError;
 use crate::routes::extract::{authenticate, credentials};
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use bytestring::ByteString;
 use futures_util::StreamExt;
 use shared::frames::MAX_FRAME_BYTES;
-use shared::{ClientFrame, ErrorCode, ServerFrame, UserId};
+use shared::{ClientFrame, ErrorCode, RoomId, ServerFrame, UserId, MAX_PAGE_LIMIT};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long a room's message that skipped ahead waits for the missing ones (published by
+/// another instance) before they are read from storage.
+const GAP_WAIT: Duration = Duration::from_millis(300);
 
 /// `GET /ws`: checks `Origin`, takes the cookie (or bearer) session if there is one, and
 /// hands the connection to its own task.
@@ -88,6 +96,22 @@ async fn run(
     // Registered (and subscribed, across instances) before `ready`: every event from here on
     // is queued for this socket, which is what makes the catch-up of api.md exact.
     state.hub.subscribed(user).await;
+    let baseline = match state
+        .db
+        .run(move |conn| rooms::last_seqs(conn, user.0))
+        .await
+    {
+        Ok(rooms) => rooms.into_iter().map(|(room, seq)| (RoomId(room), seq)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start a socket without its rooms");
+            state.hub.unregister(user, registration.conn_id);
+            let _ = session
+                .close(close(CloseCode::Again, "storage unavailable: retry"))
+                .await;
+            return;
+        }
+    };
+    let mut sequencer = Sequencer::new(baseline, GAP_WAIT);
     let ready = ServerFrame::Ready {
         user: auth.user.to_user(true),
     };
@@ -95,7 +119,15 @@ async fn run(
         if registration.first_for_user {
             chat::announce_presence(&state, user).await;
         }
-        serve(&state, &auth, &mut session, &mut stream, &mut registration).await
+        serve(
+            &state,
+            &auth,
+            &mut session,
+            &mut stream,
+            &mut registration,
+            &mut sequencer,
+        )
+        .await
     } else {
         None
     };
@@ -176,22 +208,42 @@ async fn serve(
     session: &mut Session,
     stream: &mut AggregatedMessageStream,
     registration: &mut Registration,
+    sequencer: &mut Sequencer,
 ) -> Option<CloseReason> {
     let mut heartbeat = tokio::time::interval(state.settings.heartbeat());
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
     let kick = registration.kick.clone();
     loop {
+        let gap_deadline = sequencer.deadline();
         tokio::select! {
             CloseRequest { code, reason } = kick.kicked() => return close(code, reason),
-            outbound = registration.outbound.recv() => match outbound {
-                Some(text) => {
+            outbound = registration.outbound.recv() => {
+                let ready = match outbound {
+                    Some(Outbound { text, ordered: None }) => vec![text],
+                    Some(Outbound { text, ordered: Some((room, seq)) }) => {
+                        sequencer.accept(room, seq, text, Instant::now())
+                    }
+                    None => return close(CloseCode::Away, "server shutting down"),
+                };
+                for text in ready {
                     if session.text(text).await.is_err() {
                         return None;
                     }
                 }
-                None => return close(CloseCode::Away, "server shutting down"),
-            },
+            }
+            _ = tokio::time::sleep_until(gap_deadline.unwrap_or_else(Instant::now).into()), if gap_deadline.is_some() => {
+                for gap in sequencer.overdue(Instant::now()) {
+                    let Some((fetched, complete)) = fetch_gap(state, auth.user.id, gap).await else {
+                        return close(CloseCode::Restart, "missed events: reconnect and catch up");
+                    };
+                    for text in sequencer.fill(gap, fetched, complete, Instant::now()) {
+                        if session.text(text).await.is_err() {
+                            return None;
+                        }
+                    }
+                }
+            }
             incoming = stream.next() => {
                 last_heard = Instant::now();
                 match incoming {
@@ -235,6 +287,37 @@ async fn serve(
             }
         }
     }
+}
+
+/// The room's messages in a gap, from storage, as frames; `complete` when nothing more lies
+/// before the gap's end.
+async fn fetch_gap(
+    state: &Arc<AppState>,
+    me: i64,
+    gap: Gap,
+) -> Option<(Vec<(i64, ByteString)>, bool)> {
+    let page = Page::After {
+        seq: gap.after,
+        limit: MAX_PAGE_LIMIT,
+    };
+    let found = state
+        .db
+        .run(move |conn| messages::page(conn, me, gap.room.0, page))
+        .await
+        .ok()?;
+    let complete = !found.has_more || found.messages.iter().any(|m| m.seq >= gap.before);
+    let frames = found
+        .messages
+        .into_iter()
+        .filter(|m| m.seq < gap.before)
+        .filter_map(|message| {
+            let seq = message.seq;
+            serde_json::to_string(&ServerFrame::Message { message })
+                .ok()
+                .map(|text| (seq, ByteString::from(text)))
+        })
+        .collect();
+    Some((frames, complete))
 }
 
 /// Runs one client frame; returns the frames to answer on this socket. Every failure is an
