@@ -370,10 +370,15 @@ async fn handle_frame(state: &Arc<AppState>, auth: &Authenticated, text: &str) -
             Err(e) => failed(e, None),
         },
         ClientFrame::Ping => vec![ServerFrame::Pong],
-        ClientFrame::Auth { .. } => vec![ServerFrame::error(
-            ErrorCode::BadRequest,
-            "this socket is already authenticated",
-            None,
-        )],
+        // A browser's socket may already be authenticated by its cookie when the client's
+        // `auth` frame arrives: the same user's token is accepted quietly.
+        ClientFrame::Auth { token } => match authenticate(state, token).await {
+            Ok(again) if again.user.id == me => vec![],
+            _ => vec![ServerFrame::error(
+                ErrorCode::BadRequest,
+                "this socket is already authenticated as another session",
+                None,
+            )],
+        },
     }
 }

@@ -20,6 +20,14 @@ async fn a_socket_authenticates_with_its_first_frame_or_the_cookie() {
     let ready = by_cookie.next_frame().await;
     assert_eq!(user_of(&ready).unwrap().id.0, alice.id);
     assert!(user_of(&ready).unwrap().online);
+    // A client that also sends its auth frame (the SPA does) is accepted quietly.
+    by_cookie
+        .send(&ClientFrame::Auth {
+            token: alice.token.clone(),
+        })
+        .await;
+    by_cookie.send(&ClientFrame::Ping).await;
+    assert_eq!(by_cookie.next_frame().await, ServerFrame::Pong);
 }
 
 #[tokio::test]
