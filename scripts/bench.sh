@@ -133,14 +133,30 @@ fi
 # behind a private nginx rendered from nginx/ (the production topology). Every process
 # started here is stopped by its PID at the end.
 topo_pids=()
+topo_dir=""
+# Stops what topology() started, by PID. A chat-server that does not exit cleanly on SIGTERM
+# (status other than 0) is a finding: its logs are kept under target/bench/.
 stop_topology() {
+    local pid rc kept=false
     for pid in "${topo_pids[@]+"${topo_pids[@]}"}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
     for pid in "${topo_pids[@]+"${topo_pids[@]}"}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
+        rc=0
+        wait "$pid" 2>/dev/null || rc=$?
+        if [[ $rc -ne 0 && $rc -ne 143 && -n "$topo_dir" ]]; then
+            echo "!!! process $pid ($(cat "$topo_dir/pid-$pid" 2>/dev/null || echo '?')) exited with status $rc on SIGTERM" >&2
+            kept=true
+        fi
     done
+    if $kept; then
+        local keep="$OUT/topology-logs-$(date -u +%Y%m%dT%H%M%SZ)"
+        mkdir -p "$keep"
+        cp "$topo_dir"/*.log "$keep"/ 2>/dev/null || true
+        echo "!!! logs kept in $keep" >&2
+    fi
     topo_pids=()
 }
 free_port() {
@@ -157,6 +173,7 @@ wait_healthy() {
 topology() {
     local dir rport p1 p2 nport url s1 s2 scenario
     dir="$(mktemp -d /tmp/chat-bench-topology.XXXXXX)"
+    topo_dir="$dir"
     chmod 755 "$dir"
     mkdir -p "$dir/dist"
     echo '<!doctype html><title>chat-bench</title>' >"$dir/dist/index.html"
@@ -165,21 +182,21 @@ topology() {
     fresh_pg_db topology
     url="$pg_url"
     redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >"$dir/redis.log" 2>&1 &
-    topo_pids+=($!)
+    topo_pids+=($!); echo "redis-server" >"$dir/pid-$!"
     local env=(DATABASE_URL="$url" REDIS_URL="redis://127.0.0.1:$rport" RUST_LOG=warn
         CHAT_STATIC_DIR="$dir/dist" CHAT_TRUSTED_PROXIES=127.0.0.1
         CHAT_MESSAGES_PER_SECOND=1000000 CHAT_MESSAGE_BURST=1000000
         CHAT_LOGIN_FAILURES_PER_MINUTE=1000000)
     env "${env[@]}" CHAT_BIND="127.0.0.1:$p1" "$server" >"$dir/server1.log" 2>&1 &
-    s1=$!; topo_pids+=("$s1")
+    s1=$!; topo_pids+=("$s1"); echo "chat-server 1" >"$dir/pid-$s1"
     wait_healthy "http://127.0.0.1:$p1" || return 1
     env "${env[@]}" CHAT_BIND="127.0.0.1:$p2" "$server" >"$dir/server2.log" 2>&1 &
-    s2=$!; topo_pids+=("$s2")
+    s2=$!; topo_pids+=("$s2"); echo "chat-server 2" >"$dir/pid-$s2"
     wait_healthy "http://127.0.0.1:$p2" || return 1
     NGINX_LISTEN="$nport" NGINX_UPSTREAMS="127.0.0.1:$p1 127.0.0.1:$p2" NGINX_DIST="$dir/dist" \
         bash nginx/render.sh private "$dir/nginx" >/dev/null
     nginx -p "$dir/nginx" -c conf/nginx.conf -e stderr -g 'daemon off;' 2>"$dir/nginx.log" &
-    topo_pids+=($!)
+    topo_pids+=($!); echo "nginx" >"$dir/pid-$!"
     wait_healthy "http://127.0.0.1:$nport" || return 1
     for scenario in burst steady; do
         echo "=== $scenario through nginx, two instances joined by Redis, PostgreSQL"

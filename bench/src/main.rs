@@ -10,6 +10,7 @@ mod api;
 mod report;
 mod scenario;
 mod server;
+mod summary;
 mod track;
 
 use anyhow::{Context, Result};
@@ -85,6 +86,12 @@ enum Command {
     LoginStorm(scenario::login::LoginArgs),
     /// Every scenario above with its default (or quick) sizes.
     All,
+    /// Prints a Markdown table of the JSON lines in FILE (the last line of each scenario,
+    /// database and topology), for BENCHMARKS.md. Runs nothing.
+    Summarize {
+        /// A results file written with --results.
+        file: PathBuf,
+    },
 }
 
 fn defaults<T: clap::Args + clap::FromArgMatches>() -> Result<T> {
@@ -116,6 +123,12 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<bool> {
+    if let Command::Summarize { file } = &cli.command {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        print!("{}", summary::markdown(&text));
+        return Ok(true);
+    }
     let commands = match &cli.command {
         Command::All => vec![
             Command::Burst(defaults()?),
@@ -163,7 +176,7 @@ async fn run(cli: Cli) -> Result<bool> {
             Command::Idle(_) => "idle",
             Command::History(_) => "history",
             Command::LoginStorm(_) => "login-storm",
-            Command::All => "all",
+            Command::All | Command::Summarize { .. } => "none",
         };
         let server = Server::start(&spec).await?;
         let context = RunContext {
@@ -219,7 +232,9 @@ async fn run_one(ctx: &mut Ctx, command: &Command) -> Result<Report> {
         Command::Idle(a) => scenario::idle::run(ctx, a).await,
         Command::History(a) => scenario::history::run(ctx, a).await,
         Command::LoginStorm(a) => scenario::login::run(ctx, a).await,
-        Command::All => anyhow::bail!("`all` is expanded before running"),
+        Command::All | Command::Summarize { .. } => {
+            anyhow::bail!("not a scenario")
+        }
     }
 }
 

@@ -201,6 +201,18 @@ impl Report {
                 ),
             ));
         }
+        if let Some(u) = &self.usage {
+            let pct = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.0}%"));
+            rows.push((
+                "machine".into(),
+                format!(
+                    "CPU pressure {} and I/O pressure {} of the time (some task waiting), load {} at the end",
+                    pct(u.cpu_pressure_pct),
+                    pct(u.io_pressure_pct),
+                    u.load_at_end.clone().unwrap_or_default()
+                ),
+            ));
+        }
         for t in &self.targets {
             let verdict = match (context.quick, t.met) {
                 (true, _) => "not judged at quick sizes",

@@ -324,7 +324,23 @@ pub struct Usage {
     pub server_cpu_seconds: Option<f64>,
     /// This load generator's own CPU over the phase, % of one core.
     pub client_cpu_pct: Option<f64>,
+    /// Share of the phase during which some task of the machine waited for a CPU
+    /// (/proc/pressure/cpu "some"): how crowded the machine was, this run included.
+    pub cpu_pressure_pct: Option<f64>,
+    /// The same for I/O (/proc/pressure/io "some"), e.g. fsyncs waiting behind other builds.
+    pub io_pressure_pct: Option<f64>,
+    pub load_at_end: Option<String>,
     pub wall_seconds: f64,
+}
+
+/// Cumulative µs during which some task stalled on `resource` (cpu, io, memory).
+fn pressure_total_us(resource: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/pressure/{resource}")).ok()?;
+    let some = text.lines().find(|l| l.starts_with("some"))?;
+    some.split_whitespace()
+        .find_map(|f| f.strip_prefix("total="))?
+        .parse()
+        .ok()
 }
 
 /// Samples a server process in the background while a phase runs.
@@ -332,6 +348,8 @@ pub struct Monitor {
     pids: Vec<u32>,
     start: Option<ProcSample>,
     client_start: Option<u64>,
+    cpu_pressure_start: Option<u64>,
+    io_pressure_start: Option<u64>,
     t0: Instant,
     peak: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
@@ -360,6 +378,8 @@ impl Monitor {
             pids: pids.to_vec(),
             start,
             client_start: self_cpu_ticks(),
+            cpu_pressure_start: pressure_total_us("cpu"),
+            io_pressure_start: pressure_total_us("io"),
             t0: Instant::now(),
             peak,
             stop,
@@ -386,7 +406,15 @@ impl Monitor {
             (Some(s), Some(e)) => Some(e.saturating_sub(s) as f64 / tck / wall * 100.0),
             _ => None,
         };
+        let share = |start: Option<u64>, resource: &str| match (start, pressure_total_us(resource))
+        {
+            (Some(s), Some(e)) => Some(e.saturating_sub(s) as f64 / 1e6 / wall * 100.0),
+            _ => None,
+        };
         Usage {
+            cpu_pressure_pct: share(self.cpu_pressure_start, "cpu"),
+            io_pressure_pct: share(self.io_pressure_start, "io"),
+            load_at_end: loadavg(),
             server_peak_rss_kib: self.start.map(|_| self.peak.load(Ordering::Relaxed)),
             server_rss_start_kib: self.start.map(|s| s.rss_kib),
             server_rss_end_kib: end.map(|s| s.rss_kib),
