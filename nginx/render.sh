@@ -15,7 +15,8 @@
 #   NGINX_MIME_TYPES   mime.types to copy (private only)      default /etc/nginx/mime.types
 #
 # The Content-Security-Policy allows exactly the inline bootstrap scripts found in
-# NGINX_DIST/index.html (by sha256), so render again after deploying a new bundle.
+# NGINX_DIST/index.html (by sha256) and connections to this origin plus the backend named by
+# NGINX_DIST/config.json (if any), so render again after deploying a new bundle.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -70,7 +71,28 @@ PY
 hashes="$(csp_hashes)"
 export NGINX_CSP_SCRIPT_SRC="'self' 'wasm-unsafe-eval'${hashes:+ ${hashes% }}"
 
-vars='${NGINX_LISTEN} ${NGINX_SERVER_NAME} ${NGINX_UPSTREAM_SERVERS} ${NGINX_DIST} ${NGINX_CSP_SCRIPT_SRC}'
+# connect-src: 'self' (the API, the same-origin ws:// / wss:// socket and the runtime config
+# file), plus the backend origin named by NGINX_DIST/config.json when it points elsewhere
+# ({"api_base": "https://api.example.com"} adds https://api.example.com wss://api.example.com).
+csp_connect_src() {
+    local config="$NGINX_DIST/config.json"
+    [[ -f "$config" ]] || return 0
+    grep -q '"api_base"[[:space:]]*:[[:space:]]*"[^"[:space:]]' "$config" || return 0
+    command -v python3 >/dev/null || { echo "render.sh: python3 is needed to read the api_base of $config" >&2; exit 1; }
+    python3 - "$config" <<'PY'
+import json, re, sys
+base = (json.load(open(sys.argv[1], encoding="utf-8")).get("api_base") or "").strip()
+m = re.match(r"(?i)(https?)://([^/?#@\s]+)", base)
+if not m:
+    sys.exit(f"render.sh: api_base {base!r} in {sys.argv[1]} is not an http(s) URL")
+scheme, host = m.group(1).lower(), m.group(2).lower()
+print(f"{scheme}://{host} {'wss' if scheme == 'https' else 'ws'}://{host}", end="")
+PY
+}
+connect="$(csp_connect_src)"
+export NGINX_CSP_CONNECT_SRC="'self'${connect:+ $connect}"
+
+vars='${NGINX_LISTEN} ${NGINX_SERVER_NAME} ${NGINX_UPSTREAM_SERVERS} ${NGINX_DIST} ${NGINX_CSP_SCRIPT_SRC} ${NGINX_CSP_CONNECT_SRC}'
 
 if [[ "$mode" == site ]]; then
     envsubst "$vars" <"$here/chat.conf.template"

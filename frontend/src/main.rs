@@ -11,5 +11,10 @@ mod services;
 mod state;
 
 fn main() {
-    yew::Renderer::<app::App>::new().render();
+    // The runtime config file says where the backend is (default: this page's origin); it is
+    // read before anything talks to the backend. A missing or broken file never stops the app.
+    wasm_bindgen_futures::spawn_local(async {
+        services::config::load().await;
+        yew::Renderer::<app::App>::new().render();
+    });
 }
