@@ -4,19 +4,24 @@
 #   scripts/bench.sh           the standard set: release build, then every scenario at the
 #                              issue's sizes on SQLite, then burst and steady on PostgreSQL,
 #                              then burst and steady through nginx in front of two instances
-#                              joined by Redis (on PostgreSQL). Human tables on stderr; JSON
-#                              lines appended to target/bench/results.jsonl (one per scenario).
+#                              joined by Redis (on PostgreSQL), then the release .wasm size.
+#                              Human tables on stderr; one JSON line per scenario appended
+#                              to target/bench/results.jsonl.
 #   scripts/bench.sh --only sqlite|postgres|topology|bundle   one part of the standard set.
-#   scripts/bench.sh --quick   the correctness run of CI (seconds): tiny sizes against
+#   scripts/bench.sh --quick   the correctness run of CI (about a minute): tiny sizes against
 #                              $CHAT_SERVER_BIN (default target/debug/chat-server, built when
-#                              missing), on SQLite and, when reachable, on PostgreSQL. Fails
-#                              only on loss, duplicates, disorder or errors, never on timing.
+#                              missing): every scenario on SQLite, burst and steady on
+#                              PostgreSQL and through nginx + two instances + Redis (each
+#                              when available). Fails only on loss, duplicates, disorder or
+#                              errors, never on timing. JSON in target/bench/quick.jsonl.
 #
 # Anything after `--` goes to every chat-bench call (e.g. `-- --register-concurrency 2`).
 # CHAT_SERVER_BIN and CHAT_BENCH_BIN use prebuilt binaries (BENCH_COMMIT: the commit they
 # were built from); BENCH_RESULTS another results file.
 # PostgreSQL: $BENCH_DATABASE_URL, else $TEST_DATABASE_URL, else
 # postgres://root@127.0.0.1:5432/test; a database of its own is created and dropped per run.
+# `target/release/chat-bench summarize target/bench/results.jsonl` prints the last figures
+# as a Markdown table (as in BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,7 +50,10 @@ if [[ -z "${BENCH_COMMIT:-}" && -n "$(git status --porcelain -- backend shared m
     dirty=true
 fi
 tags=(--tag "commit=$commit" --tag "dirty=$dirty")
+status=0
 
+# ---------------------------------------------------------------------------------------
+# PostgreSQL databases of this run, dropped at exit.
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 pg_reachable() { psql "$PG_URL" -Atc 'select 1' >/dev/null 2>&1; }
 pg_base="${PG_URL%/*}"
@@ -55,8 +63,7 @@ drop_pg_dbs() {
         psql "$PG_URL" -qc "drop database if exists $db with (force)" >/dev/null 2>&1 || true
     done
 }
-trap drop_pg_dbs EXIT
-# Creates an empty PostgreSQL database (dropped at exit); its URL is left in $pg_url.
+# Creates an empty database; its URL is left in $pg_url.
 fresh_pg_db() {
     local name="chat_bench_$$_$1"
     psql "$PG_URL" -qc "drop database if exists $name with (force)" >/dev/null
@@ -65,77 +72,13 @@ fresh_pg_db() {
     pg_url="$pg_base/$name"
 }
 
-status=0
-if $quick; then
-    server="${CHAT_SERVER_BIN:-target/debug/chat-server}"
-    if [[ ! -x "$server" ]]; then
-        cargo build -p backend --locked
-    fi
-    cargo build -p bench --locked
-    bench=target/debug/chat-bench
-    results="$OUT/quick.jsonl"
-    echo "=== chat-bench --quick on SQLite ($server)"
-    "$bench" --quick --spawn "$server" --results "$results" "${tags[@]}" "${extra[@]+"${extra[@]}"}" all \
-        >/dev/null || status=1
-    if pg_reachable; then
-        for scenario in burst steady; do
-            fresh_pg_db "quick_$scenario"
-            echo "=== chat-bench --quick $scenario on PostgreSQL"
-            "$bench" --quick --spawn "$server" --database-url "$pg_url" --results "$results" \
-                "${tags[@]}" "${extra[@]+"${extra[@]}"}" "$scenario" >/dev/null || status=1
-        done
-    else
-        if [[ "${CI:-}" == "true" ]]; then
-            echo "PostgreSQL at $PG_URL is not reachable, and CI must bench it" >&2
-            status=1
-        else
-            echo "!!! SKIPPED: the quick bench on PostgreSQL ($PG_URL not reachable)" >&2
-        fi
-    fi
-    if [[ $status -eq 0 ]]; then
-        echo "chat-bench quick: every scenario correct (no loss, duplicate, disorder or error)"
-    else
-        echo "chat-bench quick: FAILED (see the tables above; JSON in $results)" >&2
-    fi
-    exit $status
-fi
-
-# CHAT_SERVER_BIN / CHAT_BENCH_BIN: benchmark binaries built elsewhere (e.g. from a clean
-# checkout of one commit) instead of building this work tree.
-if [[ -z "${CHAT_SERVER_BIN:-}" ]]; then cargo build --release -p backend --locked; fi
-if [[ -z "${CHAT_BENCH_BIN:-}" ]]; then cargo build --release -p bench --locked; fi
-server="${CHAT_SERVER_BIN:-target/release/chat-server}"
-bench="${CHAT_BENCH_BIN:-target/release/chat-bench}"
-results="${BENCH_RESULTS:-$OUT/results.jsonl}"
-want() { [[ -z "$only" || "$only" == "$1" ]]; }
-echo "=== commit $commit (backend dirty=$dirty), load $(cut -d' ' -f1-3 /proc/loadavg)"
-
-if want sqlite; then
-    echo "=== every scenario on SQLite"
-    "$bench" --spawn "$server" --results "$results" "${tags[@]}" "${extra[@]+"${extra[@]}"}" all \
-        >/dev/null || status=1
-fi
-
-if want postgres; then
-    if pg_reachable; then
-        for scenario in burst steady; do
-            fresh_pg_db "$scenario"
-            echo "=== $scenario on PostgreSQL"
-            "$bench" --spawn "$server" --database-url "$pg_url" --results "$results" \
-                "${tags[@]}" "${extra[@]+"${extra[@]}"}" "$scenario" >/dev/null || status=1
-        done
-    else
-        echo "!!! SKIPPED: burst and steady on PostgreSQL ($PG_URL not reachable)" >&2
-    fi
-fi
-
-# Two chat-server instances on one PostgreSQL database, joined by a private redis-server,
-# behind a private nginx rendered from nginx/ (the production topology). Every process
-# started here is stopped by its PID at the end.
+# ---------------------------------------------------------------------------------------
+# The production topology: two chat-server instances on one PostgreSQL database, joined by a
+# private redis-server, behind a private nginx rendered from nginx/. Every process started
+# here is stopped by its PID.
 topo_pids=()
 topo_dir=""
-# Stops what topology() started, by PID. A chat-server that does not exit cleanly on SIGTERM
-# (status other than 0) is a finding: its logs are kept under target/bench/.
+# A chat-server that does not exit cleanly on SIGTERM is a finding: its logs are kept.
 stop_topology() {
     local pid rc kept=false
     for pid in "${topo_pids[@]+"${topo_pids[@]}"}"; do
@@ -152,12 +95,24 @@ stop_topology() {
         fi
     done
     if $kept; then
-        local keep="$OUT/topology-logs-$(date -u +%Y%m%dT%H%M%SZ)"
+        local keep
+        keep="$OUT/topology-logs-$(date -u +%Y%m%dT%H%M%SZ)"
         mkdir -p "$keep"
         cp "$topo_dir"/*.log "$keep"/ 2>/dev/null || true
         echo "!!! logs kept in $keep" >&2
     fi
     topo_pids=()
+    [[ -n "$topo_dir" ]] && rm -rf "$topo_dir"
+    topo_dir=""
+}
+trap 'stop_topology; drop_pg_dbs' EXIT
+
+topology_available() {
+    local tool
+    for tool in nginx redis-server curl python3; do
+        command -v "$tool" >/dev/null || { echo "$tool"; return 1; }
+    done
+    pg_reachable || { echo "PostgreSQL at $PG_URL"; return 1; }
 }
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -170,8 +125,11 @@ wait_healthy() {
     echo "$1 did not become healthy" >&2
     return 1
 }
+# topology SERVER BENCH [chat-bench global options…]: burst and steady through nginx.
 topology() {
-    local dir rport p1 p2 nport url s1 s2 scenario
+    local server="$1" bench="$2"
+    shift 2
+    local dir rport p1 p2 nport s1 s2 scenario
     dir="$(mktemp -d /tmp/chat-bench-topology.XXXXXX)"
     topo_dir="$dir"
     chmod 755 "$dir"
@@ -180,10 +138,9 @@ topology() {
     chmod -R a+rX "$dir/dist"
     rport="$(free_port)"; p1="$(free_port)"; p2="$(free_port)"; nport="$(free_port)"
     fresh_pg_db topology
-    url="$pg_url"
     redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >"$dir/redis.log" 2>&1 &
     topo_pids+=($!); echo "redis-server" >"$dir/pid-$!"
-    local env=(DATABASE_URL="$url" REDIS_URL="redis://127.0.0.1:$rport" RUST_LOG=warn
+    local env=(DATABASE_URL="$pg_url" REDIS_URL="redis://127.0.0.1:$rport" RUST_LOG=warn
         CHAT_STATIC_DIR="$dir/dist" CHAT_TRUSTED_PROXIES=127.0.0.1
         CHAT_MESSAGES_PER_SECOND=1000000 CHAT_MESSAGE_BURST=1000000
         CHAT_LOGIN_FAILURES_PER_MINUTE=1000000)
@@ -198,41 +155,104 @@ topology() {
     nginx -p "$dir/nginx" -c conf/nginx.conf -e stderr -g 'daemon off;' 2>"$dir/nginx.log" &
     topo_pids+=($!); echo "nginx" >"$dir/pid-$!"
     wait_healthy "http://127.0.0.1:$nport" || return 1
+    local rc=0
     for scenario in burst steady; do
         echo "=== $scenario through nginx, two instances joined by Redis, PostgreSQL"
         "$bench" --url "http://127.0.0.1:$nport" --server-pid "$s1" --server-pid "$s2" \
-            --results "$results" "${tags[@]}" --tag topology=nginx+2xchat-server+redis --tag database=postgres \
-            "${extra[@]+"${extra[@]}"}" "$scenario" >/dev/null || status=1
+            --tag topology=nginx+2xchat-server+redis --tag database=postgres \
+            "$@" "$scenario" >/dev/null || rc=1
     done
     stop_topology
-    rm -rf "$dir"
+    return $rc
 }
 
-if want topology; then
-    missing=""
-    for tool in nginx redis-server curl python3; do
-        command -v "$tool" >/dev/null || missing+=" $tool"
-    done
-    if [[ -n "$missing" ]] || ! pg_reachable; then
-        echo "!!! SKIPPED: the nginx + two instances + Redis runs (missing:${missing:- PostgreSQL at $PG_URL})" >&2
+# ---------------------------------------------------------------------------------------
+if $quick; then
+    server="${CHAT_SERVER_BIN:-target/debug/chat-server}"
+    if [[ ! -x "$server" ]]; then
+        cargo build -p backend --locked
+    fi
+    if [[ -z "${CHAT_BENCH_BIN:-}" ]]; then cargo build -p bench --locked; fi
+    bench="${CHAT_BENCH_BIN:-target/debug/chat-bench}"
+    results="${BENCH_RESULTS:-$OUT/quick.jsonl}"
+    common=(--quick --results "$results" "${tags[@]}" "${extra[@]+"${extra[@]}"}")
+    echo "=== chat-bench --quick, every scenario on SQLite ($server)"
+    "$bench" --spawn "$server" "${common[@]}" all >/dev/null || status=1
+    if pg_reachable; then
+        for scenario in burst steady; do
+            fresh_pg_db "quick_$scenario"
+            echo "=== chat-bench --quick $scenario on PostgreSQL"
+            "$bench" --spawn "$server" --database-url "$pg_url" "${common[@]}" "$scenario" \
+                >/dev/null || status=1
+        done
+    elif [[ "${CI:-}" == "true" ]]; then
+        echo "PostgreSQL at $PG_URL is not reachable, and CI must bench it" >&2
+        status=1
     else
-        trap 'stop_topology; drop_pg_dbs' EXIT
-        topology || status=1
+        echo "!!! SKIPPED: the quick bench on PostgreSQL ($PG_URL not reachable)" >&2
+    fi
+    if missing="$(topology_available)"; then
+        topology "$server" "$bench" "${common[@]}" || status=1
+    else
+        echo "!!! SKIPPED: the quick bench through nginx + two instances + Redis ($missing missing)" >&2
+    fi
+    if [[ $status -eq 0 ]]; then
+        echo "chat-bench quick: every scenario correct (no loss, duplicate, disorder or error)"
+    else
+        echo "chat-bench quick: FAILED (see the tables above; JSON in $results)" >&2
+    fi
+    exit $status
+fi
+
+# The standard set.
+if [[ -z "${CHAT_SERVER_BIN:-}" ]]; then cargo build --release -p backend --locked; fi
+if [[ -z "${CHAT_BENCH_BIN:-}" ]]; then cargo build --release -p bench --locked; fi
+server="${CHAT_SERVER_BIN:-target/release/chat-server}"
+bench="${CHAT_BENCH_BIN:-target/release/chat-bench}"
+results="${BENCH_RESULTS:-$OUT/results.jsonl}"
+common=(--results "$results" "${tags[@]}" "${extra[@]+"${extra[@]}"}")
+want() { [[ -z "$only" || "$only" == "$1" ]]; }
+echo "=== commit $commit (backend dirty=$dirty), load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if want sqlite; then
+    echo "=== every scenario on SQLite"
+    "$bench" --spawn "$server" "${common[@]}" all >/dev/null || status=1
+fi
+
+if want postgres; then
+    if pg_reachable; then
+        for scenario in burst steady; do
+            fresh_pg_db "$scenario"
+            echo "=== $scenario on PostgreSQL"
+            "$bench" --spawn "$server" --database-url "$pg_url" "${common[@]}" "$scenario" \
+                >/dev/null || status=1
+        done
+    else
+        echo "!!! SKIPPED: burst and steady on PostgreSQL ($PG_URL not reachable)" >&2
     fi
 fi
+
+if want topology; then
+    if missing="$(topology_available)"; then
+        topology "$server" "$bench" "${common[@]}" || status=1
+    else
+        echo "!!! SKIPPED: the runs through nginx + two instances + Redis ($missing missing)" >&2
+    fi
+fi
+
 # The release web bundle as built by scripts/build-frontend.sh (not rebuilt here).
-wasm="$(ls frontend/dist/*_bg.wasm 2>/dev/null | head -1 || true)"
-if ! want bundle; then
-    :
-elif [[ -n "$wasm" ]]; then
-    raw=$(stat -c %s "$wasm")
-    gz=$(gzip -9c "$wasm" | wc -c)
-    built=$(date -u -r "$wasm" +%Y-%m-%dT%H:%M:%SZ)
-    echo "=== release .wasm: $raw bytes raw, $gz gzipped (-9); $wasm built $built"
-    printf '{"scenario":"wasm-bundle","ok":true,"file":"%s","raw_bytes":%s,"gzip9_bytes":%s,"built":"%s","tags":{"commit":"%s"}}\n' \
-        "$wasm" "$raw" "$gz" "$built" "$commit" >>"$results"
-else
-    echo "!!! no frontend/dist/*.wasm: run scripts/build-frontend.sh to measure the bundle" >&2
+if want bundle; then
+    wasm="$(ls frontend/dist/*_bg.wasm 2>/dev/null | head -1 || true)"
+    if [[ -n "$wasm" ]]; then
+        raw=$(stat -c %s "$wasm")
+        gz=$(gzip -9c "$wasm" | wc -c)
+        built=$(date -u -r "$wasm" +%Y-%m-%dT%H:%M:%SZ)
+        echo "=== release .wasm: $raw bytes raw, $gz gzipped (-9); $wasm built $built"
+        printf '{"scenario":"wasm-bundle","ok":true,"file":"%s","raw_bytes":%s,"gzip9_bytes":%s,"built":"%s","tags":{"commit":"%s"}}\n' \
+            "$wasm" "$raw" "$gz" "$built" "$commit" >>"$results"
+    else
+        echo "!!! no frontend/dist/*.wasm: run scripts/build-frontend.sh to measure the bundle" >&2
+    fi
 fi
 echo "results appended to $results"
 exit $status
