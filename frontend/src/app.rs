@@ -2,6 +2,7 @@
 
 use crate::components::provider::ChatProvider;
 use crate::hooks::use_chat;
+use crate::pages::admin::{AdminPage, AdminRoute};
 use crate::pages::auth::{AuthMode, AuthPage};
 use crate::pages::chat::ChatPage;
 use crate::state::Session;
@@ -20,6 +21,11 @@ pub enum Route {
     Register,
     #[at("/rooms/:id")]
     Room { id: i64 },
+    /// The administration section (admins only); its sub-routes are `pages::admin::AdminRoute`.
+    #[at("/admin")]
+    Admin,
+    #[at("/admin/*")]
+    AdminSection,
     #[not_found]
     #[at("/404")]
     NotFound,
@@ -44,6 +50,7 @@ fn switch(route: Route) -> Html {
         }
         Route::Home => html! { <Gate><ChatPage room={None::<RoomId>} /></Gate> },
         Route::Room { id } => html! { <Gate><ChatPage room={Some(RoomId(id))} /></Gate> },
+        Route::Admin | Route::AdminSection => html! { <Gate><AdminPage /></Gate> },
         Route::NotFound => html! { <Redirect<Route> to={Route::Home} /> },
     }
 }
@@ -62,10 +69,29 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// The conversation a `next` query names, if any (only rooms: never back to an auth page).
-fn next_route(location: Option<&Location>) -> Option<Route> {
-    let next = location?.query::<NextQuery>().ok()?.next?;
-    Route::recognize(&next).filter(|r| matches!(r, Route::Room { .. }))
+/// Private pages worth coming back to after signing in (never an auth page).
+fn worth_remembering(route: &Route) -> bool {
+    matches!(
+        route,
+        Route::Room { .. } | Route::Admin | Route::AdminSection
+    )
+}
+
+/// Where a `next` query sends a visitor who just signed in.
+fn after_sign_in(location: Option<&Location>) -> Html {
+    let next = location
+        .and_then(|l| l.query::<NextQuery>().ok())
+        .and_then(|q| q.next)
+        .unwrap_or_default();
+    match Route::recognize(&next).filter(worth_remembering) {
+        // `/admin/*` has no path of its own to redirect to: the section's route has.
+        Some(Route::Admin | Route::AdminSection) => match AdminRoute::recognize(&next) {
+            Some(to) => html! { <Redirect<AdminRoute> {to} /> },
+            None => html! { <Redirect<Route> to={Route::Admin} /> },
+        },
+        Some(to) => html! { <Redirect<Route> {to} /> },
+        None => html! { <Redirect<Route> to={Route::Home} /> },
+    }
 }
 
 /// Sends visitors to the page their session allows; waits while a stored session is checked.
@@ -81,10 +107,7 @@ fn Gate(props: &GateProps) -> Html {
             </div>
         },
         (Session::SignedOut, false) => html! { <ToLogin /> },
-        (Session::SignedIn(_), true) => {
-            let to = next_route(location.as_ref()).unwrap_or(Route::Home);
-            html! { <Redirect<Route> {to} /> }
-        }
+        (Session::SignedIn(_), true) => after_sign_in(location.as_ref()),
         _ => props.children.clone(),
     }
 }
@@ -99,7 +122,8 @@ fn ToLogin() -> Html {
             return;
         };
         let path = location.map(|l| l.path().to_owned()).unwrap_or_default();
-        let remembered = matches!(Route::recognize(&path), Some(Route::Room { .. }))
+        let remembered = Route::recognize(&path)
+            .is_some_and(|r| worth_remembering(&r))
             .then_some(NextQuery { next: Some(path) });
         match remembered {
             Some(query) => {

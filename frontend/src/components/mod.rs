@@ -1,6 +1,7 @@
 //! Function components. They read state through `use_chat()` and call its commands; the
 //! logic they show lives in `logic/` and `state.rs`.
 
+pub mod admin;
 pub mod avatar;
 pub mod banners;
 pub mod composer;

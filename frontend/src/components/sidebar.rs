@@ -1,3 +1,5 @@
+use crate::app::Route;
+use crate::components::admin::{shield_icon, NavLink};
 use crate::components::avatar::Avatar;
 use crate::components::icons;
 use crate::components::new_conversation::NewConversation;
@@ -52,6 +54,11 @@ pub fn Sidebar(props: &SidebarProps) -> Html {
                         title="Enable notifications" aria-label="Enable notifications">
                         { icons::bell() }
                     </button>
+                }
+                if me.is_admin {
+                    <NavLink<Route> to={Route::Admin} classes="icon-btn" label="Administration">
+                        { shield_icon() }
+                    </NavLink<Route>>
                 }
                 <button type="button" class="icon-btn" onclick={on_sign_out}
                     title="Sign out" aria-label="Sign out">

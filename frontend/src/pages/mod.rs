@@ -1,4 +1,5 @@
 //! One component per route.
 
+pub mod admin;
 pub mod auth;
 pub mod chat;

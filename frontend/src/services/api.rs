@@ -84,7 +84,7 @@ async fn send<B: Serialize>(
 }
 
 /// A request whose answer is JSON of type `T`.
-async fn request<B: Serialize, T: DeserializeOwned>(
+pub(super) async fn request<B: Serialize, T: DeserializeOwned>(
     method: Method,
     path: &str,
     query: Query<'_>,
@@ -98,7 +98,7 @@ async fn request<B: Serialize, T: DeserializeOwned>(
 }
 
 /// A request answered with `204 No Content`.
-async fn request_empty<B: Serialize>(
+pub(super) async fn request_empty<B: Serialize>(
     method: Method,
     path: &str,
     body: Option<&B>,
@@ -106,7 +106,7 @@ async fn request_empty<B: Serialize>(
     send(method, path, &[], body).await.map(|_| ())
 }
 
-const NO_BODY: Option<&()> = None;
+pub(super) const NO_BODY: Option<&()> = None;
 
 pub async fn register(body: &RegisterRequest) -> Result<AuthResponse, Error> {
     request(Method::POST, "/auth/register", &[], Some(body)).await

@@ -1,0 +1,385 @@
+//! One conversation, read-only, as an administrator sees it: the latest page, older pages on
+//! request, each message with its sender, time and `seq`, and Delete (behind a confirmation)
+//! which leaves the tombstone in place.
+
+use super::confirm::ConfirmDialog;
+use super::model::{room_title, History};
+use super::{
+    explain, loading, trash_icon, use_on_unauthorized, Load, LoadFailed, NavLink, RefreshButton,
+};
+use crate::components::avatar::Avatar;
+use crate::components::icons;
+use crate::components::message_text::MessageText;
+use crate::logic::text::preview;
+use crate::logic::time::{clock, day_label, full};
+use crate::pages::admin::AdminRoute;
+use crate::services::api::Cursor;
+use crate::services::chat::today;
+use crate::services::platform::local;
+use crate::services::{admin, api};
+use chrono::NaiveDateTime;
+use shared::{AdminRoom, Message, RoomId, User, DEFAULT_PAGE_LIMIT};
+use wasm_bindgen_futures::spawn_local;
+use web_sys::Element;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct AdminConversationProps {
+    pub room_id: RoomId,
+}
+
+/// The room (None: no such room) and its history.
+type Loaded = (Option<AdminRoom>, History);
+
+/// A Delete waiting for its confirmation.
+#[derive(Debug, Clone, PartialEq)]
+struct Pending {
+    message: Message,
+    sender: String,
+    busy: bool,
+    error: Option<String>,
+}
+
+/// What the scroll logic remembers between renders.
+#[derive(Default)]
+struct ScrollMemo {
+    first_seq: Option<i64>,
+    height: i32,
+}
+
+async fn fetch(room_id: RoomId) -> Result<Loaded, api::Error> {
+    let (rooms, page) = futures::join!(
+        admin::rooms(),
+        admin::room_messages(room_id, Cursor::Latest, DEFAULT_PAGE_LIMIT)
+    );
+    let room = rooms?.into_iter().find(|r| r.id == room_id);
+    let page = page?;
+    Ok((room, History::latest(page.messages, page.has_more)))
+}
+
+#[component]
+pub fn AdminConversation(props: &AdminConversationProps) -> Html {
+    let room_id = props.room_id;
+    let on_unauthorized = use_on_unauthorized();
+    let data = use_state(|| Load::<Loaded>::Loading);
+    // The latest value, for async tasks that finish after other changes.
+    let latest = use_mut_ref(|| Load::<Loaded>::Loading);
+    *latest.borrow_mut() = (*data).clone();
+    let fetching = use_state(|| false);
+    let generation = use_state(|| 0u32);
+    let older = use_state(|| Load::<()>::Ready(()));
+    let pending = use_state(|| None::<Pending>);
+    let scroller = use_node_ref();
+    let memo = use_mut_ref(ScrollMemo::default);
+
+    {
+        let (data, fetching, on_unauthorized) =
+            (data.clone(), fetching.clone(), on_unauthorized.clone());
+        use_effect_with((room_id, *generation), move |_| {
+            fetching.set(true);
+            spawn_local(async move {
+                let result = fetch(room_id).await;
+                if let Err(error) = &result {
+                    on_unauthorized.emit(error.clone());
+                }
+                data.set(Load::from_result(result));
+                fetching.set(false);
+            });
+        });
+    }
+
+    // Open at the newest message; when an older page is prepended, keep the view still.
+    {
+        let (scroller, memo) = (scroller.clone(), memo.clone());
+        let first_seq = match &*data {
+            Load::Ready((_, h)) => h.oldest_seq(),
+            _ => None,
+        };
+        use_effect(move || {
+            if let Some(el) = scroller.cast::<Element>() {
+                let mut memo = memo.borrow_mut();
+                let height = el.scroll_height();
+                match (memo.first_seq, first_seq) {
+                    (None, Some(_)) => el.set_scroll_top(height),
+                    (Some(before), Some(now)) if now < before => {
+                        el.set_scroll_top(el.scroll_top() + height - memo.height)
+                    }
+                    _ => {}
+                }
+                memo.first_seq = first_seq;
+                memo.height = height;
+            }
+        });
+    }
+
+    let reload = {
+        let generation = generation.clone();
+        Callback::from(move |()| generation.set(generation.wrapping_add(1)))
+    };
+    let on_older = {
+        let (data, latest, older, on_unauthorized) = (
+            data.clone(),
+            latest.clone(),
+            older.clone(),
+            on_unauthorized.clone(),
+        );
+        Callback::from(move |_: MouseEvent| {
+            let Load::Ready((_, history)) = &*data else {
+                return;
+            };
+            let (Some(before), Load::Ready(())) = (history.oldest_seq(), &*older) else {
+                return;
+            };
+            older.set(Load::Loading);
+            let (data, latest, older, on_unauthorized) = (
+                data.clone(),
+                latest.clone(),
+                older.clone(),
+                on_unauthorized.clone(),
+            );
+            spawn_local(async move {
+                let result =
+                    admin::room_messages(room_id, Cursor::Before(before), DEFAULT_PAGE_LIMIT).await;
+                match result {
+                    Ok(page) => {
+                        let current = latest.borrow().clone();
+                        if let Load::Ready((room, mut history)) = current {
+                            history.add_older(page.messages, page.has_more);
+                            data.set(Load::Ready((room, history)));
+                        }
+                        older.set(Load::Ready(()));
+                    }
+                    Err(error) => {
+                        on_unauthorized.emit(error.clone());
+                        older.set(Load::Failed(error));
+                    }
+                }
+            });
+        })
+    };
+    let on_cancel = {
+        let pending = pending.clone();
+        Callback::from(move |()| pending.set(None))
+    };
+    let on_confirm = {
+        let (pending, data, latest) = (pending.clone(), data.clone(), latest.clone());
+        Callback::from(move |()| {
+            let Some(p) = (*pending).clone() else {
+                return;
+            };
+            if p.busy {
+                return;
+            }
+            pending.set(Some(Pending {
+                busy: true,
+                error: None,
+                ..p.clone()
+            }));
+            let (pending, data, latest) = (pending.clone(), data.clone(), latest.clone());
+            let on_unauthorized = on_unauthorized.clone();
+            spawn_local(async move {
+                match admin::delete_message(p.message.id).await {
+                    Ok(()) => {
+                        let current = latest.borrow().clone();
+                        if let Load::Ready((room, mut history)) = current {
+                            history.tombstone(p.message.id);
+                            data.set(Load::Ready((room, history)));
+                        }
+                        pending.set(None);
+                    }
+                    Err(error) => {
+                        on_unauthorized.emit(error.clone());
+                        pending.set(Some(Pending {
+                            busy: false,
+                            error: Some(explain(&error)),
+                            ..p
+                        }));
+                    }
+                }
+            });
+        })
+    };
+
+    let back = html! {
+        <NavLink<AdminRoute> to={AdminRoute::Rooms} classes="icon-btn" label="Back to conversations">
+            { icons::back() }
+        </NavLink<AdminRoute>>
+    };
+    let (head, body) = match &*data {
+        Load::Loading => (
+            html! { <h2>{ "Conversation" }</h2> },
+            loading("Loading the conversation…"),
+        ),
+        Load::Failed(error) => (
+            html! { <h2>{ "Conversation" }</h2> },
+            html! { <LoadFailed what="Could not load this conversation." error={error.clone()} on_retry={reload.clone()} /> },
+        ),
+        Load::Ready((None, _)) => (
+            html! { <h2>{ "Conversation not found" }</h2> },
+            html! { <p class="admin-empty">{ "There is no conversation with this number." }</p> },
+        ),
+        Load::Ready((Some(room), history)) => (
+            html! {
+                <>
+                    <span class="avatar-pair" aria-hidden="true">
+                        { for room.members.iter().map(|u| html! { <Avatar user={u.clone()} small=true presence=true /> }) }
+                    </span>
+                    <div class="admin-card-title">
+                        <h2>{ room_title(room) }</h2>
+                        <p class="admin-sub">
+                            { room.members.iter().map(|u| format!("@{}", u.username)).collect::<Vec<_>>().join(" · ") }
+                            { format!(" · {} messages · read-only", room.last_seq) }
+                        </p>
+                    </div>
+                </>
+            },
+            messages(room, history, &older, on_older, &pending),
+        ),
+    };
+    html! {
+        <section class="admin-card admin-conv" aria-label="Conversation (read-only)">
+            <div class="admin-card-head">
+                { back }
+                { head }
+                <div class="admin-tools">
+                    <RefreshButton on_click={reload.clone()} busy={*fetching} />
+                </div>
+            </div>
+            <div class="admin-msgs-wrap" ref={scroller}>
+                { body }
+            </div>
+            if let Some(p) = &*pending {
+                <ConfirmDialog title="Delete this message?" confirm_label="Delete message"
+                    busy={p.busy} error={p.error.clone().map(AttrValue::from)}
+                    on_confirm={on_confirm.clone()} on_cancel={on_cancel.clone()}>
+                    <blockquote class="modal-quote">
+                        <span class="modal-quote-who">{ format!("{} · #{}", p.sender, p.message.seq) }</span>
+                        { preview(&p.message.body, 300) }
+                    </blockquote>
+                    <p>{ "Both members see “" }{ shared::TOMBSTONE_BODY }{ "” in its place, at once. This cannot be undone." }</p>
+                </ConfirmDialog>
+            }
+        </section>
+    }
+}
+
+fn member<'a>(room: &'a AdminRoom, message: &Message) -> Option<&'a User> {
+    room.members.iter().find(|u| u.id == message.sender_id)
+}
+
+fn messages(
+    room: &AdminRoom,
+    history: &History,
+    older: &UseStateHandle<Load<()>>,
+    on_older: Callback<MouseEvent>,
+    pending: &UseStateHandle<Option<Pending>>,
+) -> Html {
+    if history.messages().is_empty() {
+        return html! { <p class="admin-empty">{ "No messages in this conversation yet." }</p> };
+    }
+    let top = match (&**older, history.has_older) {
+        (Load::Loading, _) => html! {
+            <div class="history-edge" role="status">
+                <span class="spinner spinner-sm" aria-hidden="true"></span>{ "Loading older messages…" }
+            </div>
+        },
+        (Load::Failed(error), _) => html! {
+            <div class="history-edge">
+                <span class="field-error" role="alert">{ explain(error) }</span>
+                <button type="button" class="btn btn-ghost btn-sm" onclick={on_older}>{ "Try again" }</button>
+            </div>
+        },
+        (Load::Ready(()), true) => html! {
+            <div class="history-edge">
+                <button type="button" class="btn btn-ghost btn-sm" onclick={on_older}>{ "Load older messages" }</button>
+            </div>
+        },
+        (Load::Ready(()), false) => html! {
+            <div class="history-edge"><p class="beginning">{ "This is the beginning of the conversation." }</p></div>
+        },
+    };
+    let today = today();
+    let mut rows: Vec<Html> = Vec::with_capacity(history.messages().len() + 4);
+    let mut last_day = None;
+    for m in history.messages() {
+        let t = local(m.created_at);
+        let day = t.date();
+        if last_day != Some(day) {
+            last_day = Some(day);
+            rows.push(html! {
+                <li key={format!("d{day}")} class="day-sep" role="presentation">
+                    <span>{ day_label(day, today) }</span>
+                </li>
+            });
+        }
+        rows.push(message_row(room, m, t, pending));
+    }
+    html! {
+        <>
+            { top }
+            <ol class="admin-msgs" aria-label="Messages, oldest first">{ rows }</ol>
+        </>
+    }
+}
+
+fn message_row(
+    room: &AdminRoom,
+    m: &Message,
+    t: NaiveDateTime,
+    pending: &UseStateHandle<Option<Pending>>,
+) -> Html {
+    let sender = member(room, m);
+    let name = sender.map_or_else(
+        || format!("User #{}", m.sender_id),
+        |u| u.display_name.clone(),
+    );
+    let action = if m.deleted {
+        html! { <span class="pill pill-muted">{ "Deleted" }</span> }
+    } else {
+        let onclick = {
+            let (pending, message, sender) = (pending.clone(), m.clone(), name.clone());
+            Callback::from(move |_: MouseEvent| {
+                pending.set(Some(Pending {
+                    message: message.clone(),
+                    sender: sender.clone(),
+                    busy: false,
+                    error: None,
+                }))
+            })
+        };
+        html! {
+            <button type="button" class="btn btn-sm btn-danger-soft msg-delete" {onclick}
+                aria-label={format!("Delete message #{} from {}", m.seq, name)}>
+                { trash_icon() }<span class="btn-text">{ "Delete" }</span>
+            </button>
+        }
+    };
+    html! {
+        <li key={format!("m{}", m.seq)} class={classes!("admin-msg", m.deleted.then_some("deleted"))}
+            data-seq={m.seq.to_string()}>
+            if let Some(u) = sender {
+                <Avatar user={u.clone()} small=true />
+            } else {
+                <span class="avatar avatar-sm" aria-hidden="true">{ "?" }</span>
+            }
+            <div class="admin-msg-main">
+                <div class="admin-msg-head">
+                    <span class="admin-msg-name">{ name.clone() }</span>
+                    if let Some(u) = sender {
+                        <span class="admin-msg-handle">{ format!("@{}", u.username) }</span>
+                    }
+                    <time datetime={m.created_at.to_rfc3339()} title={full(t)}>{ clock(t) }</time>
+                    <span class="admin-msg-seq" title="Position in the conversation">{ format!("#{}", m.seq) }</span>
+                </div>
+                <div class="admin-msg-body text">
+                    if m.deleted {
+                        { m.body.clone() }
+                    } else {
+                        <MessageText body={m.body.clone()} />
+                    }
+                </div>
+            </div>
+            <div class="admin-msg-actions">{ action }</div>
+        </li>
+    }
+}
