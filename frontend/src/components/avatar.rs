@@ -16,9 +16,20 @@ pub struct AvatarProps {
 #[component]
 pub fn Avatar(props: &AvatarProps) -> Html {
     let user = &props.user;
-    let style = format!("--hue: {}", avatar_hue(user.id.0));
+    let node = use_node_ref();
+    {
+        // The colour goes in through the CSSOM, not a `style` attribute: the production CSP
+        // (nginx: `style-src 'self'`, no 'unsafe-inline') blocks style attributes.
+        let node = node.clone();
+        let hue = avatar_hue(user.id.0).to_string();
+        use_effect(move || {
+            if let Some(el) = node.cast::<web_sys::HtmlElement>() {
+                let _ = el.style().set_property("--hue", &hue);
+            }
+        });
+    }
     html! {
-        <span class={classes!("avatar", props.small.then_some("avatar-sm"))} {style} aria-hidden="true">
+        <span ref={node} class={classes!("avatar", props.small.then_some("avatar-sm"))} aria-hidden="true">
             { initials(&user.display_name) }
             if props.presence {
                 <span class={classes!("presence", user.online.then_some("online"))}></span>
