@@ -61,7 +61,7 @@ pub fn markdown(results: &str) -> String {
         let Some(line) = last.get(&key) else { continue };
         if key.0 == "wasm-bundle" {
             out.push_str(&format!(
-                "| wasm-bundle | {} | {} B raw, {} B gzip -9 | — | — | — | — | — | {} | — |\n",
+                "| wasm-bundle | {} | {} B raw, {} B gzip -9 | — | — | — | — | — | — | {} |\n",
                 text(line, &["file"]),
                 text(line, &["raw_bytes"]),
                 text(line, &["gzip9_bytes"]),
@@ -130,7 +130,7 @@ mod tests {
         ];
         let table = super::markdown(&lines.join("\n"));
         assert_eq!(table.lines().count(), 5, "{table}");
-        assert!(table.contains("burst throughput = 200.00"));
+        assert!(table.contains("burst throughput = 200.00 msg/s"));
         assert!(!table.contains("= 100.00"));
         assert!(table.contains("**FAILED**: lost 1"));
         assert!(table.contains("10 B raw, 5 B gzip -9"));
