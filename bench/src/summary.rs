@@ -72,9 +72,10 @@ pub fn markdown(results: &str) -> String {
         let (figure, target, verdict) = match line.get("targets").and_then(|t| t.get(0)) {
             Some(t) => (
                 format!(
-                    "{} = {:.2}",
+                    "{} = {:.2} {}",
                     text(t, &["name"]),
-                    num(t, &["value"]).unwrap_or(f64::NAN)
+                    num(t, &["value"]).unwrap_or(f64::NAN),
+                    text(t, &["target"]).rsplit(' ').next().unwrap_or_default()
                 ),
                 text(t, &["target"]),
                 if t.get("met").and_then(Value::as_bool) == Some(true) {
