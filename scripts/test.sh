@@ -25,8 +25,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "release web bundle (trunk)"
 bash scripts/build-frontend.sh
 
-step "unit tests and the API suite on SQLite"
-env -u TEST_DATABASE_URL cargo test --workspace --locked
+step "unit tests (shared, frontend logic, bench) and the backend's unit tests and API suite on SQLite"
+env -u TEST_DATABASE_URL cargo test --workspace --exclude backend --locked
+env -u TEST_DATABASE_URL cargo test -p backend --lib --bins --test api --locked
 
 step "the API suite on PostgreSQL ($PG_URL)"
 if psql "$PG_URL" -Atc 'select 1' >/dev/null 2>&1; then

@@ -27,7 +27,20 @@ struct Job {
 }
 
 pub struct MessageWriter {
-    queue: SyncSender<Job>,
+    /// `None` only while dropping.
+    queue: Option<SyncSender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Closing the queue ends the thread after it has stored what was queued; waiting for it
+/// means nothing is left half-done when the process exits.
+impl Drop for MessageWriter {
+    fn drop(&mut self) {
+        self.queue.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl MessageWriter {
@@ -39,16 +52,23 @@ impl MessageWriter {
         capacity: usize,
     ) -> anyhow::Result<MessageWriter> {
         let (queue, jobs) = mpsc::sync_channel(capacity);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("message-writer".into())
             .spawn(move || run(jobs, db, hub, metrics))?;
-        Ok(MessageWriter { queue })
+        Ok(MessageWriter {
+            queue: Some(queue),
+            thread: Some(thread),
+        })
     }
 
     /// Stores the message; resolves once it is durably stored (and fanned out).
     pub async fn send(&self, request: SendRequest) -> Result<Stored, AppError> {
         let (reply, stored) = oneshot::channel();
-        self.queue
+        let queue = self
+            .queue
+            .as_ref()
+            .ok_or_else(|| AppError::Unavailable("the server is shutting down".into()))?;
+        queue
             .try_send(Job { request, reply })
             .map_err(|e| match e {
                 TrySendError::Full(_) => {

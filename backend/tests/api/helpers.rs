@@ -71,10 +71,10 @@ fn fresh_database() -> (String, TestDb) {
             conn.batch_execute(&format!("CREATE DATABASE {name}"))
                 .unwrap();
             let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap();
-            (
-                format!("{base}/{name}"),
-                TestDb::Postgres { admin_url, name },
-            )
+            // Plain TCP: libpq's TLS teardown at process exit races with the connections
+            // of servers still alive in other threads and can crash the test binary.
+            let url = format!("{base}/{name}?sslmode=disable");
+            (url, TestDb::Postgres { admin_url, name })
         }
         None => {
             let dir = tempfile::tempdir().unwrap();
