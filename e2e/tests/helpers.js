@@ -204,3 +204,34 @@ export async function screenshot(page, name) {
   await page.screenshot({ path });
   return path;
 }
+
+/**
+ * Makes `username` an administrator with the real CLI against the server's database, as the
+ * README tells a person to: `chat-server admin create --username NAME`, password on stdin
+ * (an existing user is promoted and no password is read).
+ */
+export async function makeAdmin(server, username, password, displayName) {
+  const args = ['admin', 'create', '--username', username];
+  if (displayName) args.push('--display-name', displayName);
+  const child = spawn(server.bin, args, {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: `sqlite://${join(server.dir, 'chat.db')}`, RUST_LOG: 'warn' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  child.stdin.end(`${password}\n`);
+  const code = await new Promise((ok) => child.once('exit', ok));
+  if (code !== 0) throw new Error(`chat-server admin create exited ${code}:\n${out}`);
+  return out.trim();
+}
+
+/** Signs in through the SPA's sign-in page and waits for the main screen's live socket. */
+export async function signIn(page, base, username, password) {
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForSelector('.sidebar');
+}

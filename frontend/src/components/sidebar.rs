@@ -10,6 +10,7 @@ use crate::state::Conn;
 use shared::RoomId;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
+use yew_router::Routable;
 
 #[derive(Properties, PartialEq)]
 pub struct SidebarProps {
@@ -56,9 +57,9 @@ pub fn Sidebar(props: &SidebarProps) -> Html {
                     </button>
                 }
                 if me.is_admin {
-                    <NavLink<Route> to={Route::Admin} classes="icon-btn" label="Administration">
+                    <NavLink to={Route::Admin.to_path()} classes="icon-btn" label="Administration">
                         { shield_icon() }
-                    </NavLink<Route>>
+                    </NavLink>
                 }
                 <button type="button" class="icon-btn" onclick={on_sign_out}
                     title="Sign out" aria-label="Sign out">

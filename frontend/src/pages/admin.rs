@@ -50,19 +50,16 @@ pub fn AdminPage() -> Html {
         return html! {};
     };
     if !me.is_admin {
-        return html! { <NotAuthorised /> };
+        return not_authorised();
     }
     let tab = |to: AdminRoute, label: &'static str, current: bool| {
         html! {
-            <NavLink<AdminRoute> {to} classes="admin-tab" {current}>{ label }</NavLink<AdminRoute>>
+            <NavLink to={to.to_path()} classes="admin-tab" {current}>{ label }</NavLink>
         }
     };
     html! {
         <div class="admin">
             <header class="admin-top">
-                <NavLink<Route> to={Route::Home} classes="icon-btn" label="Back to chat">
-                    { icons::back() }
-                </NavLink<Route>>
                 <span class="brand-mark" aria-hidden="true">{ shield_icon() }</span>
                 <div class="admin-heading">
                     <h1>{ "Administration" }</h1>
@@ -73,6 +70,9 @@ pub fn AdminPage() -> Html {
                     { tab(AdminRoute::Rooms, "Conversations", matches!(route, AdminRoute::Rooms | AdminRoute::Room { .. })) }
                     { tab(AdminRoute::Audit, "Audit log", route == AdminRoute::Audit) }
                 </nav>
+                <NavLink to={Route::Home.to_path()} classes="btn btn-ghost btn-sm admin-exit">
+                    { icons::chat_bubble() }{ "Back to chat" }
+                </NavLink>
             </header>
             <main class="admin-main">
                 <Switch<AdminRoute> render={switch} />
@@ -82,8 +82,7 @@ pub fn AdminPage() -> Html {
 }
 
 /// What a signed-in non-administrator sees at `/admin`.
-#[component]
-fn NotAuthorised() -> Html {
+fn not_authorised() -> Html {
     html! {
         <div class="auth">
             <main class="auth-card not-authorised" role="alert">
@@ -92,9 +91,9 @@ fn NotAuthorised() -> Html {
                 <p class="auth-sub">
                     { "The administration section is only for administrators. Ask one if you need access." }
                 </p>
-                <NavLink<Route> to={Route::Home} classes="btn btn-primary btn-block">
+                <NavLink to={Route::Home.to_path()} classes="btn btn-primary btn-block">
                     { "Back to your conversations" }
-                </NavLink<Route>>
+                </NavLink>
             </main>
         </div>
     }

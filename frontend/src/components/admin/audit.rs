@@ -1,7 +1,7 @@
 //! The audit log: every administrative action, newest first (as the server orders it).
 
 use super::model::{action_label, actor_label, target_label, when};
-use super::{loading, use_on_unauthorized, Load, LoadFailed, RefreshButton};
+use super::{load_failed, loading, refresh_button, use_on_unauthorized, Load};
 use crate::logic::time::full;
 use crate::services::admin;
 use crate::services::chat::today;
@@ -50,7 +50,7 @@ pub fn AdminAudit() -> Html {
     let body = match &*data {
         Load::Loading => loading("Loading the audit log…"),
         Load::Failed(error) => html! {
-            <LoadFailed what="Could not load the audit log." error={error.clone()} on_retry={reload.clone()} />
+            { load_failed("Could not load the audit log.", error, &reload) }
         },
         Load::Ready((entries, _)) if entries.is_empty() => html! {
             <p class="admin-empty">{ "No administrative actions yet." }</p>
@@ -87,7 +87,7 @@ pub fn AdminAudit() -> Html {
                     <p class="admin-sub">{ summary }</p>
                 </div>
                 <div class="admin-tools">
-                    <RefreshButton on_click={reload} busy={*fetching} />
+                    { refresh_button(&reload, *fetching) }
                 </div>
             </div>
             { body }

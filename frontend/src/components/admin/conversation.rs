@@ -5,7 +5,7 @@
 use super::confirm::ConfirmDialog;
 use super::model::{room_title, History};
 use super::{
-    explain, loading, trash_icon, use_on_unauthorized, Load, LoadFailed, NavLink, RefreshButton,
+    explain, load_failed, loading, refresh_button, trash_icon, use_on_unauthorized, Load, NavLink,
 };
 use crate::components::avatar::Avatar;
 use crate::components::icons;
@@ -22,6 +22,7 @@ use shared::{AdminRoom, Message, RoomId, User, DEFAULT_PAGE_LIMIT};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::Element;
 use yew::prelude::*;
+use yew_router::Routable;
 
 #[derive(Properties, PartialEq)]
 pub struct AdminConversationProps {
@@ -201,9 +202,9 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
     };
 
     let back = html! {
-        <NavLink<AdminRoute> to={AdminRoute::Rooms} classes="icon-btn" label="Back to conversations">
+        <NavLink to={AdminRoute::Rooms.to_path()} classes="icon-btn" label="Back to conversations">
             { icons::back() }
-        </NavLink<AdminRoute>>
+        </NavLink>
     };
     let (head, body) = match &*data {
         Load::Loading => (
@@ -212,7 +213,7 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
         ),
         Load::Failed(error) => (
             html! { <h2>{ "Conversation" }</h2> },
-            html! { <LoadFailed what="Could not load this conversation." error={error.clone()} on_retry={reload.clone()} /> },
+            load_failed("Could not load this conversation.", error, &reload),
         ),
         Load::Ready((None, _)) => (
             html! { <h2>{ "Conversation not found" }</h2> },
@@ -242,7 +243,7 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
                 { back }
                 { head }
                 <div class="admin-tools">
-                    <RefreshButton on_click={reload.clone()} busy={*fetching} />
+                    { refresh_button(&reload, *fetching) }
                 </div>
             </div>
             <div class="admin-msgs-wrap" ref={scroller}>

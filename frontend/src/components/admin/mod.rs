@@ -14,6 +14,7 @@ use crate::services::api;
 use model::{Column, Sort};
 use yew::prelude::*;
 use yew_router::prelude::*;
+use yew_router::AnyRoute;
 
 /// A section's data as the screen sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,8 +77,9 @@ pub fn refresh_icon() -> Html {
 }
 
 #[derive(Properties, PartialEq)]
-pub struct NavLinkProps<R: Routable + 'static> {
-    pub to: R,
+pub struct NavLinkProps {
+    /// The path (`Route::….to_path()`): one component for the app's and the section's routes.
+    pub to: AttrValue,
     #[prop_or_default]
     pub classes: Classes,
     /// Tooltip and accessible name (for icon-only links).
@@ -92,7 +94,7 @@ pub struct NavLinkProps<R: Routable + 'static> {
 
 /// A router link that, unlike `Link`, can carry `aria-current`, a title and an accessible name.
 #[component]
-pub fn NavLink<R: Routable + 'static>(props: &NavLinkProps<R>) -> Html {
+pub fn NavLink(props: &NavLinkProps) -> Html {
     let navigator = use_navigator();
     let onclick = {
         let to = props.to.clone();
@@ -103,12 +105,12 @@ pub fn NavLink<R: Routable + 'static>(props: &NavLinkProps<R>) -> Html {
             }
             if let Some(navigator) = &navigator {
                 e.prevent_default();
-                navigator.push(&to);
+                navigator.push(&AnyRoute::new(to.as_str()));
             }
         })
     };
     html! {
-        <a href={props.to.to_path()} class={props.classes.clone()} {onclick}
+        <a href={props.to.clone()} class={props.classes.clone()} {onclick}
             title={props.label.clone()} aria-label={props.label.clone()}
             aria-current={props.current.then_some("page")}>
             { props.children.clone() }
@@ -141,24 +143,22 @@ pub fn sort_header<C: Column + 'static>(
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct SearchBoxProps {
-    /// Accessible name of the field.
-    pub label: AttrValue,
-    pub placeholder: AttrValue,
-    pub value: AttrValue,
-    pub on_input: Callback<String>,
-}
+// The small pieces below are plain functions, not components: they hold no state, and
+// every component type costs the bundle several kilobytes of generic Yew code.
 
 /// A labelled search field that filters as you type (Escape clears it).
-#[component]
-pub fn SearchBox(props: &SearchBoxProps) -> Html {
-    let oninput = props.on_input.reform(|e: InputEvent| {
+pub fn search_box(
+    label: &'static str,
+    placeholder: &'static str,
+    value: &str,
+    on_input: &Callback<String>,
+) -> Html {
+    let oninput = on_input.reform(|e: InputEvent| {
         e.target_unchecked_into::<web_sys::HtmlInputElement>()
             .value()
     });
     let onkeydown = {
-        let on_input = props.on_input.clone();
+        let on_input = on_input.clone();
         Callback::from(move |e: KeyboardEvent| {
             if e.key() == "Escape" {
                 on_input.emit(String::new());
@@ -168,49 +168,32 @@ pub fn SearchBox(props: &SearchBoxProps) -> Html {
     html! {
         <label class="search admin-search">
             { crate::components::icons::search() }
-            <span class="sr-only">{ props.label.clone() }</span>
-            <input type="search" placeholder={props.placeholder.clone()} value={props.value.clone()}
+            <span class="sr-only">{ label }</span>
+            <input type="search" {placeholder} value={value.to_owned()}
                 {oninput} {onkeydown} autocomplete="off" spellcheck="false" />
         </label>
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct RefreshButtonProps {
-    pub on_click: Callback<()>,
-    #[prop_or_default]
-    pub busy: bool,
-}
-
-#[component]
-pub fn RefreshButton(props: &RefreshButtonProps) -> Html {
-    let onclick = props.on_click.reform(|_: MouseEvent| ());
+pub fn refresh_button(on_click: &Callback<()>, busy: bool) -> Html {
+    let onclick = on_click.reform(|_: MouseEvent| ());
     html! {
-        <button type="button" class={classes!("btn", "btn-ghost", "btn-sm", props.busy.then_some("spinning"))}
-            {onclick} disabled={props.busy}>
+        <button type="button" class={classes!("btn", "btn-ghost", "btn-sm", busy.then_some("spinning"))}
+            {onclick} disabled={busy}>
             { refresh_icon() }{ "Refresh" }
         </button>
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct LoadFailedProps {
-    /// "Could not load the users."
-    pub what: AttrValue,
-    pub error: api::Error,
-    pub on_retry: Callback<()>,
-}
-
-/// A failed load, explained, with a retry.
-#[component]
-pub fn LoadFailed(props: &LoadFailedProps) -> Html {
-    let onclick = props.on_retry.reform(|_: MouseEvent| ());
+/// A failed load ("Could not load the users."), explained, with a retry.
+pub fn load_failed(what: &'static str, error: &api::Error, on_retry: &Callback<()>) -> Html {
+    let onclick = on_retry.reform(|_: MouseEvent| ());
     html! {
         <div class="admin-alert" role="alert">
             { crate::components::icons::alert() }
             <div class="admin-alert-text">
-                <strong>{ props.what.clone() }</strong>
-                <span>{ explain(&props.error) }</span>
+                <strong>{ what }</strong>
+                <span>{ explain(error) }</span>
             </div>
             <button type="button" class="btn btn-ghost btn-sm" {onclick}>{ "Try again" }</button>
         </div>

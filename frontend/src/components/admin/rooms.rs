@@ -3,7 +3,8 @@
 
 use super::model::{room_title, visible_rooms, when, RoomColumn, Sort};
 use super::{
-    loading, sort_header, use_on_unauthorized, Load, LoadFailed, NavLink, RefreshButton, SearchBox,
+    load_failed, loading, refresh_button, search_box, sort_header, use_on_unauthorized, Load,
+    NavLink,
 };
 use crate::components::avatar::Avatar;
 use crate::logic::time::full;
@@ -56,7 +57,7 @@ pub fn AdminRooms() -> Html {
     let body = match &*rooms {
         Load::Loading => loading("Loading conversations…"),
         Load::Failed(error) => html! {
-            <LoadFailed what="Could not load the conversations." error={error.clone()} on_retry={reload.clone()} />
+            { load_failed("Could not load the conversations.", error, &reload) }
         },
         Load::Ready(list) if list.is_empty() => html! {
             <p class="admin-empty">{ "No conversations yet." }</p>
@@ -99,9 +100,8 @@ pub fn AdminRooms() -> Html {
                     <p class="admin-sub">{ summary }</p>
                 </div>
                 <div class="admin-tools">
-                    <SearchBox label="Search conversations by member name" placeholder="Search by member"
-                        value={(*query).clone()} on_input={on_query} />
-                    <RefreshButton on_click={reload} busy={*fetching} />
+                    { search_box("Search conversations by member name", "Search by member", &query, &on_query) }
+                    { refresh_button(&reload, *fetching) }
                 </div>
             </div>
             { body }
@@ -138,7 +138,7 @@ fn room_row(room: &AdminRoom, navigator: Option<Navigator>) -> Html {
                         { for room.members.iter().map(|u| html! { <Avatar user={u.clone()} small=true presence=true /> }) }
                     </span>
                     <span class="cell-room-text">
-                        <NavLink<AdminRoute> to={to} classes="room-link">{ room_title(room) }</NavLink<AdminRoute>>
+                        <NavLink to={to.to_path()} classes="room-link">{ room_title(room) }</NavLink>
                         <span class="cell-sub">{ handles }</span>
                     </span>
                 </span>

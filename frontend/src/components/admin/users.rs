@@ -4,7 +4,8 @@
 use super::confirm::ConfirmDialog;
 use super::model::{visible_users, when, Sort, UserColumn};
 use super::{
-    explain, loading, sort_header, use_on_unauthorized, Load, LoadFailed, RefreshButton, SearchBox,
+    explain, load_failed, loading, refresh_button, search_box, sort_header, use_on_unauthorized,
+    Load,
 };
 use crate::components::avatar::Avatar;
 use crate::hooks::use_chat;
@@ -124,7 +125,7 @@ pub fn AdminUsers() -> Html {
     let body = match &*users {
         Load::Loading => loading("Loading users…"),
         Load::Failed(error) => html! {
-            <LoadFailed what="Could not load the users." error={error.clone()} on_retry={reload.clone()} />
+            { load_failed("Could not load the users.", error, &reload) }
         },
         Load::Ready(list) => {
             let shown = visible_users(list, &query, *sort);
@@ -173,9 +174,8 @@ pub fn AdminUsers() -> Html {
                     <p class="admin-sub">{ summary }</p>
                 </div>
                 <div class="admin-tools">
-                    <SearchBox label="Search users by name" placeholder="Search by name"
-                        value={(*query).clone()} on_input={on_query} />
-                    <RefreshButton on_click={reload.clone()} busy={*fetching} />
+                    { search_box("Search users by name", "Search by name", &query, &on_query) }
+                    { refresh_button(&reload, *fetching) }
                 </div>
             </div>
             <p class="admin-done" role="status" aria-live="polite">{ (*done).clone().unwrap_or_default() }</p>
