@@ -100,8 +100,16 @@ impl Application {
                     .unwrap_or_default();
                     let fut = actix_web::dev::Service::call(srv, req);
                     async move {
-                        let res = fut.await?;
+                        let mut res = fut.await?;
                         let status = res.status().as_u16();
+                        if status == 200 && !path.starts_with("/api/") {
+                            if let Some(policy) = spa::cache_control(&path) {
+                                res.headers_mut().insert(
+                                    header::CACHE_CONTROL,
+                                    header::HeaderValue::from_static(policy),
+                                );
+                            }
+                        }
                         let elapsed = started.elapsed();
                         metrics.observe_request(elapsed, status);
                         tracing::info!(%method, %path, status, %client, elapsed_ms = elapsed.as_secs_f64() * 1e3, "request");

@@ -47,3 +47,42 @@ pub async fn placeholder() -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .body("<!doctype html><title>Chat</title><p>The chat server is running, but the web app is not built. Run <code>scripts/build-frontend.sh</code> and reload.</p>")
 }
+
+/// Cache-Control for a file of the bundle: trunk puts a content hash in every asset name,
+/// so those may be cached for good; `index.html` and the runtime `config.json` must be
+/// revalidated so a new release is picked up.
+pub fn cache_control(path: &str) -> Option<&'static str> {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let hashed = name
+        .rsplit_once('.')
+        .and_then(|(stem, _)| stem.trim_end_matches("_bg").rsplit_once('-'))
+        .is_some_and(|(_, hash)| hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit()));
+    if hashed {
+        Some("public, max-age=31536000, immutable")
+    } else if path == "/" || name.ends_with(".html") || name == "config.json" {
+        Some("no-cache")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cache_control;
+
+    #[test]
+    fn hashed_assets_are_immutable_and_entry_points_revalidated() {
+        assert_eq!(
+            cache_control("/frontend-3f2a9c0d4e5b6a71_bg.wasm"),
+            Some("public, max-age=31536000, immutable")
+        );
+        assert_eq!(cache_control("/logo.png"), None);
+        assert_eq!(
+            cache_control("/frontend-3f2a9c0d4e5b6a71.js"),
+            Some("public, max-age=31536000, immutable")
+        );
+        assert_eq!(cache_control("/index.html"), Some("no-cache"));
+        assert_eq!(cache_control("/config.json"), Some("no-cache"));
+        assert_eq!(cache_control("/"), Some("no-cache"));
+    }
+}

@@ -61,6 +61,19 @@ async fn the_spa_is_served_with_a_fallback_for_client_routes_but_not_for_assets_
             "{path}"
         );
     }
+    std::fs::write(dist.path().join("frontend-0123456789abcdef.js"), "x").unwrap();
+    let hashed = app
+        .client
+        .get(app.url("/frontend-0123456789abcdef.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        hashed.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let index = app.client.get(app.url("/rooms/5")).send().await.unwrap();
+    assert_eq!(index.headers()["cache-control"], "no-cache");
     let script = app.client.get(app.url("/app-123.js")).send().await.unwrap();
     assert_eq!(script.status(), 200);
     assert_eq!(script.text().await.unwrap(), "console.log(1)");
