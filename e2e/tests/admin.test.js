@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ApiClient,
   ChatServer,
@@ -168,6 +169,7 @@ test('an administrator reads, moderates and disables; members see it live', asyn
     await item.getByRole('button', { name: /^Delete message/ }).click();
     // The dialog takes the focus, on the safe choice.
     await eventually(async () => assert.equal(await admin.evaluate(() => document.activeElement.textContent), 'Cancel'));
+    await sleep(300); // past the fade-in
     await screenshot(admin, 'admin-confirm.png');
     await dialog.getByRole('button', { name: 'Delete message' }).click();
     await dialog.waitFor({ state: 'detached' });

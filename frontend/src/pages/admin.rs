@@ -71,7 +71,7 @@ pub fn AdminPage() -> Html {
                     { tab(AdminRoute::Audit, "Audit log", route == AdminRoute::Audit) }
                 </nav>
                 <NavLink to={Route::Home.to_path()} classes="btn btn-ghost btn-sm admin-exit">
-                    { icons::chat_bubble() }{ "Back to chat" }
+                    { icons::chat_bubble() }<span class="btn-text">{ "Back to chat" }</span>
                 </NavLink>
             </header>
             <main class="admin-main">

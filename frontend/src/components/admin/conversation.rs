@@ -18,7 +18,8 @@ use crate::services::chat::today;
 use crate::services::platform::local;
 use crate::services::{admin, api};
 use chrono::NaiveDateTime;
-use shared::{AdminRoom, Message, RoomId, User, DEFAULT_PAGE_LIMIT};
+use shared::{AdminRoom, Message, MessageId, MessagesResponse, RoomId, User, DEFAULT_PAGE_LIMIT};
+use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::Element;
 use yew::prelude::*;
@@ -58,24 +59,73 @@ async fn fetch(room_id: RoomId) -> Result<Loaded, api::Error> {
     Ok((room, History::latest(page.messages, page.has_more)))
 }
 
+/// The view's data. Changed only through [`ConvAction`]s, so a request that finishes late
+/// applies to the latest state rather than to the one it started from.
+#[derive(Debug, Clone, PartialEq)]
+struct ConvState {
+    data: Load<Loaded>,
+    /// The "load older" request.
+    older: Load<()>,
+}
+
+impl Default for ConvState {
+    fn default() -> Self {
+        Self {
+            data: Load::Loading,
+            older: Load::Ready(()),
+        }
+    }
+}
+
+enum ConvAction {
+    Loaded(Result<Loaded, api::Error>),
+    OlderLoading,
+    Older(Result<MessagesResponse, api::Error>),
+    Tombstone(MessageId),
+}
+
+impl Reducible for ConvState {
+    type Action = ConvAction;
+
+    fn reduce(self: Rc<Self>, action: ConvAction) -> Rc<Self> {
+        let mut s = (*self).clone();
+        match action {
+            ConvAction::Loaded(result) => {
+                s.data = Load::from_result(result);
+                s.older = Load::Ready(());
+            }
+            ConvAction::OlderLoading => s.older = Load::Loading,
+            ConvAction::Older(Ok(page)) => {
+                if let Load::Ready((_, history)) = &mut s.data {
+                    history.add_older(page.messages, page.has_more);
+                }
+                s.older = Load::Ready(());
+            }
+            ConvAction::Older(Err(error)) => s.older = Load::Failed(error),
+            ConvAction::Tombstone(id) => {
+                if let Load::Ready((_, history)) = &mut s.data {
+                    history.tombstone(id);
+                }
+            }
+        }
+        Rc::new(s)
+    }
+}
+
 #[component]
 pub fn AdminConversation(props: &AdminConversationProps) -> Html {
     let room_id = props.room_id;
     let on_unauthorized = use_on_unauthorized();
-    let data = use_state(|| Load::<Loaded>::Loading);
-    // The latest value, for async tasks that finish after other changes.
-    let latest = use_mut_ref(|| Load::<Loaded>::Loading);
-    *latest.borrow_mut() = (*data).clone();
+    let state = use_reducer(ConvState::default);
     let fetching = use_state(|| false);
     let generation = use_state(|| 0u32);
-    let older = use_state(|| Load::<()>::Ready(()));
     let pending = use_state(|| None::<Pending>);
     let scroller = use_node_ref();
     let memo = use_mut_ref(ScrollMemo::default);
 
     {
-        let (data, fetching, on_unauthorized) =
-            (data.clone(), fetching.clone(), on_unauthorized.clone());
+        let (state, fetching, on_unauthorized) =
+            (state.clone(), fetching.clone(), on_unauthorized.clone());
         use_effect_with((room_id, *generation), move |_| {
             fetching.set(true);
             spawn_local(async move {
@@ -83,7 +133,7 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
                 if let Err(error) = &result {
                     on_unauthorized.emit(error.clone());
                 }
-                data.set(Load::from_result(result));
+                state.dispatch(ConvAction::Loaded(result));
                 fetching.set(false);
             });
         });
@@ -92,7 +142,7 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
     // Open at the newest message; when an older page is prepended, keep the view still.
     {
         let (scroller, memo) = (scroller.clone(), memo.clone());
-        let first_seq = match &*data {
+        let first_seq = match &state.data {
             Load::Ready((_, h)) => h.oldest_seq(),
             _ => None,
         };
@@ -118,43 +168,23 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
         Callback::from(move |()| generation.set(generation.wrapping_add(1)))
     };
     let on_older = {
-        let (data, latest, older, on_unauthorized) = (
-            data.clone(),
-            latest.clone(),
-            older.clone(),
-            on_unauthorized.clone(),
-        );
+        let (state, on_unauthorized) = (state.clone(), on_unauthorized.clone());
         Callback::from(move |_: MouseEvent| {
-            let Load::Ready((_, history)) = &*data else {
+            let Load::Ready((_, history)) = &state.data else {
                 return;
             };
-            let (Some(before), Load::Ready(())) = (history.oldest_seq(), &*older) else {
+            let (Some(before), Load::Ready(())) = (history.oldest_seq(), &state.older) else {
                 return;
             };
-            older.set(Load::Loading);
-            let (data, latest, older, on_unauthorized) = (
-                data.clone(),
-                latest.clone(),
-                older.clone(),
-                on_unauthorized.clone(),
-            );
+            state.dispatch(ConvAction::OlderLoading);
+            let (state, on_unauthorized) = (state.clone(), on_unauthorized.clone());
             spawn_local(async move {
                 let result =
                     admin::room_messages(room_id, Cursor::Before(before), DEFAULT_PAGE_LIMIT).await;
-                match result {
-                    Ok(page) => {
-                        let current = latest.borrow().clone();
-                        if let Load::Ready((room, mut history)) = current {
-                            history.add_older(page.messages, page.has_more);
-                            data.set(Load::Ready((room, history)));
-                        }
-                        older.set(Load::Ready(()));
-                    }
-                    Err(error) => {
-                        on_unauthorized.emit(error.clone());
-                        older.set(Load::Failed(error));
-                    }
+                if let Err(error) = &result {
+                    on_unauthorized.emit(error.clone());
                 }
+                state.dispatch(ConvAction::Older(result));
             });
         })
     };
@@ -163,7 +193,7 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
         Callback::from(move |()| pending.set(None))
     };
     let on_confirm = {
-        let (pending, data, latest) = (pending.clone(), data.clone(), latest.clone());
+        let (pending, state) = (pending.clone(), state.clone());
         Callback::from(move |()| {
             let Some(p) = (*pending).clone() else {
                 return;
@@ -176,16 +206,12 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
                 error: None,
                 ..p.clone()
             }));
-            let (pending, data, latest) = (pending.clone(), data.clone(), latest.clone());
+            let (pending, state) = (pending.clone(), state.clone());
             let on_unauthorized = on_unauthorized.clone();
             spawn_local(async move {
                 match admin::delete_message(p.message.id).await {
                     Ok(()) => {
-                        let current = latest.borrow().clone();
-                        if let Load::Ready((room, mut history)) = current {
-                            history.tombstone(p.message.id);
-                            data.set(Load::Ready((room, history)));
-                        }
+                        state.dispatch(ConvAction::Tombstone(p.message.id));
                         pending.set(None);
                     }
                     Err(error) => {
@@ -206,7 +232,7 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
             { icons::back() }
         </NavLink>
     };
-    let (head, body) = match &*data {
+    let (head, body) = match &state.data {
         Load::Loading => (
             html! { <h2>{ "Conversation" }</h2> },
             loading("Loading the conversation…"),
@@ -234,7 +260,7 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
                     </div>
                 </>
             },
-            messages(room, history, &older, on_older, &pending),
+            messages(room, history, &state.older, on_older, &pending),
         ),
     };
     html! {
@@ -271,14 +297,14 @@ fn member<'a>(room: &'a AdminRoom, message: &Message) -> Option<&'a User> {
 fn messages(
     room: &AdminRoom,
     history: &History,
-    older: &UseStateHandle<Load<()>>,
+    older: &Load<()>,
     on_older: Callback<MouseEvent>,
     pending: &UseStateHandle<Option<Pending>>,
 ) -> Html {
     if history.messages().is_empty() {
         return html! { <p class="admin-empty">{ "No messages in this conversation yet." }</p> };
     }
-    let top = match (&**older, history.has_older) {
+    let top = match (older, history.has_older) {
         (Load::Loading, _) => html! {
             <div class="history-edge" role="status">
                 <span class="spinner spinner-sm" aria-hidden="true"></span>{ "Loading older messages…" }
