@@ -218,19 +218,29 @@ test('an administrator reads, moderates and disables; members see it live', asyn
       what: 'the refusal shown to Bob',
     });
     assert.equal(await b.locator('.sidebar').count(), 0);
+    await assert.rejects(bob.call('GET', '/me'), /401/, "Bob's old token is dead");
 
     // Alice is not affected.
     assert.equal(await a.locator('.sidebar').count(), 1);
     assert.equal(await a.locator('.me-status').textContent(), 'Online');
   });
 
-  await t.test('the audit log lists both actions', async () => {
+  await t.test('enabling Bob again (confirmed) lets him sign in', async () => {
+    const bobRow = admin.locator(`.users-table tr[data-username="${bob.user.username}"]`);
+    await bobRow.getByRole('button', { name: `Enable @${bob.user.username}` }).click();
+    await admin.getByRole('alertdialog').getByRole('button', { name: 'Enable account' }).click();
+    await eventually(async () => assert.match(await bobRow.textContent(), /Active/), { what: 'Bob shown active' });
+    await b.getByRole('button', { name: 'Sign in' }).click();
+    await b.waitForSelector('.sidebar');
+  });
+
+  await t.test('the audit log lists every action', async () => {
     await admin.getByRole('link', { name: 'Audit log' }).click();
     const table = admin.locator('.audit-table');
     await table.waitFor();
     const actions = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.action));
-    assert.deepEqual(actions.slice(0, 3), ['disable_user', 'delete_message', 'create_admin']);
-    assert.match(await table.locator('tbody tr').first().textContent(), new RegExp(`@${bob.user.username}`));
+    assert.deepEqual(actions.slice(0, 4), ['enable_user', 'disable_user', 'delete_message', 'create_admin']);
+    assert.match(await table.locator('tbody tr').nth(1).textContent(), new RegExp(`@${bob.user.username}`));
     await screenshot(admin, 'admin-audit.png');
 
     await admin.setViewportSize({ width: 390, height: 844 });
