@@ -73,6 +73,8 @@ pub async fn run(ctx: &mut Ctx, args: &IdleArgs) -> Result<Report> {
     if restart {
         ctx.server.restart().await?;
         report.note("server restarted after registration; baseline RSS is a fresh process on the same database");
+    } else {
+        report.note("server not restarted after registration: the heap Argon2 freed may be reused by the sockets, so RSS per socket may read low");
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let pids = ctx.pids().to_vec();

@@ -78,6 +78,7 @@ pub async fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Report> {
         let errors = ctx.errors.clone();
         let mut stop = probe_stop_rx.clone();
         let phase = period.mul_f64(i as f64 / n_pairs as f64);
+        let wait = ctx.ack_wait();
         probe_tasks.push(tokio::spawn(async move {
             let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + phase, period);
             let mut n = 0;
@@ -86,7 +87,7 @@ pub async fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Report> {
                     _ = ticks.tick() => {}
                     _ = stop.wait_for(|s| *s) => break,
                 }
-                if let Err(e) = sender.send(n, 100, Duration::from_secs(5)).await {
+                if let Err(e) = sender.send(n, 100, wait).await {
                     errors.add(format!("{e:#}"));
                     break;
                 }
@@ -99,6 +100,7 @@ pub async fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Report> {
     let ping_task = tokio::spawn(ping_loop(
         ping_ws,
         Duration::from_millis(args.ping_ms.max(1)),
+        ctx.ack_wait(),
         rtts.clone(),
         ctx.errors.clone(),
         probe_stop_rx.clone(),
@@ -236,6 +238,7 @@ pub async fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Report> {
 async fn ping_loop(
     ws: crate::api::Ws,
     every: Duration,
+    pong_wait: Duration,
     rtts: Arc<Mutex<Vec<(u64, u32)>>>,
     errors: Arc<crate::report::Errors>,
     mut stop: watch::Receiver<bool>,
@@ -253,7 +256,7 @@ async fn ping_loop(
             errors.add(format!("ping: {e:#}"));
             return;
         }
-        let pong = tokio::time::timeout(Duration::from_secs(10), async {
+        let pong = tokio::time::timeout(pong_wait, async {
             while let Some(frame) = stream.next().await {
                 match frame {
                     Ok(WsMessage::Text(text)) => {
@@ -284,7 +287,7 @@ async fn ping_loop(
                 return;
             }
             Err(_) => {
-                errors.add("no pong within 10 s");
+                errors.add(format!("no pong within {pong_wait:?}"));
                 return;
             }
         }

@@ -286,7 +286,8 @@ fn spawn_reader(
 }
 
 impl PairSender {
-    /// Waits for room in the window (at most `wait`), then sends message `n`.
+    /// Waits for room in the window (at most `wait`), then sends message `n` (the write, too,
+    /// may take at most `wait`).
     pub async fn send(&mut self, n: u64, body_len: usize, wait: Duration) -> Result<()> {
         let permit = tokio::time::timeout(wait, self.window.acquire())
             .await
@@ -300,8 +301,7 @@ impl PairSender {
             client_id: format!("{}-{n}", self.client_prefix),
         };
         lock(&self.state).sent += 1;
-        let sent =
-            tokio::time::timeout(Duration::from_secs(30), send_frame(&mut self.sink, &frame)).await;
+        let sent = tokio::time::timeout(wait, send_frame(&mut self.sink, &frame)).await;
         match sent {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => {
@@ -310,7 +310,7 @@ impl PairSender {
             }
             Err(_) => {
                 lock(&self.state).failed += 1;
-                anyhow::bail!("pair {}: socket write blocked for 30 s", self.index)
+                anyhow::bail!("pair {}: socket write blocked for {wait:?}", self.index)
             }
         }
     }

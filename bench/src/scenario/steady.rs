@@ -59,12 +59,13 @@ pub async fn run(ctx: &Ctx, args: &SteadyArgs) -> Result<Report> {
         let errors = ctx.errors.clone();
         let body_bytes = args.body_bytes;
         let phase = period.mul_f64(i as f64 / pairs_n as f64);
+        let wait = ctx.ack_wait();
         tasks.push(tokio::spawn(async move {
             let mut ticks = tokio::time::interval_at(begin + phase, period);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             for n in 0..per_sender {
                 ticks.tick().await;
-                if let Err(e) = sender.send(n, body_bytes, Duration::from_secs(5)).await {
+                if let Err(e) = sender.send(n, body_bytes, wait).await {
                     errors.add(format!("{e:#}"));
                     break;
                 }
