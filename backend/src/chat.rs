@@ -7,6 +7,7 @@ use crate::domain::messages::{SendRequest, Stored};
 use crate::domain::{rooms, users};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::writer::PendingSend;
 use crate::ws::hub::Event;
 use shared::{ClientId, MessageBody, Room, RoomId, ServerFrame, UserId};
 use std::sync::Arc;
@@ -18,8 +19,31 @@ fn rate_limited(retry_after_secs: u64) -> AppError {
     }
 }
 
-/// Stores a message (group-committed by the writer) and fans it out to every socket of
-/// both members. Returns only after the message is durably stored.
+/// Checks and queues a message for storage (group-committed by the writer, then fanned
+/// out to every socket of both members). The returned future resolves only after the
+/// message is durably stored.
+pub fn submit_message(
+    state: &Arc<AppState>,
+    sender: i64,
+    room_id: i64,
+    body: String,
+    client_id: String,
+) -> Result<PendingSend, AppError> {
+    let client_id = ClientId::parse(client_id)?;
+    let body = MessageBody::parse(body)?;
+    state
+        .send_limiter
+        .try_take(&UserId(sender))
+        .map_err(rate_limited)?;
+    state.writer.submit(SendRequest {
+        sender,
+        room_id,
+        body,
+        client_id,
+    })
+}
+
+/// `submit_message`, then wait until the message is stored.
 pub async fn send_message(
     state: &Arc<AppState>,
     sender: i64,
@@ -27,21 +51,7 @@ pub async fn send_message(
     body: String,
     client_id: String,
 ) -> Result<Stored, AppError> {
-    let client_id = ClientId::parse(client_id)?;
-    let body = MessageBody::parse(body)?;
-    state
-        .send_limiter
-        .try_take(&UserId(sender))
-        .map_err(rate_limited)?;
-    state
-        .writer
-        .send(SendRequest {
-            sender,
-            room_id,
-            body,
-            client_id,
-        })
-        .await
+    submit_message(state, sender, room_id, body, client_id)?.await
 }
 
 /// Moves the caller's read mark; both members' sockets hear of it when it moved.

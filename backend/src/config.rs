@@ -61,6 +61,12 @@ pub struct Settings {
     #[arg(long, env = "CHAT_WRITE_QUEUE", default_value_t = 65_536)]
     pub write_queue: usize,
 
+    /// Password hashes computed at once (0: one less than the cores, at least 1). Argon2
+    /// takes 19 MiB and a core for tens of milliseconds each: a login storm queues here
+    /// instead of exhausting memory and starving the chat traffic.
+    #[arg(long, env = "CHAT_HASH_CONCURRENCY", default_value_t = 0)]
+    pub hash_concurrency: usize,
+
     /// Failed logins per username and per address per minute before 429.
     #[arg(long, env = "CHAT_LOGIN_FAILURES_PER_MINUTE", default_value_t = 10)]
     pub login_failures_per_minute: u32,
@@ -176,6 +182,15 @@ impl Settings {
             bail!("CHAT_WS_IDLE_TIMEOUT_SECS must be longer than CHAT_WS_HEARTBEAT_SECS");
         }
         Ok(())
+    }
+
+    pub fn hash_permits(&self) -> usize {
+        match self.hash_concurrency {
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1))
+                .max(1),
+            n => n,
+        }
     }
 
     pub fn heartbeat(&self) -> Duration {

@@ -50,6 +50,7 @@ impl Application {
             settings.write_queue,
         )?;
         let state = web::Data::new(AppState {
+            password_hashing: tokio::sync::Semaphore::new(settings.hash_permits()),
             writer,
             hub,
             origins: OriginPolicy::new(&settings.allowed_origins),

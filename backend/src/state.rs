@@ -21,4 +21,6 @@ pub struct AppState {
     pub typing_limiter: TokenBuckets<UserId>,
     pub metrics: Arc<Metrics>,
     pub writer: MessageWriter,
+    /// Bounds concurrent Argon2 work (see `Settings::hash_concurrency`).
+    pub password_hashing: tokio::sync::Semaphore,
 }

@@ -13,9 +13,12 @@ use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::ws::hub::{Event, FanOut};
 use shared::{ServerFrame, UserId};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use tokio::sync::oneshot;
 
 /// Most messages stored in one transaction.
@@ -61,8 +64,10 @@ impl MessageWriter {
         })
     }
 
-    /// Stores the message; resolves once it is durably stored (and fanned out).
-    pub async fn send(&self, request: SendRequest) -> Result<Stored, AppError> {
+    /// Queues the message for the next group commit; the returned future resolves once it
+    /// is durably stored (and fanned out). Queueing is immediate, so a socket can have many
+    /// sends in flight and they share commits.
+    pub fn submit(&self, request: SendRequest) -> Result<PendingSend, AppError> {
         let (reply, stored) = oneshot::channel();
         let queue = self
             .queue
@@ -78,9 +83,24 @@ impl MessageWriter {
                     AppError::Unavailable("the server is shutting down".into())
                 }
             })?;
-        stored
-            .await
-            .map_err(|_| AppError::internal(anyhow::anyhow!("the message writer stopped")))?
+        Ok(PendingSend(stored))
+    }
+}
+
+/// A queued send; resolves to its outcome once the writer has committed it.
+pub struct PendingSend(oneshot::Receiver<Result<Stored, AppError>>);
+
+impl Future for PendingSend {
+    type Output = Result<Stored, AppError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|outcome| {
+            outcome.unwrap_or_else(|_| {
+                Err(AppError::internal(anyhow::anyhow!(
+                    "the message writer stopped"
+                )))
+            })
+        })
     }
 }
 
@@ -102,19 +122,22 @@ fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Met
                 .collect(),
         };
         for (job, outcome) in batch.into_iter().zip(outcomes) {
-            if let Ok(stored) = &outcome {
-                if stored.created {
-                    metrics.messages_stored.fetch_add(1, Ordering::Relaxed);
-                    hub.publish(Event::Deliver {
-                        to: vec![UserId(stored.room.user_lo), UserId(stored.room.user_hi)],
-                        frame: ServerFrame::Message {
-                            message: stored.message.clone(),
-                        },
-                    });
-                }
-            }
+            let fresh = match &outcome {
+                Ok(stored) if stored.created => Some(Event::Deliver {
+                    to: vec![UserId(stored.room.user_lo), UserId(stored.room.user_hi)],
+                    frame: ServerFrame::Message {
+                        message: stored.message.clone(),
+                    },
+                }),
+                _ => None,
+            };
+            // Answer first, so the sender's ack goes out before the echo of its message.
             // The sender may have gone away; the message is stored all the same.
             let _ = job.reply.send(outcome);
+            if let Some(event) = fresh {
+                metrics.messages_stored.fetch_add(1, Ordering::Relaxed);
+                hub.publish(event);
+            }
         }
     }
 }

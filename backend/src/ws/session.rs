@@ -5,24 +5,33 @@ use super::hub::{CloseRequest, Outbound, Registration};
 use super::sequencer::{Gap, Sequencer};
 use crate::chat;
 use crate::domain::auth::Authenticated;
+use crate::domain::messages::Stored;
 use crate::domain::messages::{self, Page};
 use crate::domain::rooms;
 use crate::error::AppError;
 use crate::routes::extract::{authenticate, credentials};
 use crate::state::AppState;
+use crate::writer::PendingSend;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use bytestring::ByteString;
+use futures_util::stream::FuturesOrdered;
 use futures_util::StreamExt;
 use shared::frames::MAX_FRAME_BYTES;
 use shared::{ClientFrame, ErrorCode, RoomId, ServerFrame, UserId, MAX_PAGE_LIMIT};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// How long a room's message that skipped ahead waits for the missing ones (published by
 /// another instance) before they are read from storage.
 const GAP_WAIT: Duration = Duration::from_millis(300);
+/// Sends one socket may have waiting for their commit; beyond it, the socket's next frames
+/// wait (backpressure instead of unbounded buffering).
+const MAX_IN_FLIGHT: usize = 256;
 
 /// `GET /ws`: checks `Origin`, takes the cookie (or bearer) session if there is one, and
 /// hands the connection to its own task.
@@ -214,10 +223,22 @@ async fn serve(
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
     let kick = registration.kick.clone();
+    let mut in_flight: FuturesOrdered<InFlight> = FuturesOrdered::new();
     loop {
         let gap_deadline = sequencer.deadline();
         tokio::select! {
+            // In this order when several are ready: an ack before the echo of its message.
+            biased;
             CloseRequest { code, reason } = kick.kicked() => return close(code, reason),
+            Some((client_id, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+                let frame = match outcome {
+                    Ok(stored) => ServerFrame::Ack { client_id, message: stored.message },
+                    Err(e) => send_failed(e, &client_id),
+                };
+                if send_frame(session, &frame).await.is_err() {
+                    return None;
+                }
+            }
             outbound = registration.outbound.recv() => {
                 let ready = match outbound {
                     Some(Outbound { text, ordered: None }) => vec![text],
@@ -244,11 +265,19 @@ async fn serve(
                     }
                 }
             }
-            incoming = stream.next() => {
+            incoming = stream.next(), if in_flight.len() < MAX_IN_FLIGHT => {
                 last_heard = Instant::now();
                 match incoming {
                     Some(Ok(AggregatedMessage::Text(text))) => {
-                        let reply = handle_frame(state, auth, &text).await;
+                        let reply = match handle_frame(state, auth, &text).await {
+                            Handled::Reply(frames) => frames,
+                            // Sends are queued, not awaited: the next frames are read while
+                            // earlier ones are committed, and acks go out in order above.
+                            Handled::Queued(send) => {
+                                in_flight.push_back(send);
+                                vec![]
+                            }
+                        };
                         for frame in reply {
                             if send_frame(session, &frame).await.is_err() {
                                 return None;
@@ -320,65 +349,84 @@ async fn fetch_gap(
     Some((frames, complete))
 }
 
-/// Runs one client frame; returns the frames to answer on this socket. Every failure is an
-/// `error` frame and the socket stays open.
-async fn handle_frame(state: &Arc<AppState>, auth: &Authenticated, text: &str) -> Vec<ServerFrame> {
+/// The error frame for a send, echoing its `client_id` so the client can mark the right
+/// message failed (but never an over-long one).
+fn send_failed(e: AppError, client_id: &str) -> ServerFrame {
+    let echo: String = client_id
+        .chars()
+        .take(shared::validation::CLIENT_ID_MAX_CHARS)
+        .collect();
+    ServerFrame::error(e.code(), e.public_message(), Some(echo))
+}
+
+/// What a client frame led to.
+enum Handled {
+    /// Frames to answer with at once (possibly none).
+    Reply(Vec<ServerFrame>),
+    /// A send queued for the next commit; its ack follows when it is stored.
+    Queued(InFlight),
+}
+
+/// A queued send and the `client_id` its ack (or error) answers to.
+struct InFlight {
+    client_id: String,
+    pending: PendingSend,
+}
+
+impl Future for InFlight {
+    type Output = (String, Result<Stored, AppError>);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.pending)
+            .poll(cx)
+            .map(|outcome| (std::mem::take(&mut self.client_id), outcome))
+    }
+}
+
+/// Runs one client frame. Every failure is an `error` frame and the socket stays open.
+async fn handle_frame(state: &Arc<AppState>, auth: &Authenticated, text: &str) -> Handled {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => frame,
         Err(e) => {
-            return vec![ServerFrame::error(
+            return Handled::Reply(vec![ServerFrame::error(
                 ErrorCode::BadRequest,
                 format!("invalid frame: {e}"),
                 None,
-            )]
+            )])
         }
     };
     let me = auth.user.id;
-    let failed = |e: AppError, client_id: Option<String>| {
-        vec![ServerFrame::error(e.code(), e.public_message(), client_id)]
-    };
+    let failed =
+        |e: AppError| Handled::Reply(vec![ServerFrame::error(e.code(), e.public_message(), None)]);
     match frame {
         ClientFrame::Send {
             room_id,
             body,
             client_id,
-        } => {
-            // Echo the id back on errors so the client can mark the right message failed,
-            // but never echo an over-long one.
-            let echo_id = Some(
-                client_id
-                    .chars()
-                    .take(shared::validation::CLIENT_ID_MAX_CHARS)
-                    .collect(),
-            );
-            match chat::send_message(state, me, room_id.0, body, client_id.clone()).await {
-                Ok(stored) => vec![ServerFrame::Ack {
-                    client_id,
-                    message: stored.message,
-                }],
-                Err(e) => failed(e, echo_id),
-            }
-        }
+        } => match chat::submit_message(state, me, room_id.0, body, client_id.clone()) {
+            Ok(pending) => Handled::Queued(InFlight { client_id, pending }),
+            Err(e) => Handled::Reply(vec![send_failed(e, &client_id)]),
+        },
         ClientFrame::Read { room_id, seq } => {
             match chat::mark_read(state, me, room_id.0, seq).await {
-                Ok(()) => vec![],
-                Err(e) => failed(e, None),
+                Ok(()) => Handled::Reply(vec![]),
+                Err(e) => failed(e),
             }
         }
         ClientFrame::Typing { room_id } => match chat::typing(state, me, room_id.0).await {
-            Ok(()) => vec![],
-            Err(e) => failed(e, None),
+            Ok(()) => Handled::Reply(vec![]),
+            Err(e) => failed(e),
         },
-        ClientFrame::Ping => vec![ServerFrame::Pong],
+        ClientFrame::Ping => Handled::Reply(vec![ServerFrame::Pong]),
         // A browser's socket may already be authenticated by its cookie when the client's
         // `auth` frame arrives: the same user's token is accepted quietly.
         ClientFrame::Auth { token } => match authenticate(state, token).await {
-            Ok(again) if again.user.id == me => vec![],
-            _ => vec![ServerFrame::error(
+            Ok(again) if again.user.id == me => Handled::Reply(vec![]),
+            _ => Handled::Reply(vec![ServerFrame::error(
                 ErrorCode::BadRequest,
                 "this socket is already authenticated as another session",
                 None,
-            )],
+            )]),
         },
     }
 }
