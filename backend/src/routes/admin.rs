@@ -95,15 +95,7 @@ pub async fn disable_user(
     caller: AdminUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (actor, user_id) = (caller.id(), path.into_inner());
-    state
-        .db
-        .run(move |conn| admin::set_disabled(conn, Some(actor), user_id, true))
-        .await?;
-    state.hub.publish(Event::EndUser {
-        user: UserId(user_id),
-    });
-    Ok(HttpResponse::NoContent().finish())
+    set_disabled(state, caller, path.into_inner(), true).await
 }
 
 pub async fn enable_user(
@@ -111,11 +103,25 @@ pub async fn enable_user(
     caller: AdminUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (actor, user_id) = (caller.id(), path.into_inner());
+    set_disabled(state, caller, path.into_inner(), false).await
+}
+
+async fn set_disabled(
+    state: web::Data<AppState>,
+    caller: AdminUser,
+    user_id: i64,
+    disabled: bool,
+) -> Result<HttpResponse, AppError> {
+    let actor = caller.id();
     state
         .db
-        .run(move |conn| admin::set_disabled(conn, Some(actor), user_id, false))
+        .run(move |conn| admin::set_disabled(conn, Some(actor), user_id, disabled))
         .await?;
+    if disabled {
+        state.hub.publish(Event::EndUser {
+            user: UserId(user_id),
+        });
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
