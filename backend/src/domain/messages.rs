@@ -87,6 +87,51 @@ pub fn store(
     }
 }
 
+/// Inserts the messages and returns their ids in the same order. PostgreSQL gets one
+/// multi-row INSERT (one round trip for the whole batch); SQLite, in process, row by row.
+fn insert_all(
+    conn: &mut DbConn,
+    placed: &[(usize, NewMessage)],
+) -> Result<Vec<i64>, diesel::result::Error> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConn::Pg(pg) => {
+            if placed.is_empty() {
+                return Ok(Vec::new());
+            }
+            let values: Vec<&NewMessage> = placed.iter().map(|(_, m)| m).collect();
+            // Matched by (room, seq), which is unique, rather than trusting RETURNING's order.
+            let returned: std::collections::HashMap<(i64, i64), i64> =
+                diesel::insert_into(messages::table)
+                    .values(values)
+                    .returning((messages::room_id, messages::seq, messages::id))
+                    .get_results::<(i64, i64, i64)>(pg)?
+                    .into_iter()
+                    .map(|(room, seq, id)| ((room, seq), id))
+                    .collect();
+            placed
+                .iter()
+                .map(|(_, m)| {
+                    returned
+                        .get(&(m.room_id, m.seq))
+                        .copied()
+                        .ok_or(diesel::result::Error::NotFound)
+                })
+                .collect()
+        }
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(_) => placed
+            .iter()
+            .map(|(_, m)| {
+                diesel::insert_into(messages::table)
+                    .values(m)
+                    .returning(messages::id)
+                    .get_result::<i64>(conn)
+            })
+            .collect(),
+    }
+}
+
 /// A `client_id` names one message: reusing it for another room is a client bug.
 fn earlier_send(existing: MessageRow, room: RoomRow) -> Result<Stored, AppError> {
     if existing.room_id != room.id {
@@ -199,31 +244,35 @@ pub fn store_batch(
                     .get_result::<i64>(conn)?;
                 next_seq.insert(*room_id, last - count + 1);
             }
-            let mut rows = HashMap::new();
+            let mut placed: Vec<(usize, NewMessage)> = Vec::new();
             for (i, (req, plan)) in batch.iter().zip(&plans).enumerate() {
                 let Plan::Insert(room) = plan else { continue };
                 let seq = next_seq.get(&room.id).copied().unwrap_or(1);
                 next_seq.insert(room.id, seq + 1);
-                let id = diesel::insert_into(messages::table)
-                    .values(NewMessage {
+                placed.push((
+                    i,
+                    NewMessage {
                         room_id: room.id,
                         seq,
                         sender_id: req.sender,
                         body: req.body.as_str(),
                         client_id: req.client_id.as_str(),
                         created_at: now,
-                    })
-                    .returning(messages::id)
-                    .get_result::<i64>(conn)?;
+                    },
+                ));
+            }
+            let ids = insert_all(conn, &placed)?;
+            let mut rows = HashMap::new();
+            for ((i, new), id) in placed.iter().zip(ids) {
                 rows.insert(
-                    i,
+                    *i,
                     MessageRow {
                         id,
-                        room_id: room.id,
-                        seq,
-                        sender_id: req.sender,
-                        body: req.body.as_str().to_owned(),
-                        client_id: req.client_id.as_str().to_owned(),
+                        room_id: new.room_id,
+                        seq: new.seq,
+                        sender_id: new.sender_id,
+                        body: new.body.to_owned(),
+                        client_id: new.client_id.to_owned(),
                         created_at: now,
                         deleted: false,
                     },
