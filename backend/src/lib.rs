@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod hashing;
 pub mod limits;
 pub mod metrics;
 pub mod origin;

@@ -3,6 +3,7 @@
 use crate::config::Settings;
 use crate::db::{Db, PoolOptions};
 use crate::error::AppError;
+use crate::hashing::HashPool;
 use crate::limits::{FailureLimiter, TokenBuckets};
 use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
@@ -50,7 +51,7 @@ impl Application {
             settings.write_queue,
         )?;
         let state = web::Data::new(AppState {
-            password_hashing: tokio::sync::Semaphore::new(settings.hash_permits()),
+            password_hashing: HashPool::start(settings.hash_permits())?,
             writer,
             hub,
             origins: OriginPolicy::new(&settings.allowed_origins),

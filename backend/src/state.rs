@@ -2,6 +2,7 @@
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::hashing::HashPool;
 use crate::limits::{FailureLimiter, TokenBuckets};
 use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
@@ -21,6 +22,6 @@ pub struct AppState {
     pub typing_limiter: TokenBuckets<UserId>,
     pub metrics: Arc<Metrics>,
     pub writer: MessageWriter,
-    /// Bounds concurrent Argon2 work (see `Settings::hash_concurrency`).
-    pub password_hashing: tokio::sync::Semaphore,
+    /// Argon2 threads (see `Settings::hash_concurrency`).
+    pub password_hashing: HashPool,
 }

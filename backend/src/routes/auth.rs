@@ -56,14 +56,6 @@ async fn start_session(
         }))
 }
 
-async fn hashing_permit(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
-    state
-        .password_hashing
-        .acquire()
-        .await
-        .map_err(|_| AppError::Unavailable("the server is shutting down".into()))
-}
-
 pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -77,14 +69,11 @@ pub async fn register(
     let username = Username::parse(&username)?;
     let password = Password::parse(&password)?;
     let display_name = DisplayName::parse(display_name.as_deref().unwrap_or(username.as_str()))?;
-    // Argon2 is deliberately slow: hash on the blocking pool, a few at a time, without
-    // holding a database connection.
-    let hash = {
-        let _permit = hashing_permit(&state).await?;
-        web::block(move || auth::hash_password(&password))
-            .await
-            .map_err(AppError::internal)??
-    };
+    // Argon2 is deliberately slow: hash on its own threads, without holding a connection.
+    let hash = state
+        .password_hashing
+        .run(move || auth::hash_password(&password))
+        .await??;
     let user = state
         .db
         .run(move |conn| users::create_user(conn, &username, &display_name, &hash, db::now()))
@@ -115,12 +104,10 @@ pub async fn login(
         .db
         .run(move |conn| users::find_by_username(conn, &lookup))
         .await?;
-    let checked = {
-        let _permit = hashing_permit(&state).await?;
-        web::block(move || auth::check_credentials(found, &password))
-            .await
-            .map_err(AppError::internal)?
-    };
+    let checked = state
+        .password_hashing
+        .run(move || auth::check_credentials(found, &password))
+        .await?;
     let Some(user) = checked else {
         state.login_failures.record_failure(&limit_keys);
         return Err(AppError::Unauthorized("wrong username or password".into()));
