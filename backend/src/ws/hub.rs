@@ -79,7 +79,9 @@ pub struct Outbound {
 pub struct Registration {
     pub conn_id: ConnId,
     /// Bounded: a socket that falls this far behind is closed, never buffered without end.
-    pub outbound: mpsc::Receiver<Outbound>,
+    /// `Arc`: one event is shared by all its sockets, and the queue's slots stay small (its
+    /// first block is allocated for every idle socket).
+    pub outbound: mpsc::Receiver<Arc<Outbound>>,
     pub kick: Arc<Kick>,
     /// True when this is the user's first open socket (they just came online here).
     pub first_for_user: bool,
@@ -104,7 +106,7 @@ pub trait FanOut: Send + Sync + 'static {
 struct Socket {
     conn_id: ConnId,
     session_id: i64,
-    outbound: mpsc::Sender<Outbound>,
+    outbound: mpsc::Sender<Arc<Outbound>>,
     kick: Arc<Kick>,
 }
 
@@ -147,13 +149,13 @@ impl LocalHub {
                 return;
             }
         };
-        let outbound = Outbound {
+        let outbound = Arc::new(Outbound {
             text,
             ordered: match frame {
                 ServerFrame::Message { message } => Some((message.room_id, message.seq)),
                 _ => None,
             },
-        };
+        });
         let sockets = self.lock();
         for user in to {
             for socket in sockets.get(user).into_iter().flatten() {

@@ -1,7 +1,7 @@
 //! One websocket connection: authenticate, register with the fan-out, then serve client
 //! frames, outbound events and heartbeats until either side ends it.
 
-use super::hub::{CloseRequest, Outbound, Registration};
+use super::hub::{CloseRequest, Registration};
 use super::sequencer::{Gap, Sequencer};
 use crate::chat;
 use crate::domain::auth::Authenticated;
@@ -241,10 +241,12 @@ async fn serve(
             }
             outbound = registration.outbound.recv() => {
                 let ready = match outbound {
-                    Some(Outbound { text, ordered: None }) => vec![text],
-                    Some(Outbound { text, ordered: Some((room, seq)) }) => {
-                        sequencer.accept(room, seq, text, Instant::now())
-                    }
+                    Some(event) => match event.ordered {
+                        None => vec![event.text.clone()],
+                        Some((room, seq)) => {
+                            sequencer.accept(room, seq, event.text.clone(), Instant::now())
+                        }
+                    },
                     None => return close(CloseCode::Away, "server shutting down"),
                 };
                 for text in ready {
