@@ -178,10 +178,8 @@ pub async fn rooms_with_presence(state: &AppState, mut rooms: Vec<Room>) -> Vec<
 }
 
 pub async fn with_presence(state: &AppState, room: Room) -> Room {
-    let peer = room.peer.id;
-    let mut room = room;
-    room.peer.online = state.hub.online(vec![peer]).await.contains(&peer);
-    room
+    let mut one = rooms_with_presence(state, vec![room]).await;
+    one.swap_remove(0)
 }
 
 pub async fn users_with_presence(state: &AppState, users: &[UserRow]) -> Vec<shared::User> {
@@ -196,6 +194,6 @@ pub async fn users_with_presence(state: &AppState, users: &[UserRow]) -> Vec<sha
 }
 
 pub async fn user_view(state: &AppState, user: &UserRow) -> shared::User {
-    let id = UserId(user.id);
-    user.to_user(state.hub.online(vec![id]).await.contains(&id))
+    let mut one = users_with_presence(state, std::slice::from_ref(user)).await;
+    one.swap_remove(0)
 }

@@ -23,11 +23,12 @@ pub fn run_admin(settings: &Settings, action: &AdminCommand) -> anyhow::Result<(
             display_name,
         } => {
             let username = Username::parse(username)?;
-            if users::find_by_username(&mut conn, username.as_str())?.is_some() {
-                if admin::promote(&mut conn, username.as_str())? {
-                    println!("{} is now an administrator", username.as_str());
-                } else {
+            if let Some(user) = users::find_by_username(&mut conn, username.as_str())? {
+                if user.is_admin {
                     println!("{} already is an administrator", username.as_str());
+                } else {
+                    admin::make_admin(&mut conn, &user, "promote_admin")?;
+                    println!("{} is now an administrator", username.as_str());
                 }
                 return Ok(());
             }
@@ -36,15 +37,7 @@ pub fn run_admin(settings: &Settings, action: &AdminCommand) -> anyhow::Result<(
                 DisplayName::parse(display_name.as_deref().unwrap_or(username.as_str()))?;
             let hash = auth::hash_password(&password)?;
             let user = users::create_user(&mut conn, &username, &display_name, &hash, db::now())?;
-            admin::promote(&mut conn, username.as_str())?;
-            admin::record(
-                &mut conn,
-                None,
-                "create_admin",
-                "user",
-                user.id,
-                username.as_str(),
-            )?;
+            admin::make_admin(&mut conn, &user, "create_admin")?;
             println!(
                 "created administrator {} (id {})",
                 username.as_str(),

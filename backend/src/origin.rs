@@ -18,6 +18,15 @@ pub fn parse_origin(raw: &str) -> Option<String> {
     Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }
 
+/// `host:80` for http and `host:443` for https name the same place as `host`.
+fn without_default_port<'a>(scheme: &str, authority: &'a str) -> &'a str {
+    let default = match scheme {
+        "https" => ":443",
+        _ => ":80",
+    };
+    authority.strip_suffix(default).unwrap_or(authority)
+}
+
 /// The origins allowed for CORS, cookie-authenticated writes and websockets.
 #[derive(Debug, Clone, Default)]
 pub struct OriginPolicy {
@@ -51,13 +60,9 @@ impl OriginPolicy {
         else {
             return false;
         };
-        let host = host.to_ascii_lowercase();
         origin.split_once("://").is_some_and(|(scheme, authority)| {
-            authority == host
-                || (scheme == "http" && format!("{authority}:80") == host)
-                || (scheme == "https" && format!("{authority}:443") == host)
-                || (scheme == "http" && authority == host.trim_end_matches(":80"))
-                || (scheme == "https" && authority == host.trim_end_matches(":443"))
+            without_default_port(scheme, authority)
+                == without_default_port(scheme, &host.to_ascii_lowercase())
         })
     }
 }
@@ -111,6 +116,9 @@ mod tests {
         assert!(policy.is_allowed("http://localhost:8080", &headers("localhost:8080")));
         assert!(!policy.is_allowed("http://evil.test", &headers("127.0.0.1:8080")));
         assert!(!policy.is_allowed("http://127.0.0.1:9999", &headers("127.0.0.1:8080")));
+        assert!(policy.is_allowed("http://chat.test", &headers("chat.test:80")));
+        assert!(policy.is_allowed("https://chat.test:443", &headers("chat.test")));
+        assert!(!policy.is_allowed("https://chat.test", &headers("chat.test:80")));
     }
 
     #[test]

@@ -113,7 +113,8 @@ fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Met
                 Err(_) => break,
             }
         }
-        let requests: Vec<SendRequest> = batch.iter().map(|j| j.request.clone()).collect();
+        let (requests, replies): (Vec<SendRequest>, Vec<_>) =
+            batch.into_iter().map(|j| (j.request, j.reply)).unzip();
         let outcomes = match db.get_blocking() {
             Ok(mut conn) => store(&mut conn, &requests),
             Err(_) => requests
@@ -121,7 +122,7 @@ fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Met
                 .map(|_| Err(AppError::Unavailable("the database is unavailable".into())))
                 .collect(),
         };
-        for (job, outcome) in batch.into_iter().zip(outcomes) {
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
             let fresh = match &outcome {
                 Ok(stored) if stored.created => Some(Event::Deliver {
                     to: vec![UserId(stored.room.user_lo), UserId(stored.room.user_hi)],
@@ -133,7 +134,7 @@ fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Met
             };
             // Answer first, so the sender's ack goes out before the echo of its message.
             // The sender may have gone away; the message is stored all the same.
-            let _ = job.reply.send(outcome);
+            let _ = reply.send(outcome);
             if let Some(event) = fresh {
                 metrics.messages_stored.fetch_add(1, Ordering::Relaxed);
                 hub.publish(event);
@@ -152,7 +153,7 @@ fn store(conn: &mut DbConn, requests: &[SendRequest]) -> Vec<Result<Stored, AppE
             tracing::debug!(error = %e, "group commit failed; storing one by one");
             requests
                 .iter()
-                .map(|r| messages::store(conn, r.sender, r.room_id, &r.body, &r.client_id, now))
+                .map(|r| messages::store(conn, r, now))
                 .collect()
         }
     }

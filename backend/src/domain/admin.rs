@@ -181,18 +181,12 @@ pub fn set_disabled(
     })
 }
 
-/// Makes `username` an administrator. Returns false when it already was one.
-pub fn promote(conn: &mut DbConn, username: &str) -> Result<bool, AppError> {
-    let user = super::users::find_by_username(conn, username)?
-        .ok_or_else(|| AppError::NotFound(format!("no user named {username}")))?;
-    if user.is_admin {
-        return Ok(false);
-    }
+/// Makes `user` an administrator (from the command line), recorded as `action`.
+pub fn make_admin(conn: &mut DbConn, user: &UserRow, action: &str) -> Result<(), AppError> {
     diesel::update(users::table.find(user.id))
         .set(users::is_admin.eq(true))
         .execute(conn)?;
-    record(conn, None, "promote_admin", "user", user.id, &user.username)?;
-    Ok(true)
+    record(conn, None, action, "user", user.id, &user.username)
 }
 
 pub fn admins(conn: &mut DbConn) -> Result<Vec<UserRow>, AppError> {

@@ -21,70 +21,22 @@ pub struct Stored {
     pub room: RoomRow,
 }
 
-/// Stores a message from `sender` and returns it once the transaction has committed.
-///
-/// `seq` comes from `rooms.last_seq`, bumped in the same transaction: the row lock the
-/// update takes serialises concurrent senders to one room on PostgreSQL, even across server
-/// processes, and SQLite has a single writer anyway. The bump is the first statement so
-/// SQLite takes its write lock up front. A retried `client_id` returns the stored message;
-/// two concurrent retries race on the `(sender_id, client_id)` unique key, and the loser
-/// (rolled back, so its `seq` is not consumed) reads the winner's message.
+/// Stores one message: the group commit of one. A lost race on the `(sender_id, client_id)`
+/// key with another server process is retried once; that pass finds the winner's message.
 pub fn store(
     conn: &mut DbConn,
-    sender: i64,
-    room_id: i64,
-    body: &MessageBody,
-    client_id: &ClientId,
+    request: &SendRequest,
     now: NaiveDateTime,
 ) -> Result<Stored, AppError> {
-    let room = member_room(conn, sender, room_id)?;
-    if let Some(existing) = find_by_client_id(conn, sender, client_id)? {
-        return earlier_send(existing, room);
-    }
-    let inserted = conn.transaction::<_, diesel::result::Error, _>(|conn| {
-        let seq = diesel::update(rooms::table.find(room_id))
-            .set((
-                rooms::last_seq.eq(rooms::last_seq + 1),
-                rooms::last_activity_at.eq(now),
-            ))
-            .returning(rooms::last_seq)
-            .get_result::<i64>(conn)?;
-        let id = diesel::insert_into(messages::table)
-            .values(NewMessage {
-                room_id,
-                seq,
-                sender_id: sender,
-                body: body.as_str(),
-                client_id: client_id.as_str(),
-                created_at: now,
-            })
-            .returning(messages::id)
-            .get_result::<i64>(conn)?;
-        Ok(MessageRow {
-            id,
-            room_id,
-            seq,
-            sender_id: sender,
-            body: body.as_str().to_owned(),
-            client_id: client_id.as_str().to_owned(),
-            created_at: now,
-            deleted: false,
-        })
-    });
-    match inserted {
-        Ok(row) => Ok(Stored {
-            message: row.into(),
-            created: true,
-            room,
-        }),
-        Err(e) if is_unique_violation(&e) => {
-            let existing = find_by_client_id(conn, sender, client_id)?.ok_or_else(|| {
-                AppError::internal(anyhow::Error::new(e).context("unique violation, no row"))
-            })?;
-            earlier_send(existing, room)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let one = std::slice::from_ref(request);
+    let outcomes = match store_batch(conn, one, now) {
+        Err(e) if is_unique_violation(&e) => store_batch(conn, one, now)?,
+        other => other?,
+    };
+    outcomes
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("no outcome for a send"))))
 }
 
 /// Inserts the messages and returns their ids in the same order. PostgreSQL gets one
@@ -158,13 +110,18 @@ pub struct SendRequest {
 /// Group commit: stores many senders' messages in ONE transaction (one fsync), numbering
 /// each room's new messages consecutively in request order. Each request gets its own
 /// outcome (not a member, a retry of an earlier `client_id`, or the stored message).
-/// Fails as a whole only when the transaction does (for example a unique-key race with
-/// another server process); the caller then falls back to `store` one by one.
+///
+/// `seq` comes from `rooms.last_seq`, bumped in the same transaction: the row lock the
+/// update takes serialises concurrent writers to one room on PostgreSQL, even across server
+/// processes, and SQLite has a single writer anyway; the bumps are the transaction's first
+/// statements so SQLite takes its write lock up front. Fails as a whole only when the
+/// transaction does (for example a unique-key race with another server process, which rolls
+/// back every bump); the caller then stores the requests one by one with `store`.
 pub fn store_batch(
     conn: &mut DbConn,
     batch: &[SendRequest],
     now: NaiveDateTime,
-) -> Result<Vec<Result<Stored, AppError>>, AppError> {
+) -> Result<Vec<Result<Stored, AppError>>, diesel::result::Error> {
     use std::collections::HashMap;
     let room_ids: Vec<i64> = batch.iter().map(|r| r.room_id).collect();
     let rooms_by_id: HashMap<i64, RoomRow> = rooms::table
@@ -176,7 +133,7 @@ pub fn store_batch(
         .collect();
     let senders: Vec<i64> = batch.iter().map(|r| r.sender).collect();
     let client_ids: Vec<&str> = batch.iter().map(|r| r.client_id.as_str()).collect();
-    let mut earlier: HashMap<(i64, String), MessageRow> = messages::table
+    let earlier: HashMap<(i64, String), MessageRow> = messages::table
         .filter(messages::sender_id.eq_any(&senders))
         .filter(messages::client_id.eq_any(&client_ids))
         .select(MessageRow::as_select())
@@ -203,10 +160,8 @@ pub fn store_batch(
                 return Plan::Done(Err(AppError::not_found_room()));
             };
             let key = (req.sender, req.client_id.as_str().to_owned());
-            if let Some(existing) = earlier.remove(&key) {
-                let outcome = earlier_send(existing.clone(), room);
-                earlier.insert(key, existing);
-                return Plan::Done(outcome);
+            if let Some(existing) = earlier.get(&key) {
+                return Plan::Done(earlier_send(existing.clone(), room));
             }
             match first_in_batch.entry((req.sender, req.client_id.as_str())) {
                 std::collections::hash_map::Entry::Occupied(first) => {
@@ -302,19 +257,6 @@ pub fn store_batch(
                 .and_then(|row| earlier_send(row, room)),
         })
         .collect())
-}
-
-fn find_by_client_id(
-    conn: &mut DbConn,
-    sender: i64,
-    client_id: &ClientId,
-) -> Result<Option<MessageRow>, AppError> {
-    Ok(messages::table
-        .filter(messages::sender_id.eq(sender))
-        .filter(messages::client_id.eq(client_id.as_str()))
-        .select(MessageRow::as_select())
-        .first(conn)
-        .optional()?)
 }
 
 /// Which page of history to read; built only from a valid query.
@@ -455,15 +397,7 @@ mod tests {
         let now = crate::db::now();
         let (ab, _) = rooms::get_or_create(&mut conn, a, b, now).unwrap();
         let (ac, _) = rooms::get_or_create(&mut conn, a, c, now).unwrap();
-        store(
-            &mut conn,
-            a,
-            ab.id,
-            &MessageBody::parse("first".into()).unwrap(),
-            &ClientId::parse("c0".into()).unwrap(),
-            now,
-        )
-        .unwrap();
+        store(&mut conn, &send(a, ab.id, "first", "c0"), now).unwrap();
 
         let outcomes = store_batch(
             &mut conn,

@@ -132,6 +132,27 @@ impl LocalHub {
         self.sockets.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Closes (1008) the sockets of `user` that `which` selects.
+    fn close_sockets_of(
+        &self,
+        user: UserId,
+        reason: &'static str,
+        which: impl Fn(&Socket) -> bool,
+    ) {
+        for socket in self
+            .lock()
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .filter(|s| which(s))
+        {
+            socket.kick.kick(CloseRequest {
+                code: CloseCode::Policy,
+                reason,
+            });
+        }
+    }
+
     /// Users with at least one socket here.
     pub fn users(&self) -> Vec<UserId> {
         self.lock().keys().copied().collect()
@@ -229,23 +250,9 @@ impl FanOut for LocalHub {
         match event {
             Event::Deliver { to, frame } => self.deliver(&to, &frame),
             Event::EndSession { user, session_id } => {
-                for socket in self.lock().get(&user).into_iter().flatten() {
-                    if socket.session_id == session_id {
-                        socket.kick.kick(CloseRequest {
-                            code: CloseCode::Policy,
-                            reason: "signed out",
-                        });
-                    }
-                }
+                self.close_sockets_of(user, "signed out", |s| s.session_id == session_id)
             }
-            Event::EndUser { user } => {
-                for socket in self.lock().get(&user).into_iter().flatten() {
-                    socket.kick.kick(CloseRequest {
-                        code: CloseCode::Policy,
-                        reason: "account disabled",
-                    });
-                }
-            }
+            Event::EndUser { user } => self.close_sockets_of(user, "account disabled", |_| true),
         }
     }
 

@@ -37,6 +37,17 @@ async fn the_cli_creates_an_admin_or_promotes_a_user_and_lists_them() {
         actions.contains(&"create_admin") && actions.contains(&"promote_admin"),
         "{actions:?}"
     );
+    let about_root: Vec<_> = audit
+        .entries
+        .iter()
+        .filter(|e| e.target_id == root.id)
+        .collect();
+    assert_eq!(
+        about_root.len(),
+        1,
+        "one creation, one entry: {about_root:?}"
+    );
+    assert_eq!(about_root[0].action, "create_admin");
 }
 
 #[tokio::test]

@@ -521,9 +521,17 @@ async fn a_client_that_reconnects_while_the_peer_keeps_sending_sees_every_messag
         // Then live for a while, and drop the socket mid-stream.
         let live = if round < 2 { 8 } else { usize::MAX };
         let mut received = 0;
+        let mut last_live_seq = 0;
         while received < live && seen.len() < total {
             let message = ws.next_message().await;
             assert_eq!(message.room_id, RoomId(room.id.0));
+            // Each socket gets the room's messages in seq order, never one twice.
+            assert!(
+                message.seq > last_live_seq,
+                "seq {} after {last_live_seq}",
+                message.seq
+            );
+            last_live_seq = message.seq;
             merge(&mut seen, message);
             received += 1;
         }
