@@ -40,9 +40,11 @@ case "${1:-}" in
         nohup "$py" -m moto.server -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1 &
         echo $! >"$pidfile"
         echo "$port" >"$dir/port"
+        # Ready when *our* moto answers: S3's bucket listing (not just anything on the port —
+        # another server that took it first would otherwise pass) and the process is alive.
         for _ in $(seq 1 100); do
-            if curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null \
-                || curl -sS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
+            if curl -fsS "http://127.0.0.1:$port/" 2>/dev/null | grep -q ListAllMyBucketsResult \
+                && running; then
                 echo "http://127.0.0.1:$port"
                 exit 0
             fi
