@@ -38,20 +38,24 @@ case "${1:-}" in
         source "$here/python-env.sh"
         py="$(python_with moto.server 'moto[server]>=5,<6')"
         nohup "$py" -m moto.server -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1 &
-        echo $! >"$pidfile"
+        pid=$!
+        echo "$pid" >"$pidfile"
         echo "$port" >"$dir/port"
         # Ready when *our* moto answers: S3's bucket listing (not just anything on the port —
-        # another server that took it first would otherwise pass) and the process is alive.
+        # another server that took it first would otherwise pass) while our process lives.
+        # (Only the PID here: until the child has exec'd python its command line is ours.)
         for _ in $(seq 1 100); do
             if curl -fsS "http://127.0.0.1:$port/" 2>/dev/null | grep -q ListAllMyBucketsResult \
-                && running; then
+                && kill -0 "$pid" 2>/dev/null; then
                 echo "http://127.0.0.1:$port"
                 exit 0
             fi
-            running || { echo "moto server exited:" >&2; tail -20 "$dir/moto.log" >&2; exit 1; }
+            kill -0 "$pid" 2>/dev/null || { echo "moto server exited:" >&2; tail -20 "$dir/moto.log" >&2; exit 1; }
             sleep 0.1
         done
         echo "moto server did not answer on port $port within 10 s" >&2
+        kill "$pid" 2>/dev/null || true
+        rm -f "$pidfile"
         exit 1
         ;;
     stop)

@@ -114,8 +114,21 @@ topology_available() {
     done
     pg_reachable || { echo "PostgreSQL at $PG_URL"; return 1; }
 }
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# Four distinct free ports below the kernel's ephemeral range (32768 and up): nothing else's
+# bind to port 0 or outgoing connection can take one before its server binds it.
+four_free_ports() {
+    python3 -c '
+import os, socket
+found, port = [], 10000 + (os.getpid() * 7919) % 22000
+while len(found) < 4:
+    port = 10000 + (port - 10000 + 1) % 22000
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    found.append(port)
+print(*found)'
 }
 wait_healthy() {
     for _ in $(seq 300); do
@@ -136,7 +149,7 @@ topology() {
     mkdir -p "$dir/dist"
     echo '<!doctype html><title>chat-bench</title>' >"$dir/dist/index.html"
     chmod -R a+rX "$dir/dist"
-    rport="$(free_port)"; p1="$(free_port)"; p2="$(free_port)"; nport="$(free_port)"
+    read -r rport p1 p2 nport < <(four_free_ports)
     fresh_pg_db topology
     redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >"$dir/redis.log" 2>&1 &
     topo_pids+=($!); echo "redis-server" >"$dir/pid-$!"

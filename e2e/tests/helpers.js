@@ -12,16 +12,26 @@ import { chromium } from 'playwright-core';
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const SCREENSHOTS = join(ROOT, 'target', 'screenshots');
 
-/** A free TCP port on 127.0.0.1 (asked from the kernel, then released). */
+/**
+ * A port for a server a test starts, below the kernel's ephemeral range (32768 and up), so that
+ * neither another process's bind to port 0 nor an outgoing connection takes it between our
+ * choice and the server binding it. The counter keeps this process's choices apart; the PID
+ * spreads test files running at once.
+ */
+let nextPort = 0;
 export async function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
+  const FIRST = 10000;
+  const SPAN = 22000;
+  const start = (process.pid * 7919) % SPAN;
+  for (;;) {
+    const port = FIRST + ((start + nextPort++) % SPAN);
+    const free = await new Promise((ok) => {
+      const srv = createServer();
+      srv.once('error', () => ok(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => ok(true)));
     });
-  });
+    if (free) return port;
+  }
 }
 
 /**
