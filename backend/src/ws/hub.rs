@@ -9,10 +9,10 @@ use actix_ws::CloseCode;
 use bytestring::ByteString;
 use futures_util::future::BoxFuture;
 use shared::{RoomId, ServerFrame, UserId};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 pub type ConnId = u64;
 
@@ -36,34 +36,89 @@ pub struct CloseRequest {
     pub reason: &'static str,
 }
 
-/// Lets the hub tell a socket's task to close, from any thread.
-#[derive(Default)]
-pub struct Kick {
-    notify: Notify,
-    reason: Mutex<Option<CloseRequest>>,
+/// A socket's inbox: the frames waiting for it and, once, the hub's request to close it.
+/// One allocation per socket; the queue's buffer exists only while frames wait (most sockets
+/// are idle most of the time) and holds at most `capacity`.
+pub struct Inbox {
+    state: Mutex<InboxState>,
+    ready: Notify,
+    capacity: usize,
 }
 
-impl Kick {
-    /// Returns true the first time the socket is told to close.
-    fn kick(&self, request: CloseRequest) -> bool {
-        let mut reason = self.reason.lock().unwrap_or_else(|e| e.into_inner());
-        let first = reason.is_none();
-        reason.get_or_insert(request);
-        self.notify.notify_one();
+#[derive(Default)]
+struct InboxState {
+    queue: VecDeque<Arc<Outbound>>,
+    close: Option<CloseRequest>,
+}
+
+/// What a socket's task takes from its inbox.
+#[derive(Debug)]
+pub enum Received {
+    Frame(Arc<Outbound>),
+    /// Comes before any frame still waiting: a closing socket has no use for them.
+    Close(CloseRequest),
+}
+
+/// The inbox already holds its capacity.
+#[derive(Debug)]
+pub struct Full;
+
+impl Inbox {
+    fn new(capacity: usize) -> Self {
+        Self {
+            state: Mutex::default(),
+            ready: Notify::new(),
+            capacity,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, InboxState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(&self, frame: Arc<Outbound>) -> Result<(), Full> {
+        {
+            let mut state = self.lock();
+            if state.queue.len() >= self.capacity {
+                return Err(Full);
+            }
+            state.queue.push_back(frame);
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Asks the socket to close; true the first time.
+    fn close(&self, request: CloseRequest) -> bool {
+        let first = {
+            let mut state = self.lock();
+            let first = state.close.is_none();
+            state.close.get_or_insert(request);
+            first
+        };
+        self.ready.notify_one();
         first
     }
 
-    /// Resolves once the socket has been told to close.
-    pub async fn kicked(&self) -> CloseRequest {
-        self.notify.notified().await;
-        self.reason
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .unwrap_or(CloseRequest {
-                code: CloseCode::Policy,
-                reason: "closed by server",
-            })
+    /// The next thing for the socket. Cancel-safe: nothing is taken unless it is returned.
+    pub async fn next(&self) -> Received {
+        loop {
+            {
+                let mut state = self.lock();
+                if let Some(request) = &state.close {
+                    return Received::Close(request.clone());
+                }
+                if let Some(frame) = state.queue.pop_front() {
+                    if state.queue.is_empty() {
+                        // A burst is over: give its buffer back rather than keep it per socket.
+                        state.queue = VecDeque::new();
+                    }
+                    return Received::Frame(frame);
+                }
+            }
+            // A push after the look above leaves a permit here: the wait cannot miss it.
+            self.ready.notified().await;
+        }
     }
 }
 
@@ -79,10 +134,8 @@ pub struct Outbound {
 pub struct Registration {
     pub conn_id: ConnId,
     /// Bounded: a socket that falls this far behind is closed, never buffered without end.
-    /// `Arc`: one event is shared by all its sockets, and the queue's slots stay small (its
-    /// first block is allocated for every idle socket).
-    pub outbound: mpsc::Receiver<Arc<Outbound>>,
-    pub kick: Arc<Kick>,
+    /// Frames are `Arc`'d: one event is shared by all its sockets.
+    pub inbox: Arc<Inbox>,
     /// True when this is the user's first open socket (they just came online here).
     pub first_for_user: bool,
 }
@@ -106,8 +159,7 @@ pub trait FanOut: Send + Sync + 'static {
 struct Socket {
     conn_id: ConnId,
     session_id: i64,
-    outbound: mpsc::Sender<Arc<Outbound>>,
-    kick: Arc<Kick>,
+    inbox: Arc<Inbox>,
 }
 
 /// In-process fan-out: one registry keyed by user, behind a short-held lock.
@@ -146,7 +198,7 @@ impl LocalHub {
             .flatten()
             .filter(|s| which(s))
         {
-            socket.kick.kick(CloseRequest {
+            socket.inbox.close(CloseRequest {
                 code: CloseCode::Policy,
                 reason,
             });
@@ -180,14 +232,14 @@ impl LocalHub {
         let sockets = self.lock();
         for user in to {
             for socket in sockets.get(user).into_iter().flatten() {
-                match socket.outbound.try_send(outbound.clone()) {
+                match socket.inbox.push(outbound.clone()) {
                     Ok(()) => {
                         self.metrics
                             .frames_delivered
                             .fetch_add(1, Ordering::Relaxed);
                     }
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        let first = socket.kick.kick(CloseRequest {
+                    Err(Full) => {
+                        let first = socket.inbox.close(CloseRequest {
                             code: CloseCode::Policy,
                             reason: "too slow: reconnect and catch up",
                         });
@@ -197,8 +249,6 @@ impl LocalHub {
                                 .fetch_add(1, Ordering::Relaxed);
                         }
                     }
-                    // The socket is closing; its task unregisters it.
-                    Err(mpsc::error::TrySendError::Closed(_)) => {}
                 }
             }
         }
@@ -208,22 +258,19 @@ impl LocalHub {
 impl FanOut for LocalHub {
     fn register(&self, user: UserId, session_id: i64) -> Registration {
         let conn_id = self.next_conn_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.queue_capacity);
-        let kick = Arc::new(Kick::default());
+        let inbox = Arc::new(Inbox::new(self.queue_capacity));
         let mut sockets = self.lock();
         let list = sockets.entry(user).or_default();
         let first_for_user = list.is_empty();
         list.push(Socket {
             conn_id,
             session_id,
-            outbound: tx,
-            kick: kick.clone(),
+            inbox: inbox.clone(),
         });
         self.metrics.ws_connections.fetch_add(1, Ordering::Relaxed);
         Registration {
             conn_id,
-            outbound: rx,
-            kick,
+            inbox,
             first_for_user,
         }
     }
@@ -275,7 +322,7 @@ impl FanOut for LocalHub {
 
     fn close_all(&self, code: CloseCode, reason: &'static str) {
         for socket in self.lock().values().flatten() {
-            socket.kick.kick(CloseRequest { code, reason });
+            socket.inbox.close(CloseRequest { code, reason });
         }
     }
 }
@@ -283,6 +330,7 @@ impl FanOut for LocalHub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::ErrorCode;
 
     fn hub(capacity: usize) -> LocalHub {
         LocalHub::new(capacity, Arc::new(Metrics::default()))
@@ -304,14 +352,17 @@ mod tests {
     #[tokio::test]
     async fn frames_reach_every_socket_of_the_recipients_only() {
         let hub = hub(4);
-        let mut a = hub.register(UserId(1), 10);
-        let mut other = hub.register(UserId(2), 20);
+        let a = hub.register(UserId(1), 10);
+        let other = hub.register(UserId(2), 20);
         hub.publish(Event::Deliver {
             to: vec![UserId(1)],
             frame: ServerFrame::Pong,
         });
-        assert_eq!(a.outbound.recv().await.unwrap().text, r#"{"type":"pong"}"#);
-        assert!(other.outbound.try_recv().is_err());
+        match a.inbox.next().await {
+            Received::Frame(frame) => assert_eq!(frame.text, r#"{"type":"pong"}"#),
+            other => panic!("expected the frame, got {other:?}"),
+        }
+        assert!(nothing_within(&other.inbox, 50).await);
     }
 
     #[tokio::test]
@@ -324,8 +375,10 @@ mod tests {
                 frame: ServerFrame::Pong,
             });
         }
-        let request = slow.kick.kicked().await;
-        assert_eq!(request.code, CloseCode::Policy);
+        match slow.inbox.next().await {
+            Received::Close(request) => assert_eq!(request.code, CloseCode::Policy),
+            other => panic!("expected the close request first, got {other:?}"),
+        }
     }
 
     #[tokio::test]
@@ -337,12 +390,49 @@ mod tests {
             user: UserId(1),
             session_id: 10,
         });
-        ended.kick.kicked().await;
-        let still_open = tokio::time::timeout(
-            std::time::Duration::from_millis(50),
-            other_session.kick.kicked(),
-        )
-        .await;
-        assert!(still_open.is_err());
+        assert!(matches!(ended.inbox.next().await, Received::Close(_)));
+        assert!(nothing_within(&other_session.inbox, 50).await);
+    }
+
+    #[tokio::test]
+    async fn frames_come_in_order_and_a_waiting_socket_wakes() {
+        let hub = hub(8);
+        let socket = hub.register(UserId(1), 10);
+        let waiting = tokio::spawn({
+            let inbox = socket.inbox.clone();
+            async move {
+                let mut texts = Vec::new();
+                for _ in 0..3 {
+                    match inbox.next().await {
+                        Received::Frame(frame) => texts.push(frame.text.to_string()),
+                        Received::Close(request) => panic!("closed: {request:?}"),
+                    }
+                }
+                texts
+            }
+        });
+        tokio::task::yield_now().await;
+        for n in 1..=3 {
+            hub.deliver(
+                &[UserId(1)],
+                &ServerFrame::error(ErrorCode::BadRequest, format!("n{n}"), None),
+            );
+        }
+        let texts = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("the waiting socket woke")
+            .unwrap();
+        let order: Vec<bool> = ["n1", "n2", "n3"]
+            .iter()
+            .zip(&texts)
+            .map(|(n, text)| text.contains(n))
+            .collect();
+        assert_eq!(order, [true, true, true], "{texts:?}");
+    }
+
+    async fn nothing_within(inbox: &Inbox, millis: u64) -> bool {
+        tokio::time::timeout(std::time::Duration::from_millis(millis), inbox.next())
+            .await
+            .is_err()
     }
 }

@@ -1,7 +1,7 @@
 //! One websocket connection: authenticate, register with the fan-out, then serve client
 //! frames, outbound events and heartbeats until either side ends it.
 
-use super::hub::{CloseRequest, Registration};
+use super::hub::{CloseRequest, Received, Registration};
 use super::sequencer::{Gap, Sequencer};
 use crate::chat;
 use crate::domain::auth::Authenticated;
@@ -90,18 +90,58 @@ async fn run(
     mut stream: AggregatedMessageStream,
     pre_auth: Option<Authenticated>,
 ) {
+    // Opening and closing are boxed: the task itself keeps only what `serve` needs for the
+    // socket's whole life, which is most of an idle socket's memory.
+    let Some(mut open) = Box::pin(open(&state, &mut session, &mut stream, pre_auth)).await else {
+        return;
+    };
+    let reason = serve(
+        &state,
+        &open.auth,
+        &mut session,
+        &mut stream,
+        &mut open.registration,
+        &mut open.sequencer,
+    )
+    .await;
+    let user = UserId(open.auth.user.id);
+    Box::pin(finish(
+        &state,
+        session,
+        user,
+        open.registration.conn_id,
+        reason,
+    ))
+    .await;
+}
+
+/// A socket past `ready`.
+struct Open {
+    auth: Authenticated,
+    registration: Registration,
+    sequencer: Sequencer,
+}
+
+/// Authenticates, registers with the fan-out and sends `ready`; `None` once the socket has
+/// been closed instead.
+async fn open(
+    state: &Arc<AppState>,
+    session: &mut Session,
+    stream: &mut AggregatedMessageStream,
+    pre_auth: Option<Authenticated>,
+) -> Option<Open> {
     let auth = match pre_auth {
         Some(auth) => auth,
-        None => match await_auth_frame(&state, &mut session, &mut stream).await {
+        None => match await_auth_frame(state, session, stream).await {
             Ok(auth) => auth,
             Err(reason) => {
-                let _ = session.close(reason).await;
-                return;
+                let _ = session.clone().close(reason).await;
+                return None;
             }
         },
     };
     let user = UserId(auth.user.id);
-    let mut registration = state.hub.register(user, auth.session_id);
+    let registration = state.hub.register(user, auth.session_id);
     // Registered (and subscribed, across instances) before `ready`: every event from here on
     // is queued for this socket, which is what makes the catch-up of api.md exact.
     state.hub.subscribed(user).await;
@@ -113,37 +153,40 @@ async fn run(
         Ok(rooms) => rooms.into_iter().map(|(room, seq)| (RoomId(room), seq)),
         Err(e) => {
             tracing::warn!(error = %e, "cannot start a socket without its rooms");
-            state.hub.unregister(user, registration.conn_id);
-            let _ = session
-                .close(close(CloseCode::Again, "storage unavailable: retry"))
-                .await;
-            return;
+            let reason = close(CloseCode::Again, "storage unavailable: retry");
+            finish(state, session.clone(), user, registration.conn_id, reason).await;
+            return None;
         }
     };
-    let mut sequencer = Sequencer::new(baseline, GAP_WAIT);
     let ready = ServerFrame::Ready {
         user: auth.user.to_user(true),
     };
-    let reason = if send_frame(&mut session, &ready).await.is_ok() {
-        if registration.first_for_user {
-            chat::announce_presence(&state, user).await;
-        }
-        serve(
-            &state,
-            &auth,
-            &mut session,
-            &mut stream,
-            &mut registration,
-            &mut sequencer,
-        )
-        .await
-    } else {
-        None
-    };
-    let went_offline = state.hub.unregister(user, registration.conn_id);
+    if send_frame(session, &ready).await.is_err() {
+        finish(state, session.clone(), user, registration.conn_id, None).await;
+        return None;
+    }
+    if registration.first_for_user {
+        chat::announce_presence(state, user).await;
+    }
+    Some(Open {
+        auth,
+        registration,
+        sequencer: Sequencer::new(baseline, GAP_WAIT),
+    })
+}
+
+/// Unregisters a socket, closes it and tells the user's contacts when they went offline.
+async fn finish(
+    state: &Arc<AppState>,
+    session: Session,
+    user: UserId,
+    conn_id: super::hub::ConnId,
+    reason: Option<CloseReason>,
+) {
+    let went_offline = state.hub.unregister(user, conn_id);
     let _ = session.close(reason).await;
     if went_offline {
-        chat::announce_presence(&state, user).await;
+        chat::announce_presence(state, user).await;
     }
 }
 
@@ -222,14 +265,12 @@ async fn serve(
     let mut heartbeat = tokio::time::interval(state.settings.heartbeat());
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
-    let kick = registration.kick.clone();
     let mut in_flight: FuturesOrdered<InFlight> = FuturesOrdered::new();
     loop {
         let gap_deadline = sequencer.deadline();
         tokio::select! {
             // In this order when several are ready: an ack before the echo of its message.
             biased;
-            CloseRequest { code, reason } = kick.kicked() => return close(code, reason),
             Some((client_id, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
                 let frame = match outcome {
                     Ok(stored) => ServerFrame::Ack { client_id, message: stored.message },
@@ -239,15 +280,15 @@ async fn serve(
                     return None;
                 }
             }
-            outbound = registration.outbound.recv() => {
-                let ready = match outbound {
-                    Some(event) => match event.ordered {
+            received = registration.inbox.next() => {
+                let ready = match received {
+                    Received::Frame(event) => match event.ordered {
                         None => vec![event.text.clone()],
                         Some((room, seq)) => {
                             sequencer.accept(room, seq, event.text.clone(), Instant::now())
                         }
                     },
-                    None => return close(CloseCode::Away, "server shutting down"),
+                    Received::Close(CloseRequest { code, reason }) => return close(code, reason),
                 };
                 for text in ready {
                     if session.text(text).await.is_err() {
@@ -257,7 +298,7 @@ async fn serve(
             }
             _ = tokio::time::sleep_until(gap_deadline.unwrap_or_else(Instant::now).into()), if gap_deadline.is_some() => {
                 for gap in sequencer.overdue(Instant::now()) {
-                    let Some((fetched, complete)) = fetch_gap(state, auth.user.id, gap).await else {
+                    let Some((fetched, complete)) = Box::pin(fetch_gap(state, auth.user.id, gap)).await else {
                         return close(CloseCode::Restart, "missed events: reconnect and catch up");
                     };
                     for text in sequencer.fill(gap, fetched, complete, Instant::now()) {
@@ -271,7 +312,7 @@ async fn serve(
                 last_heard = Instant::now();
                 match incoming {
                     Some(Ok(AggregatedMessage::Text(text))) => {
-                        let reply = match handle_frame(state, auth, &text).await {
+                        let reply = match Box::pin(handle_frame(state, auth, &text)).await {
                             Handled::Reply(frames) => frames,
                             // Sends are queued, not awaited: the next frames are read while
                             // earlier ones are committed, and acks go out in order above.
