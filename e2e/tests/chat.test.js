@@ -113,8 +113,17 @@ test('two people chat live through the real server, across a reload and a server
     await expectOnce(b, 'Hi Bob, Carol here');
     await expectBadge(b, carolName, 0);
 
-    await a.getByLabel(/find people/).fill(bob.username);
-    await a.locator('.person', { hasText: bob.name }).click();
+    // By keyboard: ↓ from the field onto the first person, ↑ back to the field, ↓ and Enter.
+    const search = a.getByLabel(/find people/);
+    await search.fill(bob.username);
+    const bobButton = a.locator('.person', { hasText: bob.name });
+    await bobButton.waitFor();
+    await search.press('ArrowDown');
+    await eventually(async () => assert.ok(await bobButton.evaluate((el) => el === document.activeElement)));
+    await bobButton.press('ArrowUp');
+    await eventually(async () => assert.ok(await search.evaluate((el) => el === document.activeElement)));
+    await search.press('ArrowDown');
+    await bobButton.press('Enter');
     await a.waitForURL(/\/rooms\/\d+$/);
     await eventually(async () => assert.equal(await a.locator('.conv-title h2').textContent(), bob.name));
     await send(a, 'Hello Bob');
@@ -313,6 +322,11 @@ test('two people chat live through the real server, across a reload and a server
     const login = await fresh.newPage();
     watchErrors(login, 'fresh', errors);
     await login.goto(roomUrl);
+    await login.waitForURL(/\/login\?next=/);
+    // Looking at the other tab and coming back keeps the deep link.
+    await login.getByRole('link', { name: 'Create account' }).click();
+    await login.waitForURL(/\/register\?next=/);
+    await login.getByRole('link', { name: 'Sign in' }).click();
     await login.waitForURL(/\/login\?next=/);
     await login.getByRole('button', { name: 'Sign in' }).waitFor();
     await screenshot(login, 'desktop-login.png');

@@ -64,9 +64,9 @@ pub struct GateProps {
 }
 
 /// Where to go after signing in: `/login?next=/rooms/7` keeps a deep link across the sign-in.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct NextQuery {
-    next: Option<String>,
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NextQuery {
+    pub next: Option<String>,
 }
 
 /// Private pages worth coming back to after signing in (never an auth page).

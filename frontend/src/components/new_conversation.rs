@@ -5,8 +5,9 @@ use crate::hooks::use_chat;
 use crate::services::api;
 use gloo_timers::callback::Timeout;
 use shared::User;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{HtmlInputElement, KeyboardEvent};
+use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -21,6 +22,20 @@ enum Results {
     Failed(String),
 }
 
+/// Focuses the `index`-th result button; false when there is none.
+fn focus_result(people_list: &NodeRef, index: usize) -> bool {
+    people_list
+        .cast::<Element>()
+        .and_then(|list| {
+            list.query_selector(&format!("[data-index=\"{index}\"]"))
+                .ok()
+                .flatten()
+        })
+        .and_then(|button| button.dyn_into::<HtmlElement>().ok())
+        .map(|button| button.focus().is_ok())
+        .unwrap_or(false)
+}
+
 /// "New conversation": find people by name, open (or create) the room with one of them.
 #[component]
 pub fn NewConversation() -> Html {
@@ -32,6 +47,8 @@ pub fn NewConversation() -> Html {
     // Answers to older queries must not overwrite newer ones.
     let generation = use_mut_ref(|| 0u32);
     let me = chat.state().me().map(|u| u.id);
+    let input = use_node_ref();
+    let people_list = use_node_ref();
 
     let oninput = {
         let (query, results, debounce, generation) = (
@@ -98,11 +115,20 @@ pub fn NewConversation() -> Html {
         _ => Vec::new(),
     };
 
+    let clear = {
+        let (query, results) = (query.clone(), results.clone());
+        move || {
+            query.set(String::new());
+            results.set(Results::Idle);
+        }
+    };
+
+    // In the field: Enter opens the first person, ↓ moves into the list, Escape clears.
     let onkeydown = {
-        let (open, query, results, first) = (
+        let (open, people_list, clear, first) = (
             open.clone(),
-            query.clone(),
-            results.clone(),
+            people_list.clone(),
+            clear.clone(),
             people.first().cloned(),
         );
         Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
@@ -112,11 +138,48 @@ pub fn NewConversation() -> Html {
                     open.emit(user);
                 }
             }
-            "Escape" => {
-                query.set(String::new());
-                results.set(Results::Idle);
-            }
+            "ArrowDown" if focus_result(&people_list, 0) => e.prevent_default(),
+            "Escape" => clear(),
             _ => {}
+        })
+    };
+
+    // In the list: ↑/↓ move between people (↑ from the first returns to the field), Escape
+    // clears and returns to the field; Enter and Space are the buttons' own.
+    let on_list_keydown = {
+        let (input, people_list) = (input.clone(), people_list.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            let Some(current) = e
+                .target_dyn_into::<Element>()
+                .and_then(|el| el.get_attribute("data-index"))
+                .and_then(|i| i.parse::<usize>().ok())
+            else {
+                return;
+            };
+            let focus_input = || {
+                if let Some(field) = input.cast::<HtmlInputElement>() {
+                    let _ = field.focus();
+                }
+            };
+            match e.key().as_str() {
+                "ArrowDown" => {
+                    e.prevent_default();
+                    focus_result(&people_list, current + 1);
+                }
+                "ArrowUp" => {
+                    e.prevent_default();
+                    if current == 0 {
+                        focus_input();
+                    } else {
+                        focus_result(&people_list, current - 1);
+                    }
+                }
+                "Escape" => {
+                    focus_input();
+                    clear();
+                }
+                _ => {}
+            }
         })
     };
 
@@ -130,15 +193,15 @@ pub fn NewConversation() -> Html {
             <p class="search-note" role="status">{ "No one found by that name." }</p>
         },
         Results::Found(_) => html! {
-            <ul class="search-results" aria-label="People">
-                { for people.iter().map(|user| {
+            <ul class="search-results" aria-label="People" ref={people_list.clone()} onkeydown={on_list_keydown}>
+                { for people.iter().enumerate().map(|(index, user)| {
                     let onclick = {
                         let (open, user) = (open.clone(), user.clone());
                         Callback::from(move |_| open.emit(user.clone()))
                     };
                     html! {
                         <li key={user.id.0}>
-                            <button type="button" class="person" {onclick}>
+                            <button type="button" class="person" data-index={index.to_string()} {onclick}>
                                 <Avatar user={user.clone()} small=true />
                                 <span class="person-name">{ user.display_name.clone() }</span>
                                 <span class="person-handle">{ format!("@{}", user.username) }</span>
@@ -156,7 +219,7 @@ pub fn NewConversation() -> Html {
                 { icons::search() }
                 <span class="sr-only">{ "New conversation: find people" }</span>
                 <input id="people-search" type="search" placeholder="New conversation — find people"
-                    autocomplete="off" spellcheck="false" value={(*query).clone()} {oninput} {onkeydown} />
+                    autocomplete="off" spellcheck="false" value={(*query).clone()} ref={input} {oninput} {onkeydown} />
             </label>
             { list }
         </div>

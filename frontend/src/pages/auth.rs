@@ -1,7 +1,7 @@
 //! Sign in and create account: one form, two modes, with the server's validation messages
 //! shown next to the fields they concern.
 
-use crate::app::Route;
+use crate::app::{NextQuery, Route};
 use crate::components::icons;
 use crate::hooks::use_chat;
 use crate::services::api;
@@ -201,6 +201,10 @@ pub fn AuthPage(props: &AuthPageProps) -> Html {
     };
     let invalid = |error: &Option<String>| error.is_some().then_some("true");
     let register = mode == AuthMode::Register;
+    // Switching between the two tabs keeps the deep link the visitor came for.
+    let next = use_location()
+        .and_then(|l| l.query::<NextQuery>().ok())
+        .filter(|q| q.next.is_some());
 
     html! {
         <main class="auth">
@@ -214,8 +218,8 @@ pub fn AuthPage(props: &AuthPageProps) -> Html {
                     { if register { "Pick a username people can find you by." } else { "Sign in to pick up your conversations." } }
                 </p>
                 <nav class="auth-tabs" aria-label="Account">
-                    <Link<Route> to={Route::Login} classes={classes!("auth-tab", (!register).then_some("active"))}>{ "Sign in" }</Link<Route>>
-                    <Link<Route> to={Route::Register} classes={classes!("auth-tab", register.then_some("active"))}>{ "Create account" }</Link<Route>>
+                    <Link<Route, NextQuery> to={Route::Login} query={next.clone()} classes={classes!("auth-tab", (!register).then_some("active"))}>{ "Sign in" }</Link<Route, NextQuery>>
+                    <Link<Route, NextQuery> to={Route::Register} query={next} classes={classes!("auth-tab", register.then_some("active"))}>{ "Create account" }</Link<Route, NextQuery>>
                 </nav>
                 <form {onsubmit} novalidate=true>
                     if let Some(message) = &errors.form {
