@@ -16,10 +16,10 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use bytestring::ByteString;
-use futures_util::stream::FuturesOrdered;
 use futures_util::StreamExt;
 use shared::frames::MAX_FRAME_BYTES;
 use shared::{ClientFrame, ErrorCode, RoomId, ServerFrame, UserId, MAX_PAGE_LIMIT};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -97,27 +97,27 @@ async fn run(
     };
     let reason = serve(
         &state,
-        &open.auth,
+        open.user,
         &mut session,
         &mut stream,
         &mut open.registration,
         &mut open.sequencer,
     )
     .await;
-    let user = UserId(open.auth.user.id);
     Box::pin(finish(
         &state,
         session,
-        user,
+        open.user,
         open.registration.conn_id,
         reason,
     ))
     .await;
 }
 
-/// A socket past `ready`.
+/// A socket past `ready`. Only the user's id is kept of the session (not the whole user
+/// row with its password hash, for as long as the socket lives).
 struct Open {
-    auth: Authenticated,
+    user: UserId,
     registration: Registration,
     sequencer: Sequencer,
 }
@@ -169,7 +169,7 @@ async fn open(
         chat::announce_presence(state, user).await;
     }
     Some(Open {
-        auth,
+        user,
         registration,
         sequencer: Sequencer::new(baseline, GAP_WAIT),
     })
@@ -256,22 +256,26 @@ async fn await_auth_frame(
 /// The connection's main loop. Returns the close frame to send, if any.
 async fn serve(
     state: &Arc<AppState>,
-    auth: &Authenticated,
+    me: UserId,
     session: &mut Session,
     stream: &mut AggregatedMessageStream,
     registration: &mut Registration,
     sequencer: &mut Sequencer,
 ) -> Option<CloseReason> {
-    let mut heartbeat = tokio::time::interval(state.settings.heartbeat());
-    heartbeat.tick().await;
+    let heartbeat = state.settings.heartbeat();
+    let mut next_heartbeat = Instant::now() + heartbeat;
     let mut last_heard = Instant::now();
-    let mut in_flight: FuturesOrdered<InFlight> = FuturesOrdered::new();
+    // Plain queue, not `FuturesOrdered`: acks go out in order anyway, and an idle socket's
+    // empty `VecDeque` allocates nothing.
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     loop {
         let gap_deadline = sequencer.deadline();
+        // One timer per socket: the next heartbeat, or sooner a gap's deadline.
+        let wake_at = gap_deadline.map_or(next_heartbeat, |gap| gap.min(next_heartbeat));
         tokio::select! {
             // In this order when several are ready: an ack before the echo of its message.
             biased;
-            Some((client_id, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+            (client_id, outcome) = first_committed(&mut in_flight), if !in_flight.is_empty() => {
                 let frame = match outcome {
                     Ok(stored) => ServerFrame::Ack { client_id, message: stored.message },
                     Err(e) => send_failed(e, &client_id),
@@ -296,9 +300,19 @@ async fn serve(
                     }
                 }
             }
-            _ = tokio::time::sleep_until(gap_deadline.unwrap_or_else(Instant::now).into()), if gap_deadline.is_some() => {
-                for gap in sequencer.overdue(Instant::now()) {
-                    let Some((fetched, complete)) = Box::pin(fetch_gap(state, auth.user.id, gap)).await else {
+            _ = tokio::time::sleep_until(wake_at.into()) => {
+                let now = Instant::now();
+                if now >= next_heartbeat {
+                    if last_heard.elapsed() > state.settings.idle_timeout() {
+                        return close(CloseCode::Away, "idle timeout");
+                    }
+                    if session.ping(b"").await.is_err() {
+                        return None;
+                    }
+                    next_heartbeat = now + heartbeat;
+                }
+                for gap in sequencer.overdue(now) {
+                    let Some((fetched, complete)) = Box::pin(fetch_gap(state, me.0, gap)).await else {
                         return close(CloseCode::Restart, "missed events: reconnect and catch up");
                     };
                     for text in sequencer.fill(gap, fetched, complete, Instant::now()) {
@@ -312,7 +326,7 @@ async fn serve(
                 last_heard = Instant::now();
                 match incoming {
                     Some(Ok(AggregatedMessage::Text(text))) => {
-                        let reply = match Box::pin(handle_frame(state, auth, &text)).await {
+                        let reply = match Box::pin(handle_frame(state, me, &text)).await {
                             Handled::Reply(frames) => frames,
                             // Sends are queued, not awaited: the next frames are read while
                             // earlier ones are committed, and acks go out in order above.
@@ -347,14 +361,6 @@ async fn serve(
                         tracing::debug!(error = %e, "websocket protocol error");
                         return close(CloseCode::Protocol, "protocol error");
                     }
-                }
-            }
-            _ = heartbeat.tick() => {
-                if last_heard.elapsed() > state.settings.idle_timeout() {
-                    return close(CloseCode::Away, "idle timeout");
-                }
-                if session.ping(b"").await.is_err() {
-                    return None;
                 }
             }
         }
@@ -426,8 +432,26 @@ impl Future for InFlight {
     }
 }
 
+/// The oldest queued send, once committed (sends commit in the order they were queued).
+fn first_committed(
+    in_flight: &mut VecDeque<InFlight>,
+) -> impl Future<Output = (String, Result<Stored, AppError>)> + '_ {
+    std::future::poll_fn(move |cx| {
+        let Some(first) = in_flight.front_mut() else {
+            return Poll::Pending;
+        };
+        let done = std::task::ready!(Pin::new(first).poll(cx));
+        in_flight.pop_front();
+        if in_flight.is_empty() && in_flight.capacity() > 16 {
+            // A burst is over: give its buffer back rather than keep it per socket.
+            *in_flight = VecDeque::new();
+        }
+        Poll::Ready(done)
+    })
+}
+
 /// Runs one client frame. Every failure is an `error` frame and the socket stays open.
-async fn handle_frame(state: &Arc<AppState>, auth: &Authenticated, text: &str) -> Handled {
+async fn handle_frame(state: &Arc<AppState>, me: UserId, text: &str) -> Handled {
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => frame,
         Err(e) => {
@@ -438,7 +462,7 @@ async fn handle_frame(state: &Arc<AppState>, auth: &Authenticated, text: &str) -
             )])
         }
     };
-    let me = auth.user.id;
+    let me = me.0;
     let failed =
         |e: AppError| Handled::Reply(vec![ServerFrame::error(e.code(), e.public_message(), None)]);
     match frame {

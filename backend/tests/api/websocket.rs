@@ -550,3 +550,27 @@ async fn a_client_that_reconnects_while_the_peer_keeps_sending_sees_every_messag
         (1..=total).map(|i| format!("m{i}")).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn the_server_pings_and_closes_a_socket_that_stays_silent_past_the_idle_timeout() {
+    let app = spawn_app_with(|s| {
+        s.ws_heartbeat_secs = 1;
+        s.ws_idle_timeout_secs = 2;
+    })
+    .await;
+    let alice = app.register("alice").await;
+    let mut answering = app.ws(&alice).await;
+    let mut silent = app.ws(&alice).await;
+
+    // Reading answers the server's pings (tungstenite pongs by itself); not reading does not.
+    answering
+        .assert_none_within(Duration::from_millis(4500), |_| false)
+        .await;
+
+    assert_eq!(silent.closed().await, Closed::WithCode(1001));
+    answering.send(&ClientFrame::Ping).await;
+    assert_eq!(
+        answering.next_matching(|f| *f == ServerFrame::Pong).await,
+        ServerFrame::Pong
+    );
+}
