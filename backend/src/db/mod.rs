@@ -118,9 +118,11 @@ impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
         if let DbConn::Sqlite(c) = conn {
             c.batch_execute(
                 // FULL: an acknowledged message survives power loss too; group commit
-                // (see writer.rs) pays for the extra fsync.
+                // (see writer.rs) pays for the extra fsync. No automatic checkpoints: the
+                // checkpointer thread runs them, off the commits' path (see `checkpointer`).
                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                 PRAGMA wal_autocheckpoint = 0;",
             )
             .map_err(r2d2::Error::QueryError)?;
         }
@@ -134,6 +136,8 @@ impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
 pub struct Db {
     pool: Pool<ConnManager>,
     backend: &'static str,
+    /// Alive while any handle is: the SQLite checkpointer stops when the last one goes.
+    _alive: std::sync::Arc<()>,
 }
 
 pub struct PoolOptions {
@@ -153,13 +157,22 @@ impl Db {
         }
         run_migrations(&url)?;
         let backend = url.backend_name();
+        let alive = std::sync::Arc::new(());
+        #[cfg(feature = "sqlite")]
+        if let DbUrl::Sqlite(path) = &url {
+            checkpointer(path.clone(), std::sync::Arc::downgrade(&alive))?;
+        }
         let pool = Pool::builder()
             .max_size(options.max_size)
             .connection_timeout(options.connection_timeout)
             .connection_customizer(Box::new(SqlitePragmas))
             .build(ConnManager { url })
             .context("opening the database connection pool")?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            _alive: alive,
+        })
     }
 
     pub fn backend(&self) -> &'static str {
@@ -191,6 +204,30 @@ impl Db {
             .get()
             .map_err(|_| AppError::Unavailable("the database is unavailable".into()))
     }
+}
+
+/// Copies SQLite's write-ahead log into the database file on a thread of its own, so that no
+/// commit (a message batch, a login's session) pays for a checkpoint's writes and fsync: with
+/// automatic checkpoints, the commit that crossed the WAL's size threshold did, and a slow
+/// flush of the disk then held every message behind it. PASSIVE never blocks a writer.
+#[cfg(feature = "sqlite")]
+fn checkpointer(path: PathBuf, alive: std::sync::Weak<()>) -> anyhow::Result<()> {
+    const EVERY: Duration = Duration::from_millis(500);
+    let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
+        .with_context(|| format!("opening SQLite database {}", path.display()))?;
+    conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 0;")?;
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while alive.strong_count() > 0 {
+                std::thread::sleep(EVERY);
+                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
+                }
+            }
+        })
+        .context("starting the SQLite checkpointer")?;
+    Ok(())
 }
 
 fn run_migrations(url: &DbUrl) -> anyhow::Result<()> {

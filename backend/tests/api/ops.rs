@@ -1,5 +1,6 @@
 use crate::helpers::*;
 use shared::HealthResponse;
+use std::time::Duration;
 
 #[tokio::test]
 async fn health_reports_storage_and_local_pubsub() {
@@ -134,4 +135,41 @@ async fn cors_answers_configured_origins_only_echoing_the_exact_origin() {
         .await
         .unwrap();
     assert!(!get.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn sqlite_write_ahead_log_reaches_the_database_file_without_waiting_for_a_commit() {
+    let app = spawn_app_with(|s| s.message_burst = 1000).await;
+    let Some(path) = app
+        .database_url
+        .strip_prefix("sqlite://")
+        .map(str::to_owned)
+    else {
+        return; // PostgreSQL: nothing to checkpoint.
+    };
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let room = app.open_room(&alice, &bob).await;
+    let file_size = || std::fs::metadata(&path).unwrap().len();
+    let before = file_size();
+    // About 1 MiB of messages: far below SQLite's automatic threshold (4 MiB of log), so only
+    // the server's own checkpoints copy it into the database file.
+    let body = "x".repeat(3900);
+    for i in 0..250 {
+        assert_eq!(
+            app.send(&alice, room.id.0, &body, &format!("c{i}"))
+                .await
+                .status(),
+            201
+        );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while file_size() < before + 900_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {} bytes (from {before})",
+            file_size()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
