@@ -156,7 +156,7 @@ topology() {
     local env=(DATABASE_URL="$pg_url" REDIS_URL="redis://127.0.0.1:$rport" RUST_LOG=warn
         CHAT_STATIC_DIR="$dir/dist" CHAT_TRUSTED_PROXIES=127.0.0.1
         CHAT_MESSAGES_PER_SECOND=1000000 CHAT_MESSAGE_BURST=1000000
-        CHAT_LOGIN_FAILURES_PER_MINUTE=1000000)
+        CHAT_LOGIN_FAILURES_PER_MINUTE=1000000 CHAT_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE=1000000)
     env "${env[@]}" CHAT_BIND="127.0.0.1:$p1" "$server" >"$dir/server1.log" 2>&1 &
     s1=$!; topo_pids+=("$s1"); echo "chat-server 1" >"$dir/pid-$s1"
     wait_healthy "http://127.0.0.1:$p1" || return 1

@@ -67,9 +67,19 @@ pub struct Settings {
     #[arg(long, env = "CHAT_HASH_CONCURRENCY", default_value_t = 0)]
     pub hash_concurrency: usize,
 
-    /// Failed logins per username and per address per minute before 429.
+    /// Failed logins per username per minute before 429 (guessing one account's password).
     #[arg(long, env = "CHAT_LOGIN_FAILURES_PER_MINUTE", default_value_t = 10)]
     pub login_failures_per_minute: u32,
+
+    /// Failed logins per client address per minute, whatever the usernames, before 429
+    /// (trying many accounts from one place). Higher than the per-username limit: many
+    /// people may share one address (an office, a NAT, a test run).
+    #[arg(
+        long,
+        env = "CHAT_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE",
+        default_value_t = 300
+    )]
+    pub login_failures_per_address_per_minute: u32,
 
     /// Sustained messages per second per user.
     #[arg(long, env = "CHAT_MESSAGES_PER_SECOND", default_value_t = 20.0)]
@@ -161,6 +171,10 @@ impl Settings {
             (
                 "CHAT_LOGIN_FAILURES_PER_MINUTE",
                 self.login_failures_per_minute as u64,
+            ),
+            (
+                "CHAT_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE",
+                self.login_failures_per_address_per_minute as u64,
             ),
             ("CHAT_MESSAGE_BURST", self.message_burst as u64),
             ("CHAT_WS_AUTH_TIMEOUT_SECS", self.ws_auth_timeout_secs),

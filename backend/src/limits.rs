@@ -61,6 +61,43 @@ impl FailureLimiter {
     }
 }
 
+/// Failed logins, limited per username (guessing one password) and, more loosely, per client
+/// address (trying many accounts from one place).
+pub struct LoginLimits {
+    by_username: FailureLimiter,
+    by_address: FailureLimiter,
+}
+
+impl LoginLimits {
+    pub fn new(per_username: u32, per_address: u32) -> Self {
+        Self {
+            by_username: FailureLimiter::new(per_username),
+            by_address: FailureLimiter::new(per_address),
+        }
+    }
+
+    /// `Err(seconds to wait)` when either limit is used up.
+    pub fn check(&self, username: &str, address: &str) -> Result<(), u64> {
+        let by_username = self.by_username.check(&[username.to_owned()]);
+        let by_address = self.by_address.check(&[address.to_owned()]);
+        match (by_username, by_address) {
+            (Err(a), Err(b)) => Err(a.max(b)),
+            (Err(wait), _) | (_, Err(wait)) => Err(wait),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn failed(&self, username: &str, address: &str) {
+        self.by_username.record_failure(&[username.to_owned()]);
+        self.by_address.record_failure(&[address.to_owned()]);
+    }
+
+    /// A correct password clears the account's count (not the address's).
+    pub fn succeeded(&self, username: &str) {
+        self.by_username.forget(username);
+    }
+}
+
 /// A token bucket per key: `rate` tokens a second, holding at most `burst`.
 pub struct TokenBuckets<K> {
     rate: f64,

@@ -4,7 +4,7 @@ use crate::config::Settings;
 use crate::db::{Db, PoolOptions};
 use crate::error::AppError;
 use crate::hashing::HashPool;
-use crate::limits::{FailureLimiter, TokenBuckets};
+use crate::limits::{LoginLimits, TokenBuckets};
 use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
 use crate::routes::{admin, auth, ops, rooms, spa, users};
@@ -55,7 +55,10 @@ impl Application {
             writer,
             hub,
             origins: OriginPolicy::new(&settings.allowed_origins),
-            login_failures: FailureLimiter::new(settings.login_failures_per_minute),
+            login_failures: LoginLimits::new(
+                settings.login_failures_per_minute,
+                settings.login_failures_per_address_per_minute,
+            ),
             send_limiter: TokenBuckets::new(settings.messages_per_second, settings.message_burst),
             typing_limiter: TokenBuckets::new(2.0, 10),
             metrics,

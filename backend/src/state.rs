@@ -3,7 +3,7 @@
 use crate::config::Settings;
 use crate::db::Db;
 use crate::hashing::HashPool;
-use crate::limits::{FailureLimiter, TokenBuckets};
+use crate::limits::{LoginLimits, TokenBuckets};
 use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
 use crate::writer::MessageWriter;
@@ -16,7 +16,7 @@ pub struct AppState {
     pub db: Db,
     pub hub: Arc<dyn FanOut>,
     pub origins: OriginPolicy,
-    pub login_failures: FailureLimiter,
+    pub login_failures: LoginLimits,
     pub send_limiter: TokenBuckets<UserId>,
     /// Typing events beyond this rate are dropped silently (they are only hints).
     pub typing_limiter: TokenBuckets<UserId>,

@@ -88,7 +88,11 @@ impl Server {
             ),
             ("CHAT_MESSAGES_PER_SECOND".to_owned(), raised.clone()),
             ("CHAT_MESSAGE_BURST".to_owned(), raised.clone()),
-            ("CHAT_LOGIN_FAILURES_PER_MINUTE".to_owned(), raised),
+            ("CHAT_LOGIN_FAILURES_PER_MINUTE".to_owned(), raised.clone()),
+            (
+                "CHAT_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE".to_owned(),
+                raised,
+            ),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];
         if let Some(queue) = spec.ws_queue {

@@ -91,10 +91,9 @@ pub async fn login(
     let ip = client_ip(&req, &state.settings.trusted_proxies)
         .map(|ip| ip.to_string())
         .unwrap_or_default();
-    let limit_keys = [format!("user:{username}"), format!("ip:{ip}")];
     state
         .login_failures
-        .check(&limit_keys)
+        .check(&username, &ip)
         .map_err(|retry_after_secs| AppError::RateLimited {
             message: "too many failed logins: wait a minute".into(),
             retry_after_secs,
@@ -109,13 +108,13 @@ pub async fn login(
         .run(move || auth::check_credentials(found, &password))
         .await?;
     let Some(user) = checked else {
-        state.login_failures.record_failure(&limit_keys);
+        state.login_failures.failed(&username, &ip);
         return Err(AppError::Unauthorized("wrong username or password".into()));
     };
     if user.disabled {
         return Err(AppError::Forbidden("this account has been disabled".into()));
     }
-    state.login_failures.forget(&limit_keys[0]);
+    state.login_failures.succeeded(&username);
     start_session(&state, &req, user, actix_web::http::StatusCode::OK).await
 }
 

@@ -167,6 +167,29 @@ async fn failed_logins_are_limited_per_username_then_answer_429_with_retry_after
 }
 
 #[tokio::test]
+async fn failed_logins_from_one_address_are_limited_more_loosely_than_per_username() {
+    // The default lets one address (a test run, an office) fail for many accounts …
+    let app = spawn_app().await;
+    for n in 0..15 {
+        let response = app
+            .login_response(&format!("nobody{n}"), "wrong-password")
+            .await;
+        assert_eq!(response.status(), 401, "attempt {n}");
+    }
+    // … and its own limit still stops one address trying account after account.
+    let strict = spawn_app_with(|s| s.login_failures_per_address_per_minute = 3).await;
+    strict.register("ivan").await;
+    for n in 0..3 {
+        let response = strict
+            .login_response(&format!("nobody{n}"), "wrong-password")
+            .await;
+        assert_eq!(response.status(), 401, "attempt {n}");
+    }
+    let limited = strict.login_response("ivan", PASSWORD).await;
+    assert_error(limited, 429, "rate_limited").await;
+}
+
+#[tokio::test]
 async fn me_without_or_with_a_bad_token_is_401() {
     let app = spawn_app().await;
     let response = app.client.get(app.url("/api/me")).send().await.unwrap();

@@ -102,7 +102,10 @@ async fn nginx_serves_the_bundle_with_types_compression_cache_and_security_heade
     // Login limit 3 per address per instance, so the forged-header check below needs few
     // (slow, Argon2) attempts even though nginx spreads them over both instances.
     let options = Options {
-        extra_env: vec![("CHAT_LOGIN_FAILURES_PER_MINUTE".into(), "3".into())],
+        extra_env: vec![(
+            "CHAT_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE".into(),
+            "3".into(),
+        )],
         ..Options::default()
     };
     let Some(topology) = Topology::start("edge_static", options).await else {
