@@ -61,6 +61,11 @@ pub struct Settings {
     #[arg(long, env = "CHAT_WRITE_QUEUE", default_value_t = 65_536)]
     pub write_queue: usize,
 
+    /// Message-writer threads, each group-committing the rooms assigned to it (0: 1 on
+    /// SQLite, 4 on PostgreSQL).
+    #[arg(long, env = "CHAT_WRITERS", default_value_t = 0)]
+    pub writers: usize,
+
     /// Password hashes computed at once (0: one less than the cores, at least 1). Argon2
     /// takes 19 MiB and a core for tens of milliseconds each: a login storm queues here
     /// instead of exhausting memory and starving the chat traffic.
@@ -196,6 +201,16 @@ impl Settings {
             bail!("CHAT_WS_IDLE_TIMEOUT_SECS must be longer than CHAT_WS_HEARTBEAT_SECS");
         }
         Ok(())
+    }
+
+    /// Message-writer threads: one for SQLite (one writer at a time anyway), a few for
+    /// PostgreSQL (their transactions overlap) unless `CHAT_WRITERS` says otherwise.
+    pub fn writer_lanes(&self, backend: &str) -> usize {
+        match (self.writers, backend) {
+            (0, "sqlite") => 1,
+            (0, _) => 4,
+            (n, _) => n,
+        }
     }
 
     pub fn hash_permits(&self) -> usize {

@@ -49,6 +49,7 @@ impl Application {
             hub.clone(),
             metrics.clone(),
             settings.write_queue,
+            settings.writer_lanes(db.backend()),
         )?;
         let state = web::Data::new(AppState {
             password_hashing: HashPool::start(settings.hash_permits())?,

@@ -1,11 +1,13 @@
-//! The message writer: one thread that stores messages by group commit and then hands them
-//! to the fan-out.
+//! The message writer: threads that store messages by group commit and then hand them to
+//! the fan-out.
 //!
-//! Sends from every socket and REST call queue here; the thread takes whatever has queued
+//! Sends from every socket and REST call queue here; a thread takes whatever has queued
 //! (up to `MAX_BATCH`) and stores it in one transaction, so the cost of a commit (an fsync)
 //! is shared by many senders. Each send is acknowledged only after its transaction has
-//! committed. Because one thread stores and publishes, the frames of a room leave this
-//! instance in `seq` order.
+//! committed. A room always goes to the same thread (its lane), which stores and publishes
+//! its messages, so the frames of a room leave this instance in `seq` order. SQLite takes one
+//! writer at a time, so it gets one lane; PostgreSQL commits several transactions at once,
+//! so lanes there overlap their round trips and fsyncs.
 
 use crate::db::{self, Db, DbConn};
 use crate::domain::messages::{self, SendRequest, Stored};
@@ -30,38 +32,47 @@ struct Job {
 }
 
 pub struct MessageWriter {
-    /// `None` only while dropping.
-    queue: Option<SyncSender<Job>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// One queue per lane; empty only while dropping.
+    lanes: Vec<SyncSender<Job>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
-/// Closing the queue ends the thread after it has stored what was queued; waiting for it
-/// means nothing is left half-done when the process exits.
+/// Closing the queues ends the threads after they have stored what was queued; waiting for
+/// them means nothing is left half-done when the process exits.
 impl Drop for MessageWriter {
     fn drop(&mut self) {
-        self.queue.take();
-        if let Some(thread) = self.thread.take() {
+        self.lanes.clear();
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
 }
 
 impl MessageWriter {
-    /// `capacity` bounds the sends waiting to be stored; beyond it, senders get 503.
+    /// `capacity` bounds the sends waiting to be stored (shared out among the `lanes`);
+    /// beyond it, senders get 503.
     pub fn start(
         db: Db,
         hub: Arc<dyn FanOut>,
         metrics: Arc<Metrics>,
         capacity: usize,
+        lanes: usize,
     ) -> anyhow::Result<MessageWriter> {
-        let (queue, jobs) = mpsc::sync_channel(capacity);
-        let thread = std::thread::Builder::new()
-            .name("message-writer".into())
-            .spawn(move || run(jobs, db, hub, metrics))?;
-        Ok(MessageWriter {
-            queue: Some(queue),
-            thread: Some(thread),
-        })
+        let lanes = lanes.max(1);
+        let mut writer = MessageWriter {
+            lanes: Vec::with_capacity(lanes),
+            threads: Vec::with_capacity(lanes),
+        };
+        for lane in 0..lanes {
+            let (queue, jobs) = mpsc::sync_channel((capacity / lanes).max(1));
+            let (db, hub, metrics) = (db.clone(), hub.clone(), metrics.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("message-writer-{lane}"))
+                .spawn(move || run(jobs, db, hub, metrics))?;
+            writer.lanes.push(queue);
+            writer.threads.push(thread);
+        }
+        Ok(writer)
     }
 
     /// Queues the message for the next group commit; the returned future resolves once it
@@ -69,11 +80,11 @@ impl MessageWriter {
     /// sends in flight and they share commits.
     pub fn submit(&self, request: SendRequest) -> Result<PendingSend, AppError> {
         let (reply, stored) = oneshot::channel();
-        let queue = self
-            .queue
-            .as_ref()
-            .ok_or_else(|| AppError::Unavailable("the server is shutting down".into()))?;
-        queue
+        if self.lanes.is_empty() {
+            return Err(AppError::Unavailable("the server is shutting down".into()));
+        }
+        let lane = request.room_id.rem_euclid(self.lanes.len() as i64) as usize;
+        self.lanes[lane]
             .try_send(Job { request, reply })
             .map_err(|e| match e {
                 TrySendError::Full(_) => {

@@ -574,3 +574,59 @@ async fn the_server_pings_and_closes_a_socket_that_stays_silent_past_the_idle_ti
         ServerFrame::Pong
     );
 }
+
+#[tokio::test]
+async fn with_several_writer_lanes_acks_keep_send_order_and_each_room_its_seq_order() {
+    // Three lanes: the three rooms below are stored by different threads.
+    let app = spawn_app_with(|s| {
+        s.writers = 3;
+        s.message_burst = 1000;
+    })
+    .await;
+    let alice = app.register("alice").await;
+    let mut peers = Vec::new();
+    let mut rooms = Vec::new();
+    for name in ["bob", "carol", "dave"] {
+        let peer = app.register(name).await;
+        rooms.push(app.open_room(&alice, &peer).await);
+        peers.push(peer);
+    }
+    let mut ws = app.ws(&alice).await;
+    let mut bob_ws = app.ws(&peers[0]).await;
+
+    let sends = 60;
+    for i in 0..sends {
+        ws.send(&ClientFrame::Send {
+            room_id: rooms[i % 3].id,
+            body: format!("m{i}"),
+            client_id: format!("c{i}"),
+        })
+        .await;
+    }
+
+    let mut acked = Vec::new();
+    while acked.len() < sends {
+        if let ServerFrame::Ack { client_id, message } = ws
+            .next_matching(|f| matches!(f, ServerFrame::Ack { .. }))
+            .await
+        {
+            acked.push((client_id, message.room_id, message.seq));
+        }
+    }
+    let expected_ids: Vec<String> = (0..sends).map(|i| format!("c{i}")).collect();
+    let ids: Vec<String> = acked.iter().map(|(id, _, _)| id.clone()).collect();
+    assert_eq!(ids, expected_ids, "acks in the order of the sends");
+    for (n, room) in rooms.iter().enumerate() {
+        let seqs: Vec<i64> = acked
+            .iter()
+            .filter(|(_, r, _)| *r == room.id)
+            .map(|(_, _, seq)| *seq)
+            .collect();
+        assert_eq!(seqs, (1..=20).collect::<Vec<i64>>(), "room {n}");
+    }
+    let mut delivered = Vec::new();
+    while delivered.len() < 20 {
+        delivered.push(bob_ws.next_message().await.seq);
+    }
+    assert_eq!(delivered, (1..=20).collect::<Vec<i64>>());
+}
