@@ -63,7 +63,13 @@ pub async fn connect(
         .max_frame_size(MAX_FRAME_BYTES)
         .aggregate_continuations()
         .max_continuation_size(MAX_FRAME_BYTES);
-    actix_web::rt::spawn(run(state.into_inner(), session, stream, pre_auth));
+    // Boxed: the task's arguments stay in it for the socket's whole life.
+    actix_web::rt::spawn(run(
+        state.into_inner(),
+        session,
+        stream,
+        pre_auth.map(Box::new),
+    ));
     Ok(response)
 }
 
@@ -88,7 +94,7 @@ async fn run(
     state: Arc<AppState>,
     mut session: Session,
     mut stream: AggregatedMessageStream,
-    pre_auth: Option<Authenticated>,
+    pre_auth: Option<Box<Authenticated>>,
 ) {
     // Opening and closing are boxed: the task itself keeps only what `serve` needs for the
     // socket's whole life, which is most of an idle socket's memory.
@@ -128,10 +134,10 @@ async fn open(
     state: &Arc<AppState>,
     session: &mut Session,
     stream: &mut AggregatedMessageStream,
-    pre_auth: Option<Authenticated>,
+    pre_auth: Option<Box<Authenticated>>,
 ) -> Option<Open> {
     let auth = match pre_auth {
-        Some(auth) => auth,
+        Some(auth) => *auth,
         None => match await_auth_frame(state, session, stream).await {
             Ok(auth) => auth,
             Err(reason) => {
