@@ -143,11 +143,14 @@ fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Met
                 }),
                 _ => None,
             };
+            // Counted before the answer: whoever saw the ack also sees it in /metrics.
+            if fresh.is_some() {
+                metrics.messages_stored.fetch_add(1, Ordering::Relaxed);
+            }
             // Answer first, so the sender's ack goes out before the echo of its message.
             // The sender may have gone away; the message is stored all the same.
             let _ = reply.send(outcome);
             if let Some(event) = fresh {
-                metrics.messages_stored.fetch_add(1, Ordering::Relaxed);
                 hub.publish(event);
             }
         }
