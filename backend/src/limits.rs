@@ -23,36 +23,33 @@ impl FailureLimiter {
         }
     }
 
-    /// `Err(seconds to wait)` when any of `keys` has used up its failures.
-    pub fn check(&self, keys: &[String]) -> Result<(), u64> {
+    /// `Err(seconds to wait)` when `key` has used up its failures.
+    pub fn check(&self, key: &str) -> Result<(), u64> {
         let now = Instant::now();
         let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        let mut wait = None;
-        for key in keys {
-            if let Some((start, count)) = windows.get(key) {
+        match windows.get(key) {
+            Some((start, count)) if *count >= self.limit => {
                 let elapsed = now.duration_since(*start);
-                if elapsed < LOGIN_WINDOW && *count >= self.limit {
-                    let secs = (LOGIN_WINDOW - elapsed).as_secs().max(1);
-                    wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
+                match LOGIN_WINDOW.checked_sub(elapsed) {
+                    Some(left) => Err(left.as_secs().max(1)),
+                    None => Ok(()),
                 }
             }
+            _ => Ok(()),
         }
-        wait.map_or(Ok(()), Err)
     }
 
-    pub fn record_failure(&self, keys: &[String]) {
+    pub fn record_failure(&self, key: &str) {
         let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() > SWEEP_THRESHOLD {
             windows.retain(|_, (start, _)| now.duration_since(*start) < LOGIN_WINDOW);
         }
-        for key in keys {
-            let entry = windows.entry(key.clone()).or_insert((now, 0));
-            if now.duration_since(entry.0) >= LOGIN_WINDOW {
-                *entry = (now, 0);
-            }
-            entry.1 += 1;
+        let entry = windows.entry(key.to_owned()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= LOGIN_WINDOW {
+            *entry = (now, 0);
         }
+        entry.1 += 1;
     }
 
     pub fn forget(&self, key: &str) {
@@ -78,18 +75,21 @@ impl LoginLimits {
 
     /// `Err(seconds to wait)` when either limit is used up.
     pub fn check(&self, username: &str, address: &str) -> Result<(), u64> {
-        let by_username = self.by_username.check(&[username.to_owned()]);
-        let by_address = self.by_address.check(&[address.to_owned()]);
-        match (by_username, by_address) {
-            (Err(a), Err(b)) => Err(a.max(b)),
-            (Err(wait), _) | (_, Err(wait)) => Err(wait),
-            _ => Ok(()),
+        match (
+            self.by_username.check(username),
+            self.by_address.check(address),
+        ) {
+            (Ok(()), Ok(())) => Ok(()),
+            (by_username, by_address) => Err(by_username
+                .err()
+                .unwrap_or(0)
+                .max(by_address.err().unwrap_or(0))),
         }
     }
 
     pub fn failed(&self, username: &str, address: &str) {
-        self.by_username.record_failure(&[username.to_owned()]);
-        self.by_address.record_failure(&[address.to_owned()]);
+        self.by_username.record_failure(username);
+        self.by_address.record_failure(address);
     }
 
     /// A correct password clears the account's count (not the address's).
@@ -141,17 +141,35 @@ mod tests {
     #[test]
     fn failures_block_after_the_limit_per_key() {
         let limiter = FailureLimiter::new(3);
-        let keys = vec!["u:alice".to_string(), "ip:1.2.3.4".to_string()];
         for _ in 0..3 {
-            assert!(limiter.check(&keys).is_ok());
-            limiter.record_failure(&keys);
+            assert!(limiter.check("alice").is_ok());
+            limiter.record_failure("alice");
         }
-        let wait = limiter.check(&keys).unwrap_err();
+        let wait = limiter.check("alice").unwrap_err();
         assert!((1..=60).contains(&wait));
-        assert!(limiter.check(&["u:bob".to_string()]).is_ok());
-        limiter.forget("u:alice");
-        assert!(limiter.check(&["u:alice".to_string()]).is_ok());
-        assert!(limiter.check(&["ip:1.2.3.4".to_string()]).is_err());
+        assert!(limiter.check("bob").is_ok());
+        limiter.forget("alice");
+        assert!(limiter.check("alice").is_ok());
+    }
+
+    #[test]
+    fn login_limits_count_usernames_and_addresses_apart() {
+        let limits = LoginLimits::new(2, 3);
+        limits.failed("alice", "10.0.0.1");
+        limits.failed("alice", "10.0.0.1");
+        assert!(limits.check("alice", "10.0.0.2").is_err(), "per username");
+        assert!(
+            limits.check("bob", "10.0.0.1").is_ok(),
+            "address still has one"
+        );
+        limits.failed("bob", "10.0.0.1");
+        assert!(limits.check("carol", "10.0.0.1").is_err(), "per address");
+        limits.succeeded("alice");
+        assert!(limits.check("alice", "10.0.0.2").is_ok());
+        assert!(
+            limits.check("alice", "10.0.0.1").is_err(),
+            "success clears the account, not the address"
+        );
     }
 
     #[test]

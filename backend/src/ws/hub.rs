@@ -109,8 +109,9 @@ impl Inbox {
                     return Received::Close(request.clone());
                 }
                 if let Some(frame) = state.queue.pop_front() {
-                    if state.queue.is_empty() {
-                        // A burst is over: give its buffer back rather than keep it per socket.
+                    if state.queue.is_empty() && state.queue.capacity() > 16 {
+                        // A burst is over: give its buffer back rather than keep it per socket
+                        // (a small one stays, so one frame at a time costs no allocation).
                         state.queue = VecDeque::new();
                     }
                     return Received::Frame(frame);
