@@ -19,9 +19,10 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-# trunk names the JS glue, the wasm and the CSS with a 16-hex-digit content hash; the same
-# rule as nginx/chat.conf.template.
-HASHED = re.compile(r"-[0-9a-f]{16}(_bg)?\.(js|mjs|wasm|css)$")
+# Which files never change: the one rule of the repository (frontend/immutable-assets.md),
+# shared with chat-server and nginx.
+RULE = Path(__file__).resolve().parent.parent / "frontend" / "immutable-assets.regex"
+HASHED = re.compile(RULE.read_text(encoding="utf-8").strip())
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
@@ -57,6 +58,16 @@ def cache_control(key: str) -> str:
     return IMMUTABLE if HASHED.search(key) else REVALIDATE
 
 
+def encoded_body(path: Path):
+    """The bytes to store for a file and their Content-Encoding: the build's gzip sibling when
+    there is one (every browser accepts gzip, also over plain http, where Chrome does not
+    offer br), else the file as it is."""
+    sibling = path.with_name(path.name + ".gz")
+    if sibling.is_file():
+        return sibling, "gzip"
+    return path, None
+
+
 def upload_order(key: str) -> int:
     """Hashed assets first, index.html last: a visitor never gets an index.html that names
     files not yet in the bucket."""
@@ -69,8 +80,9 @@ def collect(dist: Path, overrides: dict) -> dict:
     files = {}
     for path in sorted(dist.rglob("*")):
         rel = path.relative_to(dist)
-        # Build scratch (trunk's .stage) and pre-compressed siblings stay out: a bucket cannot
-        # negotiate Content-Encoding, the CDN in front of it compresses.
+        # Build scratch (trunk's .stage) stays out, and so do the pre-compressed siblings as
+        # objects of their own: a bucket cannot negotiate, so the .gz bytes go up under the
+        # plain key instead (see `encoded_body`).
         if not path.is_file() or any(p.startswith(".") for p in rel.parts):
             continue
         if path.suffix in (".gz", ".br"):
@@ -161,10 +173,14 @@ def main() -> int:
     for key in sorted(files, key=lambda k: (upload_order(k), k)):
         full_key = prefix + key
         ctype, cache = content_type(key), cache_control(key)
-        with open(files[key], "rb") as body:
-            s3.put_object(Bucket=bucket, Key=full_key, Body=body, ContentType=ctype, CacheControl=cache)
+        source, encoding = encoded_body(files[key])
+        extra = {"ContentEncoding": encoding} if encoding else {}
+        with open(source, "rb") as body:
+            s3.put_object(
+                Bucket=bucket, Key=full_key, Body=body, ContentType=ctype, CacheControl=cache, **extra
+            )
         uploaded.add(full_key)
-        print(f"{full_key}\t{ctype}\t{cache}")
+        print(f"{full_key}\t{ctype}\t{cache}\t{encoding or 'identity'}")
 
     if flag("S3_DELETE_STALE"):
         # Off by default: tabs still open on the previous version fetch its hashed files.

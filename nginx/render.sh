@@ -92,7 +92,22 @@ PY
 connect="$(csp_connect_src)"
 export NGINX_CSP_CONNECT_SRC="'self'${connect:+ $connect}"
 
-vars='${NGINX_LISTEN} ${NGINX_SERVER_NAME} ${NGINX_UPSTREAM_SERVERS} ${NGINX_DIST} ${NGINX_CSP_SCRIPT_SRC} ${NGINX_CSP_CONNECT_SRC}'
+# Which files are immutable: the one rule of the repository (frontend/immutable-assets.md).
+export NGINX_IMMUTABLE_ASSETS="$(tr -d '\n' <"$repo/frontend/immutable-assets.regex")"
+
+# Pre-compressed .br files need the brotli_static module; without it nginx still serves the
+# .gz siblings (gzip_static is built in).
+brotli_module="${NGINX_BROTLI_MODULE:-/usr/lib/nginx/modules/ngx_http_brotli_static_module.so}"
+if [[ -f "$brotli_module" ]]; then
+    export NGINX_BROTLI_STATIC="brotli_static on;"
+    export NGINX_LOAD_MODULES="load_module $brotli_module;"
+else
+    echo "render.sh: warning: no $brotli_module (apt-get install libnginx-mod-http-brotli-static): serving gzip only" >&2
+    export NGINX_BROTLI_STATIC="# brotli_static: module not installed"
+    export NGINX_LOAD_MODULES="# no brotli_static module"
+fi
+
+vars='${NGINX_LISTEN} ${NGINX_SERVER_NAME} ${NGINX_UPSTREAM_SERVERS} ${NGINX_DIST} ${NGINX_CSP_SCRIPT_SRC} ${NGINX_CSP_CONNECT_SRC} ${NGINX_IMMUTABLE_ASSETS} ${NGINX_BROTLI_STATIC}'
 
 if [[ "$mode" == site ]]; then
     envsubst "$vars" <"$here/chat.conf.template"
@@ -107,7 +122,7 @@ mime="${NGINX_MIME_TYPES:-/etc/nginx/mime.types}"
 [[ -f "$mime" ]] || { echo "render.sh: $mime not found (install nginx, or set NGINX_MIME_TYPES)" >&2; exit 1; }
 cp "$mime" "$NGINX_PREFIX/conf/mime.types"
 envsubst "$vars" <"$here/chat.conf.template" >"$NGINX_PREFIX/conf/chat.conf"
-envsubst '${NGINX_WORKERS} ${NGINX_PREFIX}' <"$here/nginx.conf.template" >"$NGINX_PREFIX/conf/nginx.conf"
+envsubst '${NGINX_WORKERS} ${NGINX_PREFIX} ${NGINX_LOAD_MODULES}' <"$here/nginx.conf.template" >"$NGINX_PREFIX/conf/nginx.conf"
 
 # Started as root, the workers run as `nobody`: the bundle must be readable by everyone, every
 # directory above it searchable. Say so now rather than serve 403s later.

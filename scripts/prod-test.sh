@@ -2,8 +2,8 @@
 # The production-topology tests (backend/tests/topology.rs): real nginx in front of two real
 # chat-server processes on a fresh PostgreSQL database and a private redis-server; plus the
 # static-bucket upload against a local S3 (moto). Installs nginx / redis-server from Debian's
-# packages when missing (as root). Without them, or without PostgreSQL, the tests skip
-# loudly — except with CI=true, where that is a failure.
+# packages when missing (as root). Without them, or without PostgreSQL, the tests fail, unless
+# CHAT_TEST_SKIP_MISSING=1 says to skip them loudly on this machine.
 #
 #   scripts/prod-test.sh [--with-prod-up] [cargo test filter...]
 #
@@ -40,6 +40,11 @@ step "tools for the topology tests"
 ensure nginx nginx
 ensure redis-server redis-server
 ensure gzip gzip
+ensure brotli brotli
+if [[ ! -f /usr/lib/nginx/modules/ngx_http_brotli_static_module.so ]]; then
+    echo "installing libnginx-mod-http-brotli-static (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnginx-mod-http-brotli-static
+fi
 
 step "topology tests: nginx → 2 chat-servers → PostgreSQL + Redis (real processes)"
 export PATH="$PATH:/usr/sbin"

@@ -99,6 +99,10 @@ for name in nginx redis "${backend_ports[@]/#/chat-server-}"; do
 done
 
 nginx_bin="$(need nginx nginx)"
+# brotli_static for the bundle's .br files (render.sh falls back to gzip without it).
+if [[ ! -f /usr/lib/nginx/modules/ngx_http_brotli_static_module.so && "$(id -u)" == 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnginx-mod-http-brotli-static
+fi
 psql_bin="$(need psql postgresql-client)"
 redis_bin=""
 [[ -n "${PROD_REDIS_URL:-}" ]] || redis_bin="$(need redis-server redis-server)"

@@ -33,12 +33,13 @@ step "the API suite on PostgreSQL ($PG_URL)"
 if psql "$PG_URL" -Atc 'select 1' >/dev/null 2>&1; then
     TEST_DATABASE_URL="$PG_URL" cargo test -p backend --test api --locked
 else
-    if [[ "${CI:-}" == "true" ]]; then
-        echo "PostgreSQL at $PG_URL is not reachable, and CI must test it" >&2
+    if [[ "${CHAT_TEST_SKIP_MISSING:-}" != 1 ]]; then
+        echo "PostgreSQL at $PG_URL is not reachable: start it, point TEST_DATABASE_URL at one," >&2
+        echo "or set CHAT_TEST_SKIP_MISSING=1 to skip what needs it on this machine" >&2
         exit 1
     fi
     printf '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
-    printf '!!! SKIPPED: the PostgreSQL half of the suite (%s not reachable)\n' "$PG_URL"
+    printf '!!! SKIPPED (CHAT_TEST_SKIP_MISSING=1): the PostgreSQL half of the suite (%s not reachable)\n' "$PG_URL"
     printf '!!! Set TEST_DATABASE_URL=postgres://USER@HOST:PORT/DB to run it.\n'
     printf '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
 fi

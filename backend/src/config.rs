@@ -1,7 +1,7 @@
 //! Every setting is a flag and an environment variable with a laptop-friendly default.
 
 use anyhow::{bail, Context};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,15 +50,15 @@ pub struct Settings {
     pub workers: usize,
 
     /// Most pooled database connections per instance.
-    #[arg(long, env = "CHAT_DB_POOL_SIZE", default_value_t = 16)]
+    #[arg(long, env = "CHAT_DB_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
     pub db_pool_size: u32,
 
     /// Seconds to wait for a pooled connection before answering 503.
-    #[arg(long, env = "CHAT_DB_TIMEOUT_SECS", default_value_t = 5)]
+    #[arg(long, env = "CHAT_DB_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     pub db_timeout_secs: u64,
 
     /// Sends waiting to be stored before new ones get 503 (the writer group-commits them).
-    #[arg(long, env = "CHAT_WRITE_QUEUE", default_value_t = 65_536)]
+    #[arg(long, env = "CHAT_WRITE_QUEUE", default_value_t = 65_536, value_parser = positive_usize())]
     pub write_queue: usize,
 
     /// Message-writer threads, each group-committing the rooms assigned to it (0: 1 on
@@ -73,7 +73,7 @@ pub struct Settings {
     pub hash_concurrency: usize,
 
     /// Failed logins per username per minute before 429 (guessing one account's password).
-    #[arg(long, env = "CHAT_LOGIN_FAILURES_PER_MINUTE", default_value_t = 10)]
+    #[arg(long, env = "CHAT_LOGIN_FAILURES_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub login_failures_per_minute: u32,
 
     /// Failed logins per client address per minute, whatever the usernames, before 429
@@ -82,7 +82,8 @@ pub struct Settings {
     #[arg(
         long,
         env = "CHAT_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE",
-        default_value_t = 300
+        default_value_t = 300,
+        value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub login_failures_per_address_per_minute: u32,
 
@@ -91,19 +92,19 @@ pub struct Settings {
     pub messages_per_second: f64,
 
     /// Messages a user may send in a burst above the sustained rate.
-    #[arg(long, env = "CHAT_MESSAGE_BURST", default_value_t = 50)]
+    #[arg(long, env = "CHAT_MESSAGE_BURST", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     pub message_burst: u32,
 
     /// Seconds a new websocket has to authenticate.
-    #[arg(long, env = "CHAT_WS_AUTH_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(long, env = "CHAT_WS_AUTH_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub ws_auth_timeout_secs: u64,
 
     /// Frames queued per socket before a slow reader is disconnected (close 1008).
-    #[arg(long, env = "CHAT_WS_QUEUE", default_value_t = 256)]
+    #[arg(long, env = "CHAT_WS_QUEUE", default_value_t = 256, value_parser = positive_usize())]
     pub ws_queue: usize,
 
     /// Seconds between protocol-level pings.
-    #[arg(long, env = "CHAT_WS_HEARTBEAT_SECS", default_value_t = 15)]
+    #[arg(long, env = "CHAT_WS_HEARTBEAT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
     pub ws_heartbeat_secs: u64,
 
     /// Seconds of silence after which a socket is considered dead and closed.
@@ -111,7 +112,7 @@ pub struct Settings {
     pub ws_idle_timeout_secs: u64,
 
     /// Days a session token stays valid.
-    #[arg(long, env = "CHAT_SESSION_DAYS", default_value_t = 30)]
+    #[arg(long, env = "CHAT_SESSION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..))]
     pub session_days: i64,
 
     /// Comma-separated proxy addresses whose X-Forwarded-For / X-Real-IP are believed.
@@ -119,8 +120,13 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpAddr>,
 
     /// Largest JSON request body in bytes.
-    #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 64 * 1024, value_parser = positive_usize())]
     pub max_body_bytes: usize,
+}
+
+/// Sizes and counts that must be at least 1 (clap ranges only `u64`-like types directly).
+fn positive_usize() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
 }
 
 /// Without a command, `chat-server` serves.
@@ -149,9 +155,20 @@ pub enum AdminCommand {
 }
 
 impl Settings {
-    /// Built-in defaults only (tests start from here).
+    /// Built-in defaults only, whatever the environment says (tests start from here, so a
+    /// `REDIS_URL` in a developer's shell cannot leak into every test server).
     pub fn defaults() -> Self {
-        Settings::parse_from(["chat-server"])
+        Self::parse_without_env(["chat-server"]).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parses flags only, ignoring every environment variable.
+    pub fn parse_without_env<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let command = Self::command().mut_args(|arg| arg.env(None));
+        Self::from_arg_matches(&command.try_get_matches_from(args)?)
     }
 
     /// Rejects nonsense at start-up with a message that says what to change.
@@ -169,30 +186,6 @@ impl Settings {
             crate::origin::parse_origin(origin).with_context(|| {
                 format!("CHAT_ALLOWED_ORIGINS: {origin:?} is not an origin like https://chat.example.com")
             })?;
-        }
-        let positive = [
-            ("CHAT_DB_POOL_SIZE", self.db_pool_size as u64),
-            ("CHAT_DB_TIMEOUT_SECS", self.db_timeout_secs),
-            (
-                "CHAT_LOGIN_FAILURES_PER_MINUTE",
-                self.login_failures_per_minute as u64,
-            ),
-            (
-                "CHAT_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE",
-                self.login_failures_per_address_per_minute as u64,
-            ),
-            ("CHAT_MESSAGE_BURST", self.message_burst as u64),
-            ("CHAT_WS_AUTH_TIMEOUT_SECS", self.ws_auth_timeout_secs),
-            ("CHAT_WS_QUEUE", self.ws_queue as u64),
-            ("CHAT_WRITE_QUEUE", self.write_queue as u64),
-            ("CHAT_WS_HEARTBEAT_SECS", self.ws_heartbeat_secs),
-            ("CHAT_SESSION_DAYS", self.session_days.max(0) as u64),
-            ("CHAT_MAX_BODY_BYTES", self.max_body_bytes as u64),
-        ];
-        for (name, value) in positive {
-            if value == 0 {
-                bail!("{name} must be greater than 0");
-            }
         }
         if !(self.messages_per_second > 0.0 && self.messages_per_second.is_finite()) {
             bail!("CHAT_MESSAGES_PER_SECOND must be a positive number");
@@ -245,17 +238,23 @@ mod tests {
     }
 
     #[test]
+    fn defaults_ignore_the_environment() {
+        // Set in this process only for the length of the test; no other test reads it.
+        std::env::set_var("CHAT_REDIS_PREFIX", "leaked");
+        let settings = Settings::defaults();
+        std::env::remove_var("CHAT_REDIS_PREFIX");
+        assert_eq!(settings.redis_prefix, "chat");
+    }
+
+    #[test]
     fn nonsense_is_rejected_with_the_variable_name() {
         let mut s = Settings::defaults();
         s.bind = "localhost".into();
         assert!(s.validate().unwrap_err().to_string().contains("CHAT_BIND"));
-        let mut s = Settings::defaults();
-        s.ws_queue = 0;
-        assert!(s
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("CHAT_WS_QUEUE"));
+        let zero = Settings::parse_without_env(["chat-server", "--ws-queue", "0"]);
+        assert!(zero.unwrap_err().to_string().contains("--ws-queue"));
+        let zero = Settings::parse_without_env(["chat-server", "--db-timeout-secs", "0"]);
+        assert!(zero.unwrap_err().to_string().contains("--db-timeout-secs"));
         let mut s = Settings::defaults();
         s.allowed_origins = vec!["not an origin".into()];
         assert!(s

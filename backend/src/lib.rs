@@ -1,11 +1,11 @@
 //! The chat server as a library: `startup::Application` builds it from `config::Settings`.
 
-pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod fanout;
 pub mod hashing;
 pub mod limits;
 pub mod metrics;
@@ -14,5 +14,6 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod usecases;
 pub mod writer;
 pub mod ws;

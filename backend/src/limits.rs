@@ -1,15 +1,22 @@
-//! In-memory rate limits: failed logins per key per minute, and a token bucket per sender.
+//! In-memory rate limits: failed logins per key per minute, and a rate per sender.
+//!
+//! Both keep an entry per key seen recently; `sweep` (run on a timer, see
+//! `startup::sweep_limits`) forgets the ones that no longer limit anybody, so a flood of
+//! keys cannot grow memory and no request pays for the sweep.
 
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const LOGIN_WINDOW: Duration = Duration::from_secs(60);
-/// Above this many tracked keys, expired entries are swept (keeps attackers from growing memory).
-const SWEEP_THRESHOLD: usize = 10_000;
 
-/// Counts failures per key in fixed one-minute windows.
+/// Counts failures per key in fixed one-minute windows. Not governor: a login must be
+/// refused *before* the password is checked, without using up an attempt, and only failures
+/// count; governor's keyed limiter has no look without taking a cell.
 pub struct FailureLimiter {
     limit: u32,
     windows: Mutex<HashMap<String, (Instant, u32)>>,
@@ -42,9 +49,6 @@ impl FailureLimiter {
     pub fn record_failure(&self, key: &str) {
         let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if windows.len() > SWEEP_THRESHOLD {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < LOGIN_WINDOW);
-        }
         let entry = windows.entry(key.to_owned()).or_insert((now, 0));
         if now.duration_since(entry.0) >= LOGIN_WINDOW {
             *entry = (now, 0);
@@ -55,6 +59,14 @@ impl FailureLimiter {
     pub fn forget(&self, key: &str) {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         windows.remove(key);
+    }
+
+    /// Forgets the windows that have ended.
+    pub fn sweep(&self) {
+        let now = Instant::now();
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        windows.retain(|_, (start, _)| now.duration_since(*start) < LOGIN_WINDOW);
+        windows.shrink_to_fit();
     }
 }
 
@@ -96,41 +108,49 @@ impl LoginLimits {
     pub fn succeeded(&self, username: &str) {
         self.by_username.forget(username);
     }
+
+    pub fn sweep(&self) {
+        self.by_username.sweep();
+        self.by_address.sweep();
+    }
 }
 
-/// A token bucket per key: `rate` tokens a second, holding at most `burst`.
-pub struct TokenBuckets<K> {
-    rate: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<K, (f64, Instant)>>,
+/// At most `rate` actions a second per key, with bursts of up to `burst` (governor's GCRA,
+/// the token bucket's equivalent, sharded so senders do not contend on one lock).
+pub struct PerKeyRate<K: Hash + Eq + Clone> {
+    limiter: DefaultKeyedRateLimiter<K>,
 }
 
-impl<K: Hash + Eq + Clone> TokenBuckets<K> {
+impl<K: Hash + Eq + Clone> PerKeyRate<K> {
+    /// `rate` must be positive and finite (the settings check it); `burst` at least 1.
     pub fn new(rate: f64, burst: u32) -> Self {
+        let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_nanos(1));
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
         Self {
-            rate,
-            burst: f64::from(burst),
-            buckets: Mutex::new(HashMap::new()),
+            limiter: RateLimiter::keyed(quota),
         }
     }
 
-    /// Takes one token, or says how many seconds until one is available.
+    /// Takes one action's allowance, or says how many whole seconds until one is available.
     pub fn try_take(&self, key: &K) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() > SWEEP_THRESHOLD {
-            let full_after = Duration::from_secs_f64(self.burst / self.rate);
-            buckets.retain(|_, (_, last)| now.duration_since(*last) < full_after);
-        }
-        let (tokens, last) = buckets.entry(key.clone()).or_insert((self.burst, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(self.burst);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - *tokens) / self.rate).ceil().max(1.0) as u64)
-        }
+        self.limiter.check_key(key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            wait.as_secs_f64().ceil().max(1.0) as u64
+        })
+    }
+
+    /// Forgets the keys whose allowance is full again (they would be created as full).
+    pub fn sweep(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.limiter.len()
     }
 }
 
@@ -173,12 +193,34 @@ mod tests {
     }
 
     #[test]
-    fn buckets_allow_a_burst_then_refuse() {
-        let buckets = TokenBuckets::new(1.0, 5);
+    fn rates_allow_a_burst_then_refuse() {
+        let rate = PerKeyRate::new(1.0, 5);
         for _ in 0..5 {
-            assert!(buckets.try_take(&1).is_ok());
+            assert!(rate.try_take(&1).is_ok());
         }
-        assert_eq!(buckets.try_take(&1), Err(1));
-        assert!(buckets.try_take(&2).is_ok(), "keys are independent");
+        assert_eq!(rate.try_take(&1), Err(1));
+        assert!(rate.try_take(&2).is_ok(), "keys are independent");
+    }
+
+    #[test]
+    fn a_sweep_forgets_only_keys_that_no_longer_limit() {
+        let rate = PerKeyRate::new(1000.0, 1);
+        rate.try_take(&1).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let slow = PerKeyRate::new(0.01, 1);
+        slow.try_take(&2).unwrap();
+        rate.sweep();
+        slow.sweep();
+        assert_eq!(rate.tracked(), 0, "refilled long ago");
+        assert_eq!(slow.tracked(), 1, "still limited");
+        assert!(slow.try_take(&2).is_err(), "the sweep kept its state");
+    }
+
+    #[test]
+    fn a_sweep_forgets_ended_failure_windows_only() {
+        let limiter = FailureLimiter::new(1);
+        limiter.record_failure("alice");
+        limiter.sweep();
+        assert!(limiter.check("alice").is_err(), "the window is still open");
     }
 }

@@ -3,19 +3,20 @@
 use crate::config::Settings;
 use crate::db::{Db, PoolOptions};
 use crate::error::AppError;
+use crate::fanout::{FanOut, LocalHub, RedisHub};
 use crate::hashing::HashPool;
-use crate::limits::{LoginLimits, TokenBuckets};
+use crate::limits::{LoginLimits, PerKeyRate};
 use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
 use crate::routes::{admin, auth, ops, rooms, spa, users};
 use crate::state::AppState;
 use crate::writer::MessageWriter;
-use crate::ws::hub::{FanOut, LocalHub};
-use crate::ws::{self, redis_hub::RedisHub};
+use crate::ws;
+use actix_cors::Cors;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
-use actix_web::{error, web, App, HttpResponse, HttpServer, ResponseError};
+use actix_web::{error, web, App, HttpServer, ResponseError};
 use anyhow::Context;
 use futures_util::future::LocalBoxFuture;
 use std::net::TcpListener;
@@ -60,12 +61,13 @@ impl Application {
                 settings.login_failures_per_minute,
                 settings.login_failures_per_address_per_minute,
             ),
-            send_limiter: TokenBuckets::new(settings.messages_per_second, settings.message_burst),
-            typing_limiter: TokenBuckets::new(2.0, 10),
+            send_limiter: PerKeyRate::new(settings.messages_per_second, settings.message_burst),
+            typing_limiter: PerKeyRate::new(2.0, 10),
             metrics,
             db,
             settings,
         });
+        sweep_limits(&state)?;
         let listener = TcpListener::bind(&state.settings.bind)
             .with_context(|| format!("binding {}", state.settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -80,6 +82,7 @@ impl Application {
             let static_dir = state.settings.static_dir.clone();
             let metrics_state = state.clone();
             let cors_state = state.clone();
+            let cors = cors(&state);
             let mut app = App::new()
                 .app_data(state)
                 .app_data(json_config(max_body))
@@ -89,10 +92,8 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(|_, _| {
                     AppError::NotFound("no such resource".into()).into()
                 }))
-                .wrap_fn(move |req, srv| {
-                    let cors = cors_state.clone();
-                    cors_and_preflight(cors, req, srv)
-                })
+                .wrap(cors)
+                .wrap_fn(move |req, srv| refuse_foreign_origins(cors_state.clone(), req, srv))
                 .wrap_fn(move |req, srv| {
                     let metrics = metrics_state.metrics.clone();
                     let started = Instant::now();
@@ -127,7 +128,14 @@ impl Application {
                 .route("/metrics", web::get().to(ops::metrics));
             if static_dir.join("index.html").is_file() {
                 let index = static_dir.join("index.html");
-                app = app.service(
+                app = app
+                    .app_data(web::Data::new(spa::StaticDir(static_dir.clone())))
+                    .service(
+                        web::resource("/{name:[^/]+\\.(?:wasm|js|mjs|css)}")
+                            .route(web::get().to(spa::precompressed))
+                            .route(web::head().to(spa::precompressed)),
+                    )
+                    .service(
                     actix_files::Files::new("/", &static_dir)
                         .index_file("index.html")
                         .default_handler(web::to(move |req: actix_web::HttpRequest| {
@@ -192,6 +200,25 @@ impl Application {
             handle.stop(true).await;
         });
     }
+}
+
+/// How often the rate limits forget the keys that no longer limit anybody.
+const LIMIT_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Sweeps the rate limits on a thread of their own until the application is dropped, so
+/// memory stays bounded by the keys seen in the last minute and no request pays for it.
+fn sweep_limits(state: &web::Data<AppState>) -> anyhow::Result<()> {
+    let state = Arc::downgrade(&state.clone().into_inner());
+    std::thread::Builder::new()
+        .name("limit-sweeper".into())
+        .spawn(move || loop {
+            std::thread::sleep(LIMIT_SWEEP_INTERVAL);
+            let Some(state) = state.upgrade() else { return };
+            state.send_limiter.sweep();
+            state.typing_limiter.sweep();
+            state.login_failures.sweep();
+        })?;
+    Ok(())
 }
 
 async fn wait_for_signal() {
@@ -272,9 +299,32 @@ fn json_config(limit: usize) -> web::JsonConfig {
         })
 }
 
-/// CORS for the configured cross-origin clients only: the exact origin is echoed with
-/// credentials allowed and `Vary: Origin`; preflights from other origins are refused.
-fn cors_and_preflight<S, B>(
+/// CORS for the configured cross-origin clients only (`CHAT_ALLOWED_ORIGINS`): the exact
+/// origin is echoed with credentials, and every answer varies by `Origin`.
+fn cors(state: &web::Data<AppState>) -> Cors {
+    let policy = state.clone();
+    Cors::default()
+        .allowed_origin_fn(move |origin, _| {
+            origin
+                .to_str()
+                .is_ok_and(|o| policy.origins.is_cross_origin_allowed(o))
+        })
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .supports_credentials()
+        .max_age(600)
+}
+
+/// What actix-cors leaves to us: a preflight from any other origin is refused with the
+/// contract's error shape (actix-cors answers a plain-text 400), and an answer that grants
+/// no origin claims no credentials (actix-cors adds `Allow-Credentials` to every answer).
+fn refuse_foreign_origins<S, B>(
     state: web::Data<AppState>,
     req: ServiceRequest,
     srv: &S,
@@ -288,70 +338,34 @@ where
     S::Future: 'static,
     B: MessageBody + 'static,
 {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .map(str::to_owned);
-    let cross_allowed = origin
-        .as_deref()
-        .is_some_and(|o| state.origins.is_cross_origin_allowed(o));
     let is_preflight = req.method() == Method::OPTIONS
         && req
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    if is_preflight {
-        let response = if cross_allowed {
-            let mut r = HttpResponse::NoContent();
-            r.insert_header((
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                "GET, POST, PUT, DELETE, OPTIONS",
-            ))
-            .insert_header((
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                "authorization, content-type",
-            ))
-            .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"));
-            add_cors_headers(r.finish(), origin.as_deref())
-        } else {
-            AppError::Forbidden("origin not allowed".into()).error_response()
-        };
+    let foreign = !req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .is_some_and(|o| state.origins.is_cross_origin_allowed(o));
+    if is_preflight && foreign {
+        let response = AppError::Forbidden("origin not allowed".into()).error_response();
         let (req, _) = req.into_parts();
-        return Box::pin(std::future::ready(Ok(
-            ServiceResponse::new(req, response).map_into_right_body()
-        )));
+        let mut refused = ServiceResponse::new(req, response).map_into_right_body();
+        refused
+            .headers_mut()
+            .insert(header::VARY, header::HeaderValue::from_static("Origin"));
+        return Box::pin(std::future::ready(Ok(refused)));
     }
     let fut = srv.call(req);
     Box::pin(async move {
         let mut res = fut.await?.map_into_left_body();
-        res.headers_mut()
-            .insert(header::VARY, header::HeaderValue::from_static("Origin"));
-        if cross_allowed {
-            if let Some(origin) = origin
-                .as_deref()
-                .and_then(|o| header::HeaderValue::from_str(o).ok())
-            {
-                res.headers_mut()
-                    .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-                res.headers_mut().insert(
-                    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                    header::HeaderValue::from_static("true"),
-                );
-            }
+        if !res
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        {
+            res.headers_mut()
+                .remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
         }
         Ok(res)
     })
-}
-
-fn add_cors_headers(mut response: HttpResponse, origin: Option<&str>) -> HttpResponse {
-    let headers = response.headers_mut();
-    headers.insert(header::VARY, header::HeaderValue::from_static("Origin"));
-    if let Some(origin) = origin.and_then(|o| header::HeaderValue::from_str(o).ok()) {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            header::HeaderValue::from_static("true"),
-        );
-    }
-    response
 }

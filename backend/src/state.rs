@@ -2,12 +2,12 @@
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::fanout::FanOut;
 use crate::hashing::HashPool;
-use crate::limits::{LoginLimits, TokenBuckets};
+use crate::limits::{LoginLimits, PerKeyRate};
 use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
 use crate::writer::MessageWriter;
-use crate::ws::hub::FanOut;
 use shared::UserId;
 use std::sync::Arc;
 
@@ -17,9 +17,9 @@ pub struct AppState {
     pub hub: Arc<dyn FanOut>,
     pub origins: OriginPolicy,
     pub login_failures: LoginLimits,
-    pub send_limiter: TokenBuckets<UserId>,
+    pub send_limiter: PerKeyRate<UserId>,
     /// Typing events beyond this rate are dropped silently (they are only hints).
-    pub typing_limiter: TokenBuckets<UserId>,
+    pub typing_limiter: PerKeyRate<UserId>,
     pub metrics: Arc<Metrics>,
     pub writer: MessageWriter,
     /// Argon2 threads (see `Settings::hash_concurrency`).

@@ -12,9 +12,9 @@
 use crate::db::{self, Db, DbConn};
 use crate::domain::messages::{self, SendRequest, Stored};
 use crate::error::AppError;
+use crate::fanout::FanOut;
 use crate::metrics::Metrics;
-use crate::ws::hub::{Event, FanOut};
-use shared::{ServerFrame, UserId};
+use crate::usecases;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -134,15 +134,10 @@ fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Met
                 .collect(),
         };
         for (reply, outcome) in replies.into_iter().zip(outcomes) {
-            let fresh = match &outcome {
-                Ok(stored) if stored.created => Some(Event::Deliver {
-                    to: vec![UserId(stored.room.user_lo), UserId(stored.room.user_hi)],
-                    frame: ServerFrame::Message {
-                        message: stored.message.clone(),
-                    },
-                }),
-                _ => None,
-            };
+            let fresh = outcome
+                .as_ref()
+                .ok()
+                .and_then(usecases::messages::committed);
             // Counted before the answer: whoever saw the ack also sees it in /metrics.
             if fresh.is_some() {
                 metrics.messages_stored.fetch_add(1, Ordering::Relaxed);

@@ -9,7 +9,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use rand::RngCore;
+// The OS generator argon2 already brings (one rand family for the whole backend).
+use argon2::password_hash::rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use shared::Password;
 use std::sync::OnceLock;
@@ -21,7 +22,7 @@ fn argon2() -> Argon2<'static> {
 }
 
 pub fn hash_password(password: &Password) -> Result<String, AppError> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    let salt = SaltString::generate(&mut OsRng);
     argon2()
         .hash_password(password.expose().as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -44,7 +45,7 @@ fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
         let mut random = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut random);
+        OsRng.fill_bytes(&mut random);
         let password = Password::parse(&hex::encode(random)).ok();
         password
             .and_then(|p| hash_password(&p).ok())
@@ -67,7 +68,7 @@ pub fn check_credentials(user: Option<UserRow>, password: &str) -> Option<UserRo
 /// A fresh opaque token (256 random bits) and the hash that is all the server keeps of it.
 pub fn new_token() -> (String, String) {
     let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    OsRng.fill_bytes(&mut bytes);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let hash = hash_token(&token);
     (token, hash)

@@ -11,6 +11,8 @@ use shared::{
     ClientId, Message, MessageBody, MessagesQuery, MessagesResponse, DEFAULT_PAGE_LIMIT,
     MAX_PAGE_LIMIT,
 };
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 
 /// The outcome of a send.
 #[derive(Debug)]
@@ -53,14 +55,13 @@ fn insert_all(
             }
             let values: Vec<&NewMessage> = placed.iter().map(|(_, m)| m).collect();
             // Matched by (room, seq), which is unique, rather than trusting RETURNING's order.
-            let returned: std::collections::HashMap<(i64, i64), i64> =
-                diesel::insert_into(messages::table)
-                    .values(values)
-                    .returning((messages::room_id, messages::seq, messages::id))
-                    .get_results::<(i64, i64, i64)>(pg)?
-                    .into_iter()
-                    .map(|(room, seq, id)| ((room, seq), id))
-                    .collect();
+            let returned: HashMap<(i64, i64), i64> = diesel::insert_into(messages::table)
+                .values(values)
+                .returning((messages::room_id, messages::seq, messages::id))
+                .get_results::<(i64, i64, i64)>(pg)?
+                .into_iter()
+                .map(|(room, seq, id)| ((room, seq), id))
+                .collect();
             placed
                 .iter()
                 .map(|(_, m)| {
@@ -122,37 +123,65 @@ pub fn store_batch(
     batch: &[SendRequest],
     now: NaiveDateTime,
 ) -> Result<Vec<Result<Stored, AppError>>, diesel::result::Error> {
-    use std::collections::HashMap;
-    let room_ids: Vec<i64> = batch.iter().map(|r| r.room_id).collect();
-    let rooms_by_id: HashMap<i64, RoomRow> = rooms::table
-        .filter(rooms::id.eq_any(&room_ids))
-        .select(RoomRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|r| (r.id, r))
-        .collect();
-    let senders: Vec<i64> = batch.iter().map(|r| r.sender).collect();
-    let client_ids: Vec<&str> = batch.iter().map(|r| r.client_id.as_str()).collect();
-    let earlier: HashMap<(i64, String), MessageRow> = messages::table
-        .filter(messages::sender_id.eq_any(&senders))
-        .filter(messages::client_id.eq_any(&client_ids))
-        .select(MessageRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|m| ((m.sender_id, m.client_id.clone()), m))
-        .collect();
+    let known = Known::load(conn, batch)?;
+    let plans = plan(batch, &known);
+    let inserted = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        let placed = number(conn, batch, &plans, now)?;
+        insert(conn, &placed, now)
+    })?;
+    Ok(answer(plans, &inserted))
+}
 
-    enum Plan {
-        Done(Result<Stored, AppError>),
-        Insert(RoomRow),
-        SameAs(usize, RoomRow),
+/// What storage already holds for a batch: its rooms and the senders' earlier messages with
+/// the same `client_id`s.
+struct Known {
+    rooms: HashMap<i64, RoomRow>,
+    earlier: HashMap<(i64, String), MessageRow>,
+}
+
+impl Known {
+    fn load(conn: &mut DbConn, batch: &[SendRequest]) -> QueryResult<Known> {
+        let room_ids: Vec<i64> = batch.iter().map(|r| r.room_id).collect();
+        let rooms = rooms::table
+            .filter(rooms::id.eq_any(&room_ids))
+            .select(RoomRow::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|r: RoomRow| (r.id, r))
+            .collect();
+        let senders: Vec<i64> = batch.iter().map(|r| r.sender).collect();
+        let client_ids: Vec<&str> = batch.iter().map(|r| r.client_id.as_str()).collect();
+        let earlier = messages::table
+            .filter(messages::sender_id.eq_any(&senders))
+            .filter(messages::client_id.eq_any(&client_ids))
+            .select(MessageRow::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|m: MessageRow| ((m.sender_id, m.client_id.clone()), m))
+            .collect();
+        Ok(Known { rooms, earlier })
     }
+}
+
+/// What to do with one request of a batch.
+enum Plan {
+    /// Answered without storing anything (not a member, or sent before).
+    Done(Result<Stored, AppError>),
+    /// A new message in this room.
+    Insert(RoomRow),
+    /// Repeats the `client_id` of an earlier request in the same batch (by index).
+    SameAs(usize, RoomRow),
+}
+
+/// Decides each request's fate from what storage holds, before anything is written.
+fn plan(batch: &[SendRequest], known: &Known) -> Vec<Plan> {
     let mut first_in_batch: HashMap<(i64, &str), usize> = HashMap::new();
-    let plans: Vec<Plan> = batch
+    batch
         .iter()
         .enumerate()
         .map(|(i, req)| {
-            let Some(room) = rooms_by_id
+            let Some(room) = known
+                .rooms
                 .get(&req.room_id)
                 .filter(|r| r.user_lo == req.sender || r.user_hi == req.sender)
                 .cloned()
@@ -160,24 +189,31 @@ pub fn store_batch(
                 return Plan::Done(Err(AppError::not_found_room()));
             };
             let key = (req.sender, req.client_id.as_str().to_owned());
-            if let Some(existing) = earlier.get(&key) {
+            if let Some(existing) = known.earlier.get(&key) {
                 return Plan::Done(earlier_send(existing.clone(), room));
             }
             match first_in_batch.entry((req.sender, req.client_id.as_str())) {
-                std::collections::hash_map::Entry::Occupied(first) => {
-                    Plan::SameAs(*first.get(), room)
-                }
-                std::collections::hash_map::Entry::Vacant(slot) => {
+                Entry::Occupied(first) => Plan::SameAs(*first.get(), room),
+                Entry::Vacant(slot) => {
                     slot.insert(i);
                     Plan::Insert(room)
                 }
             }
         })
-        .collect();
+        .collect()
+}
 
-    // Each room's block of new seqs, in order of first appearance.
+/// Takes each room's block of new `seq`s (bumping `last_seq`, which locks the room row) and
+/// numbers the new messages in request order. Returns them with their request's index.
+fn number<'a>(
+    conn: &mut DbConn,
+    batch: &'a [SendRequest],
+    plans: &[Plan],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(usize, NewMessage<'a>)>> {
+    // Each room's count of new messages, in order of first appearance.
     let mut new_per_room: Vec<(i64, i64)> = Vec::new();
-    for plan in &plans {
+    for plan in plans {
         if let Plan::Insert(room) = plan {
             match new_per_room.iter_mut().find(|(id, _)| *id == room.id) {
                 Some((_, count)) => *count += 1,
@@ -185,58 +221,70 @@ pub fn store_batch(
             }
         }
     }
-    let inserted: HashMap<usize, MessageRow> =
-        conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            // Writes first, so SQLite takes its write lock at once.
-            let mut next_seq: HashMap<i64, i64> = HashMap::new();
-            for (room_id, count) in &new_per_room {
-                let last = diesel::update(rooms::table.find(room_id))
-                    .set((
-                        rooms::last_seq.eq(rooms::last_seq + count),
-                        rooms::last_activity_at.eq(now),
-                    ))
-                    .returning(rooms::last_seq)
-                    .get_result::<i64>(conn)?;
-                next_seq.insert(*room_id, last - count + 1);
-            }
-            let mut placed: Vec<(usize, NewMessage)> = Vec::new();
-            for (i, (req, plan)) in batch.iter().zip(&plans).enumerate() {
-                let Plan::Insert(room) = plan else { continue };
-                let seq = next_seq.get(&room.id).copied().unwrap_or(1);
-                next_seq.insert(room.id, seq + 1);
-                placed.push((
-                    i,
-                    NewMessage {
-                        room_id: room.id,
-                        seq,
-                        sender_id: req.sender,
-                        body: req.body.as_str(),
-                        client_id: req.client_id.as_str(),
-                        created_at: now,
-                    },
-                ));
-            }
-            let ids = insert_all(conn, &placed)?;
-            let mut rows = HashMap::new();
-            for ((i, new), id) in placed.iter().zip(ids) {
-                rows.insert(
-                    *i,
-                    MessageRow {
-                        id,
-                        room_id: new.room_id,
-                        seq: new.seq,
-                        sender_id: new.sender_id,
-                        body: new.body.to_owned(),
-                        client_id: new.client_id.to_owned(),
-                        created_at: now,
-                        deleted: false,
-                    },
-                );
-            }
-            Ok(rows)
-        })?;
+    let mut next_seq: HashMap<i64, i64> = HashMap::new();
+    for (room_id, count) in &new_per_room {
+        let last = diesel::update(rooms::table.find(room_id))
+            .set((
+                rooms::last_seq.eq(rooms::last_seq + count),
+                rooms::last_activity_at.eq(now),
+            ))
+            .returning(rooms::last_seq)
+            .get_result::<i64>(conn)?;
+        next_seq.insert(*room_id, last - count + 1);
+    }
+    let mut placed = Vec::with_capacity(batch.len());
+    for (i, (req, plan)) in batch.iter().zip(plans).enumerate() {
+        let Plan::Insert(room) = plan else { continue };
+        let seq = next_seq.get(&room.id).copied().unwrap_or(1);
+        next_seq.insert(room.id, seq + 1);
+        placed.push((
+            i,
+            NewMessage {
+                room_id: room.id,
+                seq,
+                sender_id: req.sender,
+                body: req.body.as_str(),
+                client_id: req.client_id.as_str(),
+                created_at: now,
+            },
+        ));
+    }
+    Ok(placed)
+}
 
-    Ok(plans
+/// Inserts the numbered messages; their rows by request index.
+fn insert(
+    conn: &mut DbConn,
+    placed: &[(usize, NewMessage)],
+    now: NaiveDateTime,
+) -> QueryResult<HashMap<usize, MessageRow>> {
+    let ids = insert_all(conn, placed)?;
+    Ok(placed
+        .iter()
+        .zip(ids)
+        .map(|((i, new), id)| {
+            let row = MessageRow {
+                id,
+                room_id: new.room_id,
+                seq: new.seq,
+                sender_id: new.sender_id,
+                body: new.body.to_owned(),
+                client_id: new.client_id.to_owned(),
+                created_at: now,
+                deleted: false,
+            };
+            (*i, row)
+        })
+        .collect())
+}
+
+/// Each request's outcome, in request order, once the transaction has committed.
+fn answer(
+    plans: Vec<Plan>,
+    inserted: &HashMap<usize, MessageRow>,
+) -> Vec<Result<Stored, AppError>> {
+    let vanished = || AppError::internal(anyhow::anyhow!("batched message vanished"));
+    plans
         .into_iter()
         .enumerate()
         .map(|(i, plan)| match plan {
@@ -249,14 +297,14 @@ pub fn store_batch(
                     created: true,
                     room,
                 })
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("batched message vanished"))),
+                .ok_or_else(vanished),
             Plan::SameAs(first, room) => inserted
                 .get(&first)
                 .cloned()
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("batched message vanished")))
+                .ok_or_else(vanished)
                 .and_then(|row| earlier_send(row, room)),
         })
-        .collect())
+        .collect()
 }
 
 /// Which page of history to read; built only from a valid query.

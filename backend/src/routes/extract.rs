@@ -1,14 +1,14 @@
 //! The authenticated caller, from a bearer token or the session cookie.
 
-use crate::db;
-use crate::domain::auth::{find_session, Authenticated};
+use crate::domain::auth::Authenticated;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::usecases::sessions::authenticate;
 use actix_web::dev::Payload;
 use actix_web::http::{header, Method};
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
-use shared::SESSION_COOKIE;
+use shared::{UserId, SESSION_COOKIE};
 
 /// A token and whether it came from the cookie (which browsers attach on their own, so
 /// cookie-authenticated writes need an `Origin` check against cross-site requests).
@@ -64,18 +64,9 @@ fn check_cross_site(req: &HttpRequest, state: &AppState) -> Result<(), AppError>
 pub struct AuthUser(pub Authenticated);
 
 impl AuthUser {
-    pub fn id(&self) -> i64 {
-        self.0.user.id
+    pub fn id(&self) -> UserId {
+        UserId(self.0.user.id)
     }
-}
-
-/// Looks up the live session behind a token.
-pub async fn authenticate(state: &AppState, token: String) -> Result<Authenticated, AppError> {
-    state
-        .db
-        .run(move |conn| find_session(conn, &token, db::now()))
-        .await?
-        .ok_or_else(|| AppError::Unauthorized("not signed in, or the session has ended".into()))
 }
 
 impl FromRequest for AuthUser {
@@ -103,8 +94,8 @@ impl FromRequest for AuthUser {
 pub struct AdminUser(pub Authenticated);
 
 impl AdminUser {
-    pub fn id(&self) -> i64 {
-        self.0.user.id
+    pub fn id(&self) -> UserId {
+        UserId(self.0.user.id)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Health and metrics for operators and load balancers.
 
 use crate::error::AppError;
+use crate::fanout::PubSubStatus;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
@@ -13,11 +14,11 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         .await
         .is_ok();
     let pubsub = state.hub.pubsub_status();
-    let healthy = db_ok && pubsub != "down";
+    let healthy = db_ok && pubsub != PubSubStatus::Down;
     let body = HealthResponse {
         status: if healthy { "ok" } else { "unavailable" }.into(),
         db: if db_ok { "ok" } else { "down" }.into(),
-        pubsub: pubsub.into(),
+        pubsub: pubsub.as_str().into(),
     };
     if healthy {
         HttpResponse::Ok().json(body)

@@ -1,23 +1,19 @@
 //! Rooms and their messages.
 
 use super::extract::AuthUser;
-use crate::chat::{self, rooms_with_presence, with_presence};
-use crate::domain::messages::{self, Page};
-use crate::domain::rooms;
+use crate::domain::messages::Page;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::usecases::{messages, rooms};
 use actix_web::{web, HttpResponse};
-use shared::{CreateRoom, MarkRead, MessagesQuery, RoomsResponse, SendMessage};
+use shared::{CreateRoom, MarkRead, MessagesQuery, RoomId, RoomsResponse, SendMessage};
 
 pub async fn list_rooms(
     state: web::Data<AppState>,
     caller: AuthUser,
 ) -> Result<HttpResponse, AppError> {
-    let me = caller.id();
-    let list = state.db.run(move |conn| rooms::list(conn, me)).await?;
-    Ok(HttpResponse::Ok().json(RoomsResponse {
-        rooms: rooms_with_presence(&state, list).await,
-    }))
+    let rooms = rooms::list_rooms(&state, caller.id()).await?;
+    Ok(HttpResponse::Ok().json(RoomsResponse { rooms }))
 }
 
 pub async fn create_room(
@@ -25,8 +21,7 @@ pub async fn create_room(
     caller: AuthUser,
     body: web::Json<CreateRoom>,
 ) -> Result<HttpResponse, AppError> {
-    let (room, created) =
-        chat::open_room(&state.into_inner(), caller.id(), body.into_inner().peer).await?;
+    let (room, created) = rooms::open_room(&state, caller.id(), body.into_inner().peer).await?;
     Ok(if created {
         HttpResponse::Created().json(room)
     } else {
@@ -39,15 +34,8 @@ pub async fn get_room(
     caller: AuthUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (me, room_id) = (caller.id(), path.into_inner());
-    let room = state
-        .db
-        .run(move |conn| {
-            let row = rooms::member_room(conn, me, room_id)?;
-            rooms::view(conn, me, row)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(with_presence(&state, room).await))
+    let room = rooms::get_room(&state, caller.id(), RoomId(path.into_inner())).await?;
+    Ok(HttpResponse::Ok().json(room))
 }
 
 pub async fn list_messages(
@@ -56,12 +44,8 @@ pub async fn list_messages(
     path: web::Path<i64>,
     query: web::Query<MessagesQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (me, room_id) = (caller.id(), path.into_inner());
     let page = Page::parse(&query)?;
-    let found = state
-        .db
-        .run(move |conn| messages::page(conn, me, room_id, page))
-        .await?;
+    let found = messages::history(&state, caller.id(), RoomId(path.into_inner()), page).await?;
     Ok(HttpResponse::Ok().json(found))
 }
 
@@ -72,10 +56,10 @@ pub async fn send_message(
     body: web::Json<SendMessage>,
 ) -> Result<HttpResponse, AppError> {
     let SendMessage { body, client_id } = body.into_inner();
-    let stored = chat::send_message(
-        &state.into_inner(),
+    let stored = messages::send_message(
+        &state,
         caller.id(),
-        path.into_inner(),
+        RoomId(path.into_inner()),
         body,
         client_id,
     )
@@ -93,12 +77,6 @@ pub async fn mark_read(
     path: web::Path<i64>,
     body: web::Json<MarkRead>,
 ) -> Result<HttpResponse, AppError> {
-    chat::mark_read(
-        &state.into_inner(),
-        caller.id(),
-        path.into_inner(),
-        body.seq,
-    )
-    .await?;
+    messages::mark_read(&state, caller.id(), RoomId(path.into_inner()), body.seq).await?;
     Ok(HttpResponse::NoContent().finish())
 }

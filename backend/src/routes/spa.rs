@@ -2,9 +2,12 @@
 
 use crate::error::AppError;
 use actix_files::NamedFile;
-use actix_web::http::header::{CacheControl, CacheDirective};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::http::header::{
+    self, AcceptEncoding, CacheControl, CacheDirective, ContentEncoding, Encoding,
+};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// Answers a path that matched no file: a route of the SPA gets `index.html`, a missing asset
 /// (a path with a file extension) gets 404 so a broken build is not masked by HTML.
@@ -48,16 +51,24 @@ pub async fn placeholder() -> HttpResponse {
         .body("<!doctype html><title>Chat</title><p>The chat server is running, but the web app is not built. Run <code>scripts/build-frontend.sh</code> and reload.</p>")
 }
 
-/// Cache-Control for a file of the bundle: trunk puts a content hash in every asset name,
-/// so those may be cached for good; `index.html` and the runtime `config.json` must be
-/// revalidated so a new release is picked up.
+/// Which files of the bundle never change: the one rule (`frontend/immutable-assets.md`)
+/// that nginx and the bucket upload read too.
+const IMMUTABLE_ASSETS: &str = include_str!("../../../frontend/immutable-assets.regex");
+
+fn immutable_assets() -> &'static regex_lite::Regex {
+    static RULE: OnceLock<regex_lite::Regex> = OnceLock::new();
+    RULE.get_or_init(|| {
+        // expect: the pattern is a constant of this repository, checked by the tests below.
+        #[allow(clippy::expect_used)]
+        regex_lite::Regex::new(IMMUTABLE_ASSETS.trim()).expect("immutable-assets.regex is valid")
+    })
+}
+
+/// Cache-Control for a file of the bundle: hashed assets may be cached for good; `index.html`
+/// and the runtime `config.json` must be revalidated so a new release is picked up.
 pub fn cache_control(path: &str) -> Option<&'static str> {
     let name = path.rsplit('/').next().unwrap_or_default();
-    let hashed = name
-        .rsplit_once('.')
-        .and_then(|(stem, _)| stem.trim_end_matches("_bg").rsplit_once('-'))
-        .is_some_and(|(_, hash)| hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit()));
-    if hashed {
+    if immutable_assets().is_match(name) {
         Some("public, max-age=31536000, immutable")
     } else if path == "/" || name.ends_with(".html") || name == "config.json" {
         Some("no-cache")
@@ -65,6 +76,78 @@ pub fn cache_control(path: &str) -> Option<&'static str> {
         None
     }
 }
+
+/// `GET /{name}` for the bundle's compressible top-level files (`.wasm`, `.js`, `.css`): the
+/// build writes `.br` and `.gz` siblings of each (`scripts/build-frontend.sh`), so the best
+/// one the client accepts is sent as it is, with no CPU per request. The name has no `/`
+/// (the route's pattern), so it cannot leave the bundle's folder.
+pub async fn precompressed(
+    req: HttpRequest,
+    name: web::Path<String>,
+    static_dir: web::Data<StaticDir>,
+) -> HttpResponse {
+    let name = name.into_inner();
+    let plain = static_dir.0.join(&name);
+    let content_type = if name.ends_with(".wasm") {
+        "application/wasm"
+            .parse()
+            .unwrap_or(mime::APPLICATION_OCTET_STREAM)
+    } else {
+        actix_files::file_extension_to_mime(
+            Path::new(&name)
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default(),
+        )
+    };
+    let siblings = [
+        (Encoding::brotli(), ContentEncoding::Brotli, "br"),
+        (Encoding::gzip(), ContentEncoding::Gzip, "gz"),
+    ];
+    let mut available: Vec<(Encoding, ContentEncoding, std::path::PathBuf)> = Vec::new();
+    if plain.is_file() {
+        for (encoding, content_encoding, suffix) in siblings {
+            let sibling = static_dir.0.join(format!("{name}.{suffix}"));
+            if sibling.is_file() {
+                available.push((encoding, content_encoding, sibling));
+            }
+        }
+    }
+    // No Accept-Encoding: the plain file (a client that says nothing may decode nothing).
+    let chosen = req.get_header::<AcceptEncoding>().and_then(|accepted| {
+        let offered: Vec<Encoding> = available
+            .iter()
+            .map(|(e, _, _)| e.clone())
+            .chain([Encoding::identity()])
+            .collect();
+        let best = accepted.negotiate(offered.iter())?;
+        available
+            .into_iter()
+            .find(|(e, _, _)| *e == best)
+            .map(|(_, content_encoding, path)| (path, content_encoding))
+    });
+    let opened = match chosen {
+        Some((sibling, encoding)) => {
+            NamedFile::open(sibling).map(|f| f.set_content_encoding(encoding))
+        }
+        None => NamedFile::open(&plain),
+    };
+    let mut response = match opened {
+        Ok(file) => file
+            .set_content_type(content_type)
+            .disable_content_disposition()
+            .into_response(&req),
+        Err(_) => return AppError::NotFound("no such file".into()).error_response(),
+    };
+    response.headers_mut().insert(
+        header::VARY,
+        header::HeaderValue::from_static("Accept-Encoding"),
+    );
+    response
+}
+
+/// The folder of the SPA bundle, for `precompressed`.
+pub struct StaticDir(pub std::path::PathBuf);
 
 #[cfg(test)]
 mod tests {
@@ -84,5 +167,16 @@ mod tests {
         assert_eq!(cache_control("/index.html"), Some("no-cache"));
         assert_eq!(cache_control("/config.json"), Some("no-cache"));
         assert_eq!(cache_control("/"), Some("no-cache"));
+        assert_eq!(
+            cache_control("/frontend-3f2a9c0d4e5b6a7_bg.wasm"),
+            None,
+            "15 digits"
+        );
+        assert_eq!(
+            cache_control("/frontend-3F2A9C0D4E5B6A71.js"),
+            None,
+            "trunk writes lower case"
+        );
+        assert_eq!(cache_control("/frontend-3f2a9c0d4e5b6a71.js.map"), None);
     }
 }

@@ -1,10 +1,9 @@
 //! Finding people to talk to.
 
 use super::extract::AuthUser;
-use crate::chat::users_with_presence;
-use crate::domain::users;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::usecases::users;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use shared::UsersResponse;
@@ -20,16 +19,6 @@ pub async fn search_users(
     caller: AuthUser,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let me = caller.id();
-    let prefix = query.into_inner().q;
-    if prefix.chars().count() > shared::validation::USERNAME_MAX_CHARS + 32 {
-        return Err(AppError::BadRequest("q is too long".into()));
-    }
-    let found = state
-        .db
-        .run(move |conn| users::search(conn, me, &prefix))
-        .await?;
-    Ok(HttpResponse::Ok().json(UsersResponse {
-        users: users_with_presence(&state, &found).await,
-    }))
+    let users = users::search(&state, caller.id(), query.into_inner().q).await?;
+    Ok(HttpResponse::Ok().json(UsersResponse { users }))
 }

@@ -1,6 +1,5 @@
-//! The websocket endpoint `/ws`: one task per connection, events through the fan-out.
+//! The websocket endpoint `/ws`: one task per connection; its events come through
+//! `crate::fanout`, its actions go to `crate::usecases`.
 
-pub mod hub;
-pub mod redis_hub;
 pub mod sequencer;
 pub mod session;

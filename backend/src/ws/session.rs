@@ -1,16 +1,15 @@
 //! One websocket connection: authenticate, register with the fan-out, then serve client
 //! frames, outbound events and heartbeats until either side ends it.
 
-use super::hub::{CloseRequest, Received, Registration};
 use super::sequencer::{Gap, Sequencer};
-use crate::chat;
 use crate::domain::auth::Authenticated;
-use crate::domain::messages::Stored;
-use crate::domain::messages::{self, Page};
-use crate::domain::rooms;
+use crate::domain::messages::{Page, Stored};
 use crate::error::AppError;
-use crate::routes::extract::{authenticate, credentials};
+use crate::fanout::{CloseRequest, ConnId, Received, Registration};
+use crate::routes::extract::credentials;
 use crate::state::AppState;
+use crate::usecases::sessions::authenticate;
+use crate::usecases::{messages, presence};
 use crate::writer::PendingSend;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -18,7 +17,7 @@ use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReaso
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use shared::frames::MAX_FRAME_BYTES;
-use shared::{ClientFrame, ErrorCode, RoomId, ServerFrame, UserId, MAX_PAGE_LIMIT};
+use shared::{ClientFrame, ErrorCode, ServerFrame, UserId, MAX_PAGE_LIMIT};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
@@ -151,12 +150,8 @@ async fn open(
     // Registered (and subscribed, across instances) before `ready`: every event from here on
     // is queued for this socket, which is what makes the catch-up of api.md exact.
     state.hub.subscribed(user).await;
-    let baseline = match state
-        .db
-        .run(move |conn| rooms::last_seqs(conn, user.0))
-        .await
-    {
-        Ok(rooms) => rooms.into_iter().map(|(room, seq)| (RoomId(room), seq)),
+    let baseline = match messages::room_positions(state, user).await {
+        Ok(rooms) => rooms,
         Err(e) => {
             tracing::warn!(error = %e, "cannot start a socket without its rooms");
             let reason = close(CloseCode::Again, "storage unavailable: retry");
@@ -172,7 +167,7 @@ async fn open(
         return None;
     }
     if registration.first_for_user {
-        chat::announce_presence(state, user).await;
+        presence::announce(state, user).await;
     }
     Some(Open {
         user,
@@ -186,13 +181,13 @@ async fn finish(
     state: &Arc<AppState>,
     session: Session,
     user: UserId,
-    conn_id: super::hub::ConnId,
+    conn_id: ConnId,
     reason: Option<CloseReason>,
 ) {
     let went_offline = state.hub.unregister(user, conn_id);
     let _ = session.close(reason).await;
     if went_offline {
-        chat::announce_presence(state, user).await;
+        presence::announce(state, user).await;
     }
 }
 
@@ -318,7 +313,7 @@ async fn serve(
                     next_heartbeat = now + heartbeat;
                 }
                 for gap in sequencer.overdue(now) {
-                    let Some((fetched, complete)) = Box::pin(fetch_gap(state, me.0, gap)).await else {
+                    let Some((fetched, complete)) = Box::pin(fetch_gap(state, me, gap)).await else {
                         return close(CloseCode::Restart, "missed events: reconnect and catch up");
                     };
                     for text in sequencer.fill(gap, fetched, complete, Instant::now()) {
@@ -377,18 +372,14 @@ async fn serve(
 /// before the gap's end.
 async fn fetch_gap(
     state: &Arc<AppState>,
-    me: i64,
+    me: UserId,
     gap: Gap,
 ) -> Option<(Vec<(i64, ByteString)>, bool)> {
     let page = Page::After {
         seq: gap.after,
         limit: MAX_PAGE_LIMIT,
     };
-    let found = state
-        .db
-        .run(move |conn| messages::page(conn, me, gap.room.0, page))
-        .await
-        .ok()?;
+    let found = messages::history(state, me, gap.room, page).await.ok()?;
     let complete = !found.has_more || found.messages.iter().any(|m| m.seq >= gap.before);
     let frames = found
         .messages
@@ -468,7 +459,6 @@ async fn handle_frame(state: &Arc<AppState>, me: UserId, text: &str) -> Handled 
             )])
         }
     };
-    let me = me.0;
     let failed =
         |e: AppError| Handled::Reply(vec![ServerFrame::error(e.code(), e.public_message(), None)]);
     match frame {
@@ -476,17 +466,17 @@ async fn handle_frame(state: &Arc<AppState>, me: UserId, text: &str) -> Handled 
             room_id,
             body,
             client_id,
-        } => match chat::submit_message(state, me, room_id.0, body, client_id.clone()) {
+        } => match messages::submit_message(state, me, room_id, body, client_id.clone()) {
             Ok(pending) => Handled::Queued(InFlight { client_id, pending }),
             Err(e) => Handled::Reply(vec![send_failed(e, &client_id)]),
         },
         ClientFrame::Read { room_id, seq } => {
-            match chat::mark_read(state, me, room_id.0, seq).await {
+            match messages::mark_read(state, me, room_id, seq).await {
                 Ok(()) => Handled::Reply(vec![]),
                 Err(e) => failed(e),
             }
         }
-        ClientFrame::Typing { room_id } => match chat::typing(state, me, room_id.0).await {
+        ClientFrame::Typing { room_id } => match messages::typing(state, me, room_id).await {
             Ok(()) => Handled::Reply(vec![]),
             Err(e) => failed(e),
         },
@@ -494,7 +484,7 @@ async fn handle_frame(state: &Arc<AppState>, me: UserId, text: &str) -> Handled 
         // A browser's socket may already be authenticated by its cookie when the client's
         // `auth` frame arrives: the same user's token is accepted quietly.
         ClientFrame::Auth { token } => match authenticate(state, token).await {
-            Ok(again) if again.user.id == me => Handled::Reply(vec![]),
+            Ok(again) if UserId(again.user.id) == me => Handled::Reply(vec![]),
             _ => Handled::Reply(vec![ServerFrame::error(
                 ErrorCode::BadRequest,
                 "this socket is already authenticated as another session",

@@ -110,18 +110,25 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
+/// Set to 1 on a machine without Redis (or PostgreSQL, nginx, moto) to skip, loudly, the
+/// tests that need it; without it a missing service fails the test with what to start.
+pub const SKIP_MISSING: &str = "CHAT_TEST_SKIP_MISSING";
+
 /// Two instances on one database joined by Redis (with a key prefix of their own, so
-/// parallel tests never hear each other), or None when no Redis is reachable outside CI.
+/// parallel tests never hear each other). No Redis is a failure, unless `SKIP_MISSING`
+/// says otherwise (then None).
 pub async fn spawn_pair_with_redis() -> Option<(TestApp, TestApp)> {
     if tokio::net::TcpStream::connect("127.0.0.1:6379")
         .await
         .is_err()
     {
         assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI must reach Redis at {REDIS_URL}"
+            std::env::var(SKIP_MISSING).as_deref() == Ok("1"),
+            "no Redis at {REDIS_URL}: start one (redis-server --port 6379), or set \
+             {SKIP_MISSING}=1 to skip the cross-instance tests on this machine"
         );
-        eprintln!("!!! SKIPPED: no Redis at {REDIS_URL}; the cross-instance test did not run");
+        let bar = "!".repeat(78);
+        eprintln!("\n{bar}\n!!! SKIPPED ({SKIP_MISSING}=1): no Redis at {REDIS_URL}; the cross-instance test did not run\n{bar}");
         return None;
     }
     let prefix = format!("chat_test_{}", unique_suffix());

@@ -122,10 +122,27 @@ async fn the_bundle_lands_in_the_bucket_with_its_types_and_cache_headers() {
             let headers = response.headers().clone();
             assert_eq!(headers["content-type"], content_type, "{key}");
             assert_eq!(headers["cache-control"], cache_control, "{key}");
+            // A file with a .gz sibling is stored as those bytes, marked gzip (a bucket
+            // cannot negotiate); the others as they are.
+            let gz_sibling = dist.dir.join(format!("{key}.gz"));
+            let encoding = headers
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
             let body = response.bytes().await.unwrap();
             let expected = if key == "config.json" {
                 std::fs::read(&runtime_config).unwrap()
+            } else if gz_sibling.is_file() {
+                assert_eq!(encoding.as_deref(), Some("gzip"), "{key}");
+                let mut decoded = Vec::new();
+                std::io::Read::read_to_end(
+                    &mut flate2::read::GzDecoder::new(body.as_ref()),
+                    &mut decoded,
+                )
+                .unwrap();
+                assert_eq!(decoded, std::fs::read(dist.dir.join(key)).unwrap(), "{key}");
+                std::fs::read(&gz_sibling).unwrap()
             } else {
+                assert_eq!(encoding, None, "{key}");
                 std::fs::read(dist.dir.join(key)).unwrap()
             };
             assert_eq!(body.as_ref(), expected, "{key}: content");

@@ -152,6 +152,24 @@ async fn nginx_serves_the_bundle_with_types_compression_cache_and_security_heade
         std::fs::read(dist.dir.join(dist.wasm)).unwrap()
     );
 
+    // With a .br sibling (the build writes one): brotli_static sends that very file to a
+    // client that accepts br.
+    let brotli = edge
+        .client
+        .get(edge.url(&format!("/{}", dist.wasm)))
+        .header("Accept-Encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&brotli, "content-type"), "application/wasm");
+    assert_eq!(header(&brotli, "cache-control"), IMMUTABLE);
+    assert_eq!(header(&brotli, "content-encoding"), "br");
+    assert_eq!(
+        brotli.bytes().await.unwrap().as_ref(),
+        std::fs::read(dist.dir.join(format!("{}.br", dist.wasm))).unwrap(),
+        "brotli_static should serve the pre-compressed file as it is"
+    );
+
     // JS glue: a JavaScript type, immutable, gzipped.
     let js = get(format!("/{}", dist.js), true).await.unwrap();
     assert!(header(&js, "content-type").contains("javascript"));

@@ -13,11 +13,11 @@
 //! back, every local socket is closed with 1012 so its client reconnects and catches up
 //! through the API on the events it missed.
 
-use super::hub::{ConnId, Event, FanOut, LocalHub, Registration};
+use super::{ConnId, Event, FanOut, LocalHub, PubSubStatus, Registration};
 use actix_ws::CloseCode;
+use argon2::password_hash::rand_core::{OsRng, RngCore};
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
-use rand::Rng;
 use redis::aio::MultiplexedConnection;
 use serde::{Deserialize, Serialize};
 use shared::{ServerFrame, UserId};
@@ -125,7 +125,7 @@ impl RedisHub {
             .map_err(|e| anyhow::anyhow!("REDIS_URL {url:?} is not a valid Redis URL: {e}"))?;
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
         let mut id = [0u8; 8];
-        rand::thread_rng().fill(&mut id);
+        OsRng.fill_bytes(&mut id);
         let hub = Arc::new(RedisHub {
             keys: keys.clone(),
             local: Arc::new(local),
@@ -247,11 +247,11 @@ impl FanOut for RedisHub {
         })
     }
 
-    fn pubsub_status(&self) -> &'static str {
+    fn pubsub_status(&self) -> PubSubStatus {
         if self.up.load(Ordering::Relaxed) {
-            "ok"
+            PubSubStatus::Up
         } else {
-            "down"
+            PubSubStatus::Down
         }
     }
 
@@ -326,7 +326,7 @@ impl Worker {
             }
             // While down: answer subscriptions at once and drop events (they are stored;
             // clients catch up after the reconnect below closes their sockets).
-            let jitter = rand::thread_rng().gen_range(0..=backoff.as_millis() as u64 / 2);
+            let jitter = OsRng.next_u64() % (backoff.as_millis() as u64 / 2 + 1);
             let wait = tokio::time::sleep(backoff + Duration::from_millis(jitter));
             tokio::pin!(wait);
             loop {

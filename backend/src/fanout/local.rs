@@ -1,161 +1,16 @@
-//! Fan-out: which sockets belong to which user, and delivering events to them.
-//!
-//! `FanOut` is the seam between the websocket sessions and how events travel: the
-//! in-process `LocalHub` here, a Redis-backed one for several instances. It never touches
-//! the database.
+//! In-process fan-out: the registry of this instance's sockets, keyed by user.
 
+use super::{
+    CloseRequest, ConnId, Event, FanOut, Full, Inbox, Outbound, PubSubStatus, Registration,
+};
 use crate::metrics::Metrics;
 use actix_ws::CloseCode;
 use bytestring::ByteString;
 use futures_util::future::BoxFuture;
-use shared::{RoomId, ServerFrame, UserId};
-use std::collections::{HashMap, HashSet, VecDeque};
+use shared::{ServerFrame, UserId};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
-
-pub type ConnId = u64;
-
-/// Something that happened and must reach sockets.
-// Events live only for one `publish` call, so the size difference between variants costs nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub enum Event {
-    /// Send `frame` to every socket of each user in `to`.
-    Deliver { to: Vec<UserId>, frame: ServerFrame },
-    /// A session ended (logout): close its sockets.
-    EndSession { user: UserId, session_id: i64 },
-    /// The user may no longer be connected at all (disabled): close every socket of theirs.
-    EndUser { user: UserId },
-}
-
-/// Why the hub wants a socket closed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseRequest {
-    pub code: CloseCode,
-    pub reason: &'static str,
-}
-
-/// A socket's inbox: the frames waiting for it and, once, the hub's request to close it.
-/// One allocation per socket; the queue's buffer exists only while frames wait (most sockets
-/// are idle most of the time) and holds at most `capacity`.
-pub struct Inbox {
-    state: Mutex<InboxState>,
-    ready: Notify,
-    capacity: usize,
-}
-
-#[derive(Default)]
-struct InboxState {
-    queue: VecDeque<Arc<Outbound>>,
-    close: Option<CloseRequest>,
-}
-
-/// What a socket's task takes from its inbox.
-#[derive(Debug)]
-pub enum Received {
-    Frame(Arc<Outbound>),
-    /// Comes before any frame still waiting: a closing socket has no use for them.
-    Close(CloseRequest),
-}
-
-/// The inbox already holds its capacity.
-#[derive(Debug)]
-pub struct Full;
-
-impl Inbox {
-    fn new(capacity: usize) -> Self {
-        Self {
-            state: Mutex::default(),
-            ready: Notify::new(),
-            capacity,
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, InboxState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn push(&self, frame: Arc<Outbound>) -> Result<(), Full> {
-        {
-            let mut state = self.lock();
-            if state.queue.len() >= self.capacity {
-                return Err(Full);
-            }
-            state.queue.push_back(frame);
-        }
-        self.ready.notify_one();
-        Ok(())
-    }
-
-    /// Asks the socket to close; true the first time.
-    fn close(&self, request: CloseRequest) -> bool {
-        let first = {
-            let mut state = self.lock();
-            let first = state.close.is_none();
-            state.close.get_or_insert(request);
-            first
-        };
-        self.ready.notify_one();
-        first
-    }
-
-    /// The next thing for the socket. Cancel-safe: nothing is taken unless it is returned.
-    pub async fn next(&self) -> Received {
-        loop {
-            {
-                let mut state = self.lock();
-                if let Some(request) = &state.close {
-                    return Received::Close(request.clone());
-                }
-                if let Some(frame) = state.queue.pop_front() {
-                    if state.queue.is_empty() && state.queue.capacity() > 16 {
-                        // A burst is over: give its buffer back rather than keep it per socket
-                        // (a small one stays, so one frame at a time costs no allocation).
-                        state.queue = VecDeque::new();
-                    }
-                    return Received::Frame(frame);
-                }
-            }
-            // A push after the look above leaves a permit here: the wait cannot miss it.
-            self.ready.notified().await;
-        }
-    }
-}
-
-/// A frame queued for a socket. Room messages carry their position, so the socket can put
-/// them in `seq` order (see `sequencer.rs`).
-#[derive(Debug, Clone)]
-pub struct Outbound {
-    pub text: ByteString,
-    pub ordered: Option<(RoomId, i64)>,
-}
-
-/// A socket's end of its registration.
-pub struct Registration {
-    pub conn_id: ConnId,
-    /// Bounded: a socket that falls this far behind is closed, never buffered without end.
-    /// Frames are `Arc`'d: one event is shared by all its sockets.
-    pub inbox: Arc<Inbox>,
-    /// True when this is the user's first open socket (they just came online here).
-    pub first_for_user: bool,
-}
-
-pub trait FanOut: Send + Sync + 'static {
-    fn register(&self, user: UserId, session_id: i64) -> Registration;
-    /// Resolves once events for `user` published by any instance reach this one; a socket
-    /// sends `ready` only after it, so that no event between `ready` and the catch-up is lost.
-    fn subscribed(&self, user: UserId) -> BoxFuture<'static, ()>;
-    /// Returns true when that was the user's last socket here.
-    fn unregister(&self, user: UserId, conn_id: ConnId) -> bool;
-    fn publish(&self, event: Event);
-    /// Which of `users` have an open socket on any instance.
-    fn online(&self, users: Vec<UserId>) -> BoxFuture<'static, HashSet<UserId>>;
-    /// `"local"` for in-process fan-out; `"ok"` or `"down"` for a shared bus.
-    fn pubsub_status(&self) -> &'static str;
-    /// Closes every socket here (shutdown, or events were missed and clients must catch up).
-    fn close_all(&self, code: CloseCode, reason: &'static str);
-}
 
 struct Socket {
     conn_id: ConnId,
@@ -317,8 +172,8 @@ impl FanOut for LocalHub {
         Box::pin(std::future::ready(online))
     }
 
-    fn pubsub_status(&self) -> &'static str {
-        "local"
+    fn pubsub_status(&self) -> PubSubStatus {
+        PubSubStatus::Local
     }
 
     fn close_all(&self, code: CloseCode, reason: &'static str) {
@@ -331,6 +186,7 @@ impl FanOut for LocalHub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fanout::Received;
     use shared::ErrorCode;
 
     fn hub(capacity: usize) -> LocalHub {

@@ -1,0 +1,128 @@
+//! Sending messages, read marks and typing.
+
+use crate::domain::messages::{self, Page, SendRequest, Stored};
+use crate::domain::rooms;
+use crate::error::AppError;
+use crate::fanout::Event;
+use crate::state::AppState;
+use crate::writer::PendingSend;
+use shared::{ClientId, MessageBody, MessagesResponse, RoomId, ServerFrame, UserId};
+
+fn rate_limited(retry_after_secs: u64) -> AppError {
+    AppError::RateLimited {
+        message: "too many messages: slow down".into(),
+        retry_after_secs,
+    }
+}
+
+/// Checks and queues a message for storage (group-committed by the writer, then fanned
+/// out to every socket of both members). The returned future resolves only after the
+/// message is durably stored.
+pub fn submit_message(
+    state: &AppState,
+    sender: UserId,
+    room_id: RoomId,
+    body: String,
+    client_id: String,
+) -> Result<PendingSend, AppError> {
+    let client_id = ClientId::parse(client_id)?;
+    let body = MessageBody::parse(body)?;
+    state.send_limiter.try_take(&sender).map_err(rate_limited)?;
+    state.writer.submit(SendRequest {
+        sender: sender.0,
+        room_id: room_id.0,
+        body,
+        client_id,
+    })
+}
+
+/// `submit_message`, then wait until the message is stored.
+pub async fn send_message(
+    state: &AppState,
+    sender: UserId,
+    room_id: RoomId,
+    body: String,
+    client_id: String,
+) -> Result<Stored, AppError> {
+    submit_message(state, sender, room_id, body, client_id)?.await
+}
+
+/// What the fan-out must be told once a message is committed: a new message reaches every
+/// socket of both members; a repeated send (same `client_id`) tells nobody again. The
+/// writer publishes it from the room's lane, so a room's frames leave in `seq` order.
+pub fn committed(stored: &Stored) -> Option<Event> {
+    stored.created.then(|| Event::Deliver {
+        to: vec![UserId(stored.room.user_lo), UserId(stored.room.user_hi)],
+        frame: ServerFrame::Message {
+            message: stored.message.clone(),
+        },
+    })
+}
+
+/// A page of a room's history, for one of its members.
+pub async fn history(
+    state: &AppState,
+    me: UserId,
+    room_id: RoomId,
+    page: Page,
+) -> Result<MessagesResponse, AppError> {
+    state
+        .db
+        .run(move |conn| messages::page(conn, me.0, room_id.0, page))
+        .await
+}
+
+/// Moves the caller's read mark; both members' sockets hear of it when it moved.
+pub async fn mark_read(
+    state: &AppState,
+    me: UserId,
+    room_id: RoomId,
+    seq: i64,
+) -> Result<(), AppError> {
+    let moved = state
+        .db
+        .run(move |conn| rooms::mark_read(conn, me.0, room_id.0, seq))
+        .await?;
+    if let Some((seq, room)) = moved {
+        state.hub.publish(Event::Deliver {
+            to: vec![UserId(room.user_lo), UserId(room.user_hi)],
+            frame: ServerFrame::Read {
+                room_id,
+                user_id: me,
+                seq,
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Tells the peer that `me` is typing. Over-eager clients are throttled silently.
+pub async fn typing(state: &AppState, me: UserId, room_id: RoomId) -> Result<(), AppError> {
+    if state.typing_limiter.try_take(&me).is_err() {
+        return Ok(());
+    }
+    let room = state
+        .db
+        .run(move |conn| rooms::member_room(conn, me.0, room_id.0))
+        .await?;
+    state.hub.publish(Event::Deliver {
+        to: vec![UserId(room.peer_of(me.0))],
+        frame: ServerFrame::Typing {
+            room_id,
+            user_id: me,
+        },
+    });
+    Ok(())
+}
+
+/// The last `seq` of each of the user's rooms: where a new socket's ordering starts.
+pub async fn room_positions(state: &AppState, me: UserId) -> Result<Vec<(RoomId, i64)>, AppError> {
+    let rows = state
+        .db
+        .run(move |conn| rooms::last_seqs(conn, me.0))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(room, seq)| (RoomId(room), seq))
+        .collect())
+}

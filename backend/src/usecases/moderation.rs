@@ -1,0 +1,101 @@
+//! What administrators do: read every user, room and message; tombstone a message; disable
+//! or enable an account. Every change is in the audit log.
+
+use super::presence::users_with_presence;
+use crate::domain::admin;
+use crate::domain::messages::Page;
+use crate::error::AppError;
+use crate::fanout::Event;
+use crate::state::AppState;
+use shared::{
+    AdminRoom, AdminUser, AuditEntry, MessageId, MessagesResponse, RoomId, ServerFrame, UserId,
+};
+
+/// Every account, with its message count and presence.
+pub async fn list_users(state: &AppState) -> Result<Vec<AdminUser>, AppError> {
+    let rows = state.db.run(admin::users_with_counts).await?;
+    let plain: Vec<_> = rows.iter().map(|(u, _)| u.clone()).collect();
+    let views = users_with_presence(state, &plain).await;
+    Ok(rows
+        .into_iter()
+        .zip(views)
+        .map(|((row, message_count), user)| AdminUser {
+            user,
+            created_at: crate::db::to_utc(row.created_at),
+            disabled: row.disabled,
+            message_count,
+        })
+        .collect())
+}
+
+/// Every room, with both members.
+pub async fn list_rooms(state: &AppState) -> Result<Vec<AdminRoom>, AppError> {
+    let rows = state.db.run(admin::rooms).await?;
+    let members: Vec<_> = rows
+        .iter()
+        .flat_map(|r| r.members.iter().cloned())
+        .collect();
+    let views = users_with_presence(state, &members).await;
+    Ok(rows
+        .into_iter()
+        .zip(views.chunks(2))
+        .map(|(row, pair)| AdminRoom {
+            id: RoomId(row.room.id),
+            members: pair.to_vec(),
+            last_seq: row.room.last_seq,
+            last_message_at: row.last_message_at,
+        })
+        .collect())
+}
+
+/// Any room's stored messages.
+pub async fn room_messages(
+    state: &AppState,
+    room_id: RoomId,
+    page: Page,
+) -> Result<MessagesResponse, AppError> {
+    state
+        .db
+        .run(move |conn| admin::room_messages(conn, room_id.0, page))
+        .await
+}
+
+/// Tombstones a message; both members' open clients get a `message_update` at once.
+pub async fn delete_message(
+    state: &AppState,
+    actor: UserId,
+    message_id: MessageId,
+) -> Result<(), AppError> {
+    let (message, room) = state
+        .db
+        .run(move |conn| admin::delete_message(conn, actor.0, message_id.0))
+        .await?;
+    state.hub.publish(Event::Deliver {
+        to: vec![UserId(room.user_lo), UserId(room.user_hi)],
+        frame: ServerFrame::MessageUpdate { message },
+    });
+    Ok(())
+}
+
+/// Disables (its sessions end and its sockets close on every instance) or enables an
+/// account.
+pub async fn set_disabled(
+    state: &AppState,
+    actor: UserId,
+    user: UserId,
+    disabled: bool,
+) -> Result<(), AppError> {
+    state
+        .db
+        .run(move |conn| admin::set_disabled(conn, Some(actor.0), user.0, disabled))
+        .await?;
+    if disabled {
+        state.hub.publish(Event::EndUser { user });
+    }
+    Ok(())
+}
+
+/// The audit log, newest first.
+pub async fn audit(state: &AppState) -> Result<Vec<AuditEntry>, AppError> {
+    state.db.run(admin::audit).await
+}
