@@ -54,11 +54,12 @@ if ! command -v brotli >/dev/null; then
     apt-get install -y -qq brotli
 fi
 
-if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+# The browser is for the tests only; scripts/run.sh sets FRONTEND_TOOLS_NO_BROWSER=1.
+if [[ "${FRONTEND_TOOLS_NO_BROWSER:-}" != 1 ]] && [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
     log "installing chromium and chromium-driver"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update
     apt-get install -y chromium chromium-driver
 fi
 
-log "ok: $(trunk --version), $(wasm-bindgen --version), wasm-opt $(wasm-opt --version | awk '{print $3}'), $(/usr/bin/chromium --version 2>/dev/null | head -n1)"
+log "ok: $(trunk --version), $(wasm-bindgen --version), wasm-opt $(wasm-opt --version | awk '{print $3}'), $(/usr/bin/chromium --version 2>/dev/null | head -n1 || echo 'no browser')"

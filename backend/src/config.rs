@@ -111,6 +111,12 @@ pub struct Settings {
     #[arg(long, env = "CHAT_WS_IDLE_TIMEOUT_SECS", default_value_t = 45)]
     pub ws_idle_timeout_secs: u64,
 
+    /// Seconds a connection may take none of what is sent to it (a peer that stopped reading,
+    /// or vanished) before it is dropped: a websocket's write gives up, and the kernel aborts
+    /// the connection (TCP_USER_TIMEOUT), releasing its memory and file descriptor.
+    #[arg(long, env = "CHAT_SEND_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub send_timeout_secs: u64,
+
     /// Days a session token stays valid.
     #[arg(long, env = "CHAT_SESSION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..))]
     pub session_days: i64,
@@ -221,6 +227,10 @@ impl Settings {
 
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.ws_idle_timeout_secs)
+    }
+
+    pub fn send_timeout(&self) -> Duration {
+        Duration::from_secs(self.send_timeout_secs)
     }
 
     pub fn auth_timeout(&self) -> Duration {

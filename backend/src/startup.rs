@@ -76,6 +76,7 @@ impl Application {
             n => n,
         };
         let app_state = state.clone();
+        let send_timeout = state.settings.send_timeout();
         let server = HttpServer::new(move || {
             let state = app_state.clone();
             let max_body = state.settings.max_body_bytes;
@@ -152,6 +153,7 @@ impl Application {
             }
             app
         })
+        .on_connect(move |connection, _| limit_unsent_data(connection, send_timeout))
         .workers(workers)
         .shutdown_timeout(10)
         // Signals are handled in `shutdown_on_signals`, which closes sockets first.
@@ -199,6 +201,18 @@ impl Application {
             actix_web::rt::time::sleep(Duration::from_millis(300)).await;
             handle.stop(true).await;
         });
+    }
+}
+
+/// A connection whose peer takes nothing of what is sent to it for `timeout` (unacknowledged
+/// data, or a zero receive window) is aborted by the kernel. Without it a reader that stops
+/// reading keeps its connection, its buffers and its file descriptor for as long as it likes:
+/// actix-http waits for the socket to take the rest of a response, with no deadline.
+fn limit_unsent_data(connection: &dyn std::any::Any, timeout: Duration) {
+    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        if let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(timeout)) {
+            tracing::warn!(error = %e, "cannot set TCP_USER_TIMEOUT on a connection");
+        }
     }
 }
 

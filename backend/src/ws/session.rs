@@ -31,6 +31,8 @@ const GAP_WAIT: Duration = Duration::from_millis(300);
 /// Sends one socket may have waiting for their commit; beyond it, the socket's next frames
 /// wait (backpressure instead of unbounded buffering).
 const MAX_IN_FLIGHT: usize = 256;
+/// How long the close frame of a socket that is being closed may wait to be taken.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// `GET /ws`: checks `Origin`, takes the cookie (or bearer) session if there is one, and
 /// hands the connection to its own task.
@@ -79,9 +81,45 @@ fn close(code: CloseCode, description: &str) -> Option<CloseReason> {
     })
 }
 
-async fn send_frame(session: &mut Session, frame: &ServerFrame) -> Result<(), actix_ws::Closed> {
+/// Why a write to the socket did not happen.
+enum WriteFailed {
+    /// The connection is gone.
+    Closed,
+    /// The peer took nothing for the send timeout (it stopped reading).
+    Stalled,
+}
+
+/// A write that waits at most `CHAT_SEND_TIMEOUT_SECS` for the peer to take frames. actix-ws
+/// queues only a few frames per connection and drains them as fast as TCP accepts, so a
+/// write to a peer that stopped reading would otherwise wait forever, and with it the close
+/// request, the heartbeat and the idle timeout that this socket's loop also serves. (The
+/// kernel then drops the connection itself: `startup` sets TCP_USER_TIMEOUT to the same.)
+async fn bounded(
+    state: &AppState,
+    write: impl Future<Output = Result<(), actix_ws::Closed>>,
+) -> Result<(), WriteFailed> {
+    match tokio::time::timeout(state.settings.send_timeout(), write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(actix_ws::Closed)) => Err(WriteFailed::Closed),
+        Err(_elapsed) => Err(WriteFailed::Stalled),
+    }
+}
+
+/// How the loop ends after a failed write.
+fn gone(failed: WriteFailed) -> Option<CloseReason> {
+    match failed {
+        WriteFailed::Closed => None,
+        WriteFailed::Stalled => close(CloseCode::Policy, "too slow: reconnect and catch up"),
+    }
+}
+
+async fn send_frame(
+    state: &AppState,
+    session: &mut Session,
+    frame: &ServerFrame,
+) -> Result<(), WriteFailed> {
     match serde_json::to_string(frame) {
-        Ok(text) => session.text(text).await,
+        Ok(text) => bounded(state, session.text(text)).await,
         Err(e) => {
             tracing::error!(error = %e, "could not serialise a frame");
             Ok(())
@@ -140,7 +178,7 @@ async fn open(
         None => match await_auth_frame(state, session, stream).await {
             Ok(auth) => auth,
             Err(reason) => {
-                let _ = session.clone().close(reason).await;
+                let _ = tokio::time::timeout(CLOSE_GRACE, session.clone().close(reason)).await;
                 return None;
             }
         },
@@ -162,7 +200,7 @@ async fn open(
     let ready = ServerFrame::Ready {
         user: auth.user.to_user(true),
     };
-    if send_frame(session, &ready).await.is_err() {
+    if send_frame(state, session, &ready).await.is_err() {
         finish(state, session.clone(), user, registration.conn_id, None).await;
         return None;
     }
@@ -185,7 +223,9 @@ async fn finish(
     reason: Option<CloseReason>,
 ) {
     let went_offline = state.hub.unregister(user, conn_id);
-    let _ = session.close(reason).await;
+    // Bounded: a peer that stopped reading cannot take the close frame either. Dropping the
+    // session then ends this side; the kernel's send timeout ends the connection.
+    let _ = tokio::time::timeout(CLOSE_GRACE, session.close(reason)).await;
     if went_offline {
         presence::announce(state, user).await;
     }
@@ -202,7 +242,7 @@ async fn await_auth_frame(
             match stream.next().await {
                 Some(Ok(AggregatedMessage::Text(text))) => return Some(text),
                 Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                    let _ = session.pong(&bytes).await;
+                    let _ = bounded(state, session.pong(&bytes)).await;
                 }
                 Some(Ok(AggregatedMessage::Pong(_))) => {}
                 _ => return None,
@@ -213,6 +253,7 @@ async fn await_auth_frame(
     let text = match first {
         Err(_elapsed) => {
             let _ = send_frame(
+                state,
                 session,
                 &ServerFrame::error(
                     ErrorCode::Unauthorized,
@@ -230,6 +271,7 @@ async fn await_auth_frame(
         Ok(ClientFrame::Auth { token }) => token,
         _ => {
             let _ = send_frame(
+                state,
                 session,
                 &ServerFrame::error(
                     ErrorCode::Unauthorized,
@@ -245,6 +287,7 @@ async fn await_auth_frame(
         Ok(auth) => Ok(auth),
         Err(e) => {
             let _ = send_frame(
+                state,
                 session,
                 &ServerFrame::error(e.code(), e.public_message(), None),
             )
@@ -281,8 +324,8 @@ async fn serve(
                     Ok(stored) => ServerFrame::Ack { client_id, message: stored.message },
                     Err(e) => send_failed(e, &client_id),
                 };
-                if send_frame(session, &frame).await.is_err() {
-                    return None;
+                if let Err(failed) = send_frame(state, session, &frame).await {
+                    return gone(failed);
                 }
             }
             received = registration.inbox.next() => {
@@ -296,8 +339,8 @@ async fn serve(
                     Received::Close(CloseRequest { code, reason }) => return close(code, reason),
                 };
                 for text in ready {
-                    if session.text(text).await.is_err() {
-                        return None;
+                    if let Err(failed) = bounded(state, session.text(text)).await {
+                        return gone(failed);
                     }
                 }
             }
@@ -307,8 +350,8 @@ async fn serve(
                     if last_heard.elapsed() > state.settings.idle_timeout() {
                         return close(CloseCode::Away, "idle timeout");
                     }
-                    if session.ping(b"").await.is_err() {
-                        return None;
+                    if let Err(failed) = bounded(state, session.ping(b"")).await {
+                        return gone(failed);
                     }
                     next_heartbeat = now + heartbeat;
                 }
@@ -317,8 +360,8 @@ async fn serve(
                         return close(CloseCode::Restart, "missed events: reconnect and catch up");
                     };
                     for text in sequencer.fill(gap, fetched, complete, Instant::now()) {
-                        if session.text(text).await.is_err() {
-                            return None;
+                        if let Err(failed) = bounded(state, session.text(text)).await {
+                            return gone(failed);
                         }
                     }
                 }
@@ -337,20 +380,20 @@ async fn serve(
                             }
                         };
                         for frame in reply {
-                            if send_frame(session, &frame).await.is_err() {
-                                return None;
+                            if let Err(failed) = send_frame(state, session, &frame).await {
+                                return gone(failed);
                             }
                         }
                     }
                     Some(Ok(AggregatedMessage::Binary(_))) => {
                         let frame = ServerFrame::error(ErrorCode::BadRequest, "send JSON in text frames", None);
-                        if send_frame(session, &frame).await.is_err() {
-                            return None;
+                        if let Err(failed) = send_frame(state, session, &frame).await {
+                            return gone(failed);
                         }
                     }
                     Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                        if session.pong(&bytes).await.is_err() {
-                            return None;
+                        if let Err(failed) = bounded(state, session.pong(&bytes)).await {
+                            return gone(failed);
                         }
                     }
                     Some(Ok(AggregatedMessage::Pong(_))) => {}

@@ -12,4 +12,5 @@ mod helpers;
 mod messages;
 mod ops;
 mod rooms;
+mod slow_reader;
 mod websocket;
