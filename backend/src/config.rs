@@ -112,9 +112,10 @@ pub struct Settings {
     pub ws_idle_timeout_secs: u64,
 
     /// Seconds a connection may take none of what is sent to it (a peer that stopped reading,
-    /// or vanished) before it is dropped: a websocket's write gives up, and the kernel aborts
-    /// the connection (TCP_USER_TIMEOUT), releasing its memory and file descriptor.
-    #[arg(long, env = "CHAT_SEND_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    /// or vanished) before it is dropped: a websocket's write gives up and the socket is
+    /// closed (1008); two seconds later the kernel aborts the connection (TCP_USER_TIMEOUT),
+    /// releasing its memory and file descriptor.
+    #[arg(long, env = "CHAT_SEND_TIMEOUT_SECS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     pub send_timeout_secs: u64,
 
     /// Days a session token stays valid.
@@ -231,6 +232,13 @@ impl Settings {
 
     pub fn send_timeout(&self) -> Duration {
         Duration::from_secs(self.send_timeout_secs)
+    }
+
+    /// The kernel's limit (TCP_USER_TIMEOUT): later than `send_timeout`, so the server's own
+    /// close (counted, with its 1008 frame when it still fits) comes first and the kernel's
+    /// abort only finishes the job.
+    pub fn kernel_send_timeout(&self) -> Duration {
+        self.send_timeout() + Duration::from_secs(2)
     }
 
     pub fn auth_timeout(&self) -> Duration {

@@ -76,7 +76,7 @@ impl Application {
             n => n,
         };
         let app_state = state.clone();
-        let send_timeout = state.settings.send_timeout();
+        let send_timeout = state.settings.kernel_send_timeout();
         let server = HttpServer::new(move || {
             let state = app_state.clone();
             let max_body = state.settings.max_body_bytes;

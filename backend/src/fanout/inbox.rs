@@ -69,6 +69,11 @@ impl Inbox {
         first
     }
 
+    /// Whether the fan-out has asked this socket to close.
+    pub fn close_requested(&self) -> bool {
+        self.lock().close.is_some()
+    }
+
     /// The next thing for the socket. Cancel-safe: nothing is taken unless it is returned.
     pub async fn next(&self) -> Received {
         loop {

@@ -5,7 +5,7 @@ use super::sequencer::{Gap, Sequencer};
 use crate::domain::auth::Authenticated;
 use crate::domain::messages::{Page, Stored};
 use crate::error::AppError;
-use crate::fanout::{CloseRequest, ConnId, Received, Registration};
+use crate::fanout::{CloseRequest, ConnId, Inbox, Received, Registration};
 use crate::routes::extract::credentials;
 use crate::state::AppState;
 use crate::usecases::sessions::authenticate;
@@ -93,7 +93,7 @@ enum WriteFailed {
 /// queues only a few frames per connection and drains them as fast as TCP accepts, so a
 /// write to a peer that stopped reading would otherwise wait forever, and with it the close
 /// request, the heartbeat and the idle timeout that this socket's loop also serves. (The
-/// kernel then drops the connection itself: `startup` sets TCP_USER_TIMEOUT to the same.)
+/// kernel then drops the connection itself: `startup` sets TCP_USER_TIMEOUT a little later.)
 async fn bounded(
     state: &AppState,
     write: impl Future<Output = Result<(), actix_ws::Closed>>,
@@ -105,11 +105,20 @@ async fn bounded(
     }
 }
 
-/// How the loop ends after a failed write.
-fn gone(failed: WriteFailed) -> Option<CloseReason> {
+/// How the loop ends after a failed write. A stalled peer is a slow consumer, counted once
+/// (its queue may already have overflowed and been counted by the fan-out).
+fn gone(state: &AppState, inbox: &Inbox, failed: WriteFailed) -> Option<CloseReason> {
     match failed {
         WriteFailed::Closed => None,
-        WriteFailed::Stalled => close(CloseCode::Policy, "too slow: reconnect and catch up"),
+        WriteFailed::Stalled => {
+            if !inbox.close_requested() {
+                state
+                    .metrics
+                    .ws_slow_consumers_closed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            close(CloseCode::Policy, "too slow: reconnect and catch up")
+        }
     }
 }
 
@@ -325,7 +334,7 @@ async fn serve(
                     Err(e) => send_failed(e, &client_id),
                 };
                 if let Err(failed) = send_frame(state, session, &frame).await {
-                    return gone(failed);
+                    return gone(state, &registration.inbox, failed);
                 }
             }
             received = registration.inbox.next() => {
@@ -340,7 +349,7 @@ async fn serve(
                 };
                 for text in ready {
                     if let Err(failed) = bounded(state, session.text(text)).await {
-                        return gone(failed);
+                        return gone(state, &registration.inbox, failed);
                     }
                 }
             }
@@ -351,7 +360,7 @@ async fn serve(
                         return close(CloseCode::Away, "idle timeout");
                     }
                     if let Err(failed) = bounded(state, session.ping(b"")).await {
-                        return gone(failed);
+                        return gone(state, &registration.inbox, failed);
                     }
                     next_heartbeat = now + heartbeat;
                 }
@@ -361,7 +370,7 @@ async fn serve(
                     };
                     for text in sequencer.fill(gap, fetched, complete, Instant::now()) {
                         if let Err(failed) = bounded(state, session.text(text)).await {
-                            return gone(failed);
+                            return gone(state, &registration.inbox, failed);
                         }
                     }
                 }
@@ -381,19 +390,19 @@ async fn serve(
                         };
                         for frame in reply {
                             if let Err(failed) = send_frame(state, session, &frame).await {
-                                return gone(failed);
+                                return gone(state, &registration.inbox, failed);
                             }
                         }
                     }
                     Some(Ok(AggregatedMessage::Binary(_))) => {
                         let frame = ServerFrame::error(ErrorCode::BadRequest, "send JSON in text frames", None);
                         if let Err(failed) = send_frame(state, session, &frame).await {
-                            return gone(failed);
+                            return gone(state, &registration.inbox, failed);
                         }
                     }
                     Some(Ok(AggregatedMessage::Ping(bytes))) => {
                         if let Err(failed) = bounded(state, session.pong(&bytes)).await {
-                            return gone(failed);
+                            return gone(state, &registration.inbox, failed);
                         }
                     }
                     Some(Ok(AggregatedMessage::Pong(_))) => {}

@@ -465,7 +465,34 @@ impl WsClient {
         }
     }
 
-    /// Asserts that no data frame matching `unwanted` arrives within `wait`.
+    /// Reads frames until one matches `marker` (something the server sends after the action
+    /// under test), failing on any `unwanted` frame before it. Unlike a quiet period, this
+    /// cannot pass because an unwanted frame is merely late.
+    pub async fn assert_none_before(
+        &mut self,
+        unwanted: impl Fn(&ServerFrame) -> bool,
+        marker: impl Fn(&ServerFrame) -> bool,
+    ) {
+        loop {
+            let frame = self.next_frame().await;
+            assert!(!unwanted(&frame), "unexpected frame {frame:?}");
+            if marker(&frame) {
+                return;
+            }
+        }
+    }
+
+    /// `assert_none_before` with this socket's own `pong` as the marker: a socket writes what
+    /// the fan-out queued for it before it reads the next client frame, so every event
+    /// published before the `ping` is sent arrives before its `pong` (on one instance).
+    pub async fn assert_none_before_pong(&mut self, unwanted: impl Fn(&ServerFrame) -> bool) {
+        self.send(&ClientFrame::Ping).await;
+        self.assert_none_before(unwanted, |f| *f == ServerFrame::Pong)
+            .await;
+    }
+
+    /// Waits `wait`, failing on any data frame matching `unwanted` (for waits that are the
+    /// point, like heartbeats; a negative check uses `assert_none_before`).
     pub async fn assert_none_within(
         &mut self,
         wait: Duration,

@@ -120,9 +120,7 @@ async fn send_is_acked_then_delivered_to_every_socket_of_both_members() {
     assert_eq!(alice_tab1.next_message().await, message);
     assert_eq!(alice_tab2.next_message().await, message);
     assert_eq!(bob_ws.next_message().await, message);
-    carol_ws
-        .assert_none_within(Duration::from_millis(300), is_message)
-        .await;
+    carol_ws.assert_none_before_pong(is_message).await;
 
     // A retry over the socket is acked with the same message and not delivered again.
     alice_tab1
@@ -142,12 +140,30 @@ async fn send_is_acked_then_delivered_to_every_socket_of_both_members() {
             message: message.clone()
         }
     );
+    // The marker: a new message from the same socket, stored and published after the retry.
+    alice_tab1
+        .send(&ClientFrame::Send {
+            room_id: room.id,
+            body: "after the retry".into(),
+            client_id: "k2".into(),
+        })
+        .await;
     bob_ws
-        .assert_none_within(Duration::from_millis(300), is_message)
+        .assert_none_before(
+            |f| matches!(f, ServerFrame::Message { message } if message.seq == 1),
+            |f| matches!(f, ServerFrame::Message { message } if message.body == "after the retry"),
+        )
         .await;
     // A REST send reaches sockets too.
     let posted = app.send_ok(&bob, room.id.0, "via rest").await;
-    assert_eq!(alice_tab2.next_message().await, posted);
+    assert_eq!(
+        alice_tab2
+            .next_matching(
+                |f| matches!(f, ServerFrame::Message { message } if message.body == "via rest")
+            )
+            .await,
+        ServerFrame::Message { message: posted }
+    );
 }
 
 #[tokio::test]
@@ -198,9 +214,7 @@ async fn read_typing_presence_and_room_events_reach_the_peer() {
         }
     );
     alice_ws
-        .assert_none_within(Duration::from_millis(200), |f| {
-            matches!(f, ServerFrame::Typing { .. })
-        })
+        .assert_none_before_pong(|f| matches!(f, ServerFrame::Typing { .. }))
         .await;
 
     // Read marks: the peer gets a read event.
@@ -422,7 +436,7 @@ async fn sending_too_fast_over_the_socket_gets_rate_limited_error_frames() {
 }
 
 #[tokio::test]
-async fn a_client_that_stops_reading_is_disconnected_with_1008() {
+async fn a_client_that_stops_reading_is_disconnected_and_loses_nothing() {
     let app = spawn_app_with(|s| {
         s.ws_queue = 4;
         s.messages_per_second = 100_000.0;
@@ -435,7 +449,8 @@ async fn a_client_that_stops_reading_is_disconnected_with_1008() {
     let mut stalled = app.ws(&bob).await;
     let big = "z".repeat(4000);
 
-    // Bob never reads; once the kernel buffers and the 4-frame queue are full, he is cut off.
+    // Bob never reads; once his buffers are full and he has taken nothing for the send
+    // timeout (or his 4-frame queue overflowed), the server lets his socket go.
     let mut sent = 0;
     let mut cut_off = false;
     for i in 0..3000 {
@@ -452,14 +467,21 @@ async fn a_client_that_stops_reading_is_disconnected_with_1008() {
                 .text()
                 .await
                 .unwrap();
-            if metrics.contains("chat_ws_slow_consumers_closed_total 1") {
+            if metrics.contains("chat_ws_connections 0") {
                 cut_off = true;
                 break;
             }
         }
     }
     assert!(cut_off, "not cut off after {sent} messages");
-    assert_eq!(stalled.closed().await, Closed::WithCode(1008));
+    // Reading again, Bob gets what the kernel held, then the end: the 1008 close frame when
+    // it could still be written, else the reset of a connection the server had to drop (a
+    // peer that reads nothing cannot be handed a close frame; slow_reader.rs tests that).
+    let ended = stalled.closed().await;
+    assert!(
+        matches!(ended, Closed::WithCode(1008) | Closed::WithoutCode),
+        "{ended:?}"
+    );
     // Nothing was lost: the messages are all stored for the catch-up.
     let stored = app.messages(&bob, room.id.0, "?limit=1").await;
     assert_eq!(stored.messages[0].seq, sent);
