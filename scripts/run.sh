@@ -11,22 +11,30 @@ cd "$(dirname "$0")/.."
 started=$SECONDS
 step() { printf '\n[run] %s\n' "$*"; }
 took() { printf '[run] ... done in %ds\n' "$((SECONDS - $1))"; }
+mkdir -p target
+
+# The server builds while the tools install (they use build folders of their own); the web
+# bundle then shares the server's target folder, where cargo builds one thing at a time.
+step "1/3 the server, release build, in the background (first time ~5 min; log: target/run-server-build.log)"
+cargo build --release -p backend --locked >target/run-server-build.log 2>&1 &
+server_build=$!
+trap 'kill "$server_build" 2>/dev/null || true' EXIT
 
 t=$SECONDS
-step "1/3 tools for the web app (first time: trunk ~4 min, wasm-bindgen ~2 min; then seconds)"
+step "2/3 tools for the web app (first time: trunk ~5 min, wasm-bindgen ~2 min; then seconds)"
 FRONTEND_TOOLS_NO_BROWSER=1 bash scripts/frontend-tools.sh
 took "$t"
 
-# The bundle and the server share one target directory, and cargo builds one thing at a time
-# in it, so the two builds run one after the other; each prints its own progress.
 t=$SECONDS
-step "2/3 the web app, release bundle (first time ~2 min)"
+step "3/3 the web app, release bundle (first time ~2 min, after the server build)"
+if ! wait "$server_build"; then
+    tail -n 30 target/run-server-build.log >&2
+    echo "[run] the server build failed (whole log: target/run-server-build.log)" >&2
+    exit 1
+fi
+trap - EXIT
+printf '[run] server built after %ds\n' "$((SECONDS - started))"
 FRONTEND_TOOLS_NO_BROWSER=1 bash scripts/build-frontend.sh
-took "$t"
-
-t=$SECONDS
-step "3/3 the server, release build (first time ~5 min)"
-cargo build --release -p backend --locked
 took "$t"
 
 printf '\n[run] ready after %ds. Open http://%s in your browser.\n\n' \

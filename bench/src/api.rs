@@ -1,142 +1,51 @@
-//! The public API as a client sees it: REST over reqwest, websockets over tokio-tungstenite.
-//! Every call has a timeout; nothing here waits forever.
+//! The public API as the load generator uses it, on `chat-client` (the one client of the
+//! project: the backend's tests speak through it too). Every call has a timeout.
 
-use anyhow::{anyhow, bail, Context, Result};
-use futures_util::{SinkExt, StreamExt};
-use reqwest::StatusCode;
-use serde::de::DeserializeOwned;
-use shared::{
-    AuthResponse, ClientFrame, CreateRoom, LoginRequest, Message, MessagesResponse,
-    RegisterRequest, Room, SendMessage, ServerFrame, User,
-};
+use anyhow::{anyhow, Result};
+pub use chat_client::{send_frame, Account, Ws};
+use futures_util::StreamExt;
+use shared::{Message, MessagesResponse, Room, RoomId, User};
 use std::time::Duration;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const PASSWORD: &str = "bench-password-123";
-/// Longest any single HTTP request may take (Argon2 under a login storm included).
-pub const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
-/// Longest a websocket may take to connect and answer `ready`.
-pub const WS_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// A registered user with a session token.
-#[derive(Debug, Clone)]
-pub struct Account {
-    pub user: User,
-    pub token: String,
-}
-
+/// The API of the server under load; every user has the same password.
 #[derive(Clone)]
 pub struct Api {
-    http: reqwest::Client,
-    base: String,
-    ws_url: String,
+    inner: chat_client::Api,
 }
 
 impl Api {
     /// `base` is `http://host:port` (no trailing slash).
     pub fn new(base: &str) -> Result<Self> {
-        let base = base.trim_end_matches('/').to_owned();
-        let ws_url = if let Some(rest) = base.strip_prefix("http://") {
-            format!("ws://{rest}/ws")
-        } else if let Some(rest) = base.strip_prefix("https://") {
-            format!("wss://{rest}/ws")
-        } else {
-            bail!("--url must start with http:// (got {base:?})");
-        };
-        let http = reqwest::Client::builder()
-            .timeout(HTTP_TIMEOUT)
-            .connect_timeout(Duration::from_secs(10))
-            .pool_max_idle_per_host(512)
-            .tcp_nodelay(true)
-            .build()?;
-        Ok(Api { http, base, ws_url })
+        Ok(Api {
+            inner: chat_client::Api::new(base)?,
+        })
     }
 
     pub fn base(&self) -> &str {
-        &self.base
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+        self.inner.base()
     }
 
     pub async fn health(&self) -> Result<()> {
-        let response = self
-            .http
-            .get(self.url("/api/health"))
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            bail!("health: {}", response.status());
-        }
+        let (status, _) = tokio::time::timeout(Duration::from_secs(2), self.inner.health())
+            .await
+            .map_err(|_| anyhow!("health: no answer within 2 s"))??;
+        anyhow::ensure!(status == 200, "health: {status}");
         Ok(())
     }
 
     pub async fn register(&self, username: &str) -> Result<Account> {
-        let body = RegisterRequest {
-            username: username.to_owned(),
-            password: PASSWORD.to_owned(),
-            display_name: None,
-        };
-        let response = self
-            .http
-            .post(self.url("/api/auth/register"))
-            .json(&body)
-            .send()
-            .await
-            .with_context(|| format!("register {username}"))?;
-        let auth: AuthResponse = expect_json(response, StatusCode::CREATED, "register").await?;
-        Ok(Account {
-            user: auth.user,
-            token: auth.token,
-        })
+        Ok(self.inner.register(username, PASSWORD).await?)
     }
 
     pub async fn login(&self, username: &str) -> Result<Account> {
-        let body = LoginRequest {
-            username: username.to_owned(),
-            password: PASSWORD.to_owned(),
-        };
-        let response = self
-            .http
-            .post(self.url("/api/auth/login"))
-            .json(&body)
-            .send()
-            .await
-            .with_context(|| format!("login {username}"))?;
-        let auth: AuthResponse = expect_json(response, StatusCode::OK, "login").await?;
-        Ok(Account {
-            user: auth.user,
-            token: auth.token,
-        })
+        Ok(self.inner.login(username, PASSWORD).await?)
     }
 
     /// Opens (or finds) the conversation of `me` with `peer`.
     pub async fn open_room(&self, me: &Account, peer: &str) -> Result<Room> {
-        let response = self
-            .http
-            .post(self.url("/api/rooms"))
-            .bearer_auth(&me.token)
-            .json(&CreateRoom {
-                peer: peer.to_owned(),
-            })
-            .send()
-            .await
-            .context("open room")?;
-        let status = response.status();
-        if status != StatusCode::CREATED && status != StatusCode::OK {
-            bail!(
-                "open room: {status}: {}",
-                response.text().await.unwrap_or_default()
-            );
-        }
-        Ok(response.json().await?)
+        Ok(self.inner.open_room(&me.token, peer).await?)
     }
 
     /// `POST /api/rooms/{id}/messages`.
@@ -147,109 +56,33 @@ impl Api {
         body: String,
         client_id: String,
     ) -> Result<Message> {
-        let response = self
-            .http
-            .post(self.url(&format!("/api/rooms/{room_id}/messages")))
-            .bearer_auth(&me.token)
-            .json(&SendMessage { body, client_id })
-            .send()
-            .await
-            .context("send")?;
-        let status = response.status();
-        if status != StatusCode::CREATED && status != StatusCode::OK {
-            bail!(
-                "send: {status}: {}",
-                response.text().await.unwrap_or_default()
-            );
-        }
-        Ok(response.json().await?)
+        let (message, _created) = self
+            .inner
+            .send(&me.token, RoomId(room_id), body, client_id)
+            .await?;
+        Ok(message)
     }
 
-    /// `GET /api/rooms/{id}/messages{query}`: returns the raw body, so a caller can time the
-    /// request apart from parsing.
+    /// `GET /api/rooms/{id}/messages{query}`: the raw body, so a caller can time the request
+    /// apart from parsing.
     pub async fn messages_raw(&self, me: &Account, room_id: i64, query: &str) -> Result<Vec<u8>> {
-        let response = self
-            .http
-            .get(self.url(&format!("/api/rooms/{room_id}/messages{query}")))
-            .bearer_auth(&me.token)
-            .send()
-            .await
-            .context("messages")?;
-        let status = response.status();
-        let bytes = response.bytes().await?;
-        if status != StatusCode::OK {
-            bail!("messages: {status}: {}", String::from_utf8_lossy(&bytes));
-        }
-        Ok(bytes.to_vec())
+        Ok(self
+            .inner
+            .messages_raw(&me.token, RoomId(room_id), query)
+            .await?)
     }
 
     pub fn parse_messages(bytes: &[u8]) -> Result<MessagesResponse> {
-        Ok(serde_json::from_slice(bytes)?)
+        Ok(chat_client::parse_messages(bytes)?)
     }
 
     /// Opens a websocket, authenticates with the first frame and waits for `ready`.
     /// `small_buffers` keeps the client's own memory low for thousands of idle sockets.
     pub async fn connect_ws(&self, token: &str, small_buffers: bool) -> Result<(Ws, User)> {
-        let config = small_buffers.then(|| {
-            WebSocketConfig::default()
-                .read_buffer_size(4 * 1024)
-                .write_buffer_size(0)
-        });
-        let attempt = async {
-            let (mut ws, _) =
-                tokio_tungstenite::connect_async_with_config(self.ws_url.as_str(), config, true)
-                    .await
-                    .context("websocket handshake")?;
-            send_frame(
-                &mut ws,
-                &ClientFrame::Auth {
-                    token: token.to_owned(),
-                },
-            )
-            .await?;
-            loop {
-                match ws.next().await {
-                    Some(Ok(WsMessage::Text(text))) => match serde_json::from_str(&text)? {
-                        ServerFrame::Ready { user } => return Ok((ws, user)),
-                        ServerFrame::Error { code, message, .. } => {
-                            bail!("websocket auth refused: {code:?}: {message}")
-                        }
-                        _ => continue,
-                    },
-                    Some(Ok(WsMessage::Close(frame))) => bail!("closed before ready: {frame:?}"),
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => return Err(e.into()),
-                    None => bail!("socket ended before ready"),
-                }
-            }
-        };
-        tokio::time::timeout(WS_CONNECT_TIMEOUT, attempt)
-            .await
-            .map_err(|_| anyhow!("no ready within {WS_CONNECT_TIMEOUT:?}"))?
+        let (socket, user) =
+            chat_client::Socket::open(self.inner.ws_url(), token, small_buffers).await?;
+        Ok((socket.into_inner(), user))
     }
-}
-
-pub async fn send_frame<S>(sink: &mut S, frame: &ClientFrame) -> Result<()>
-where
-    S: SinkExt<WsMessage> + Unpin,
-    S::Error: std::error::Error + Send + Sync + 'static,
-{
-    let text = serde_json::to_string(frame)?;
-    sink.send(WsMessage::Text(text.into())).await?;
-    Ok(())
-}
-
-async fn expect_json<T: DeserializeOwned>(
-    response: reqwest::Response,
-    expected: StatusCode,
-    what: &str,
-) -> Result<T> {
-    let status = response.status();
-    let text = response.text().await?;
-    if status != expected {
-        bail!("{what}: {status}: {text}");
-    }
-    serde_json::from_str(&text).with_context(|| format!("{what}: unexpected body {text}"))
 }
 
 /// Registers `names` with at most `concurrency` registrations in flight (Argon2 is CPU

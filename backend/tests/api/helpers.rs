@@ -3,20 +3,15 @@
 
 use backend::config::Settings;
 use backend::startup::Application;
+use chat_client::{Ended, Socket};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
-use futures_util::{SinkExt, StreamExt};
-use reqwest::{Response, StatusCode};
+use reqwest::Response;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use shared::{ClientFrame, Message, Room, ServerFrame, User};
+use shared::{ClientFrame, Message, Room, RoomId, ServerFrame, User};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const PASSWORD: &str = "correct-horse-battery";
 const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
@@ -89,6 +84,8 @@ pub struct TestApp {
     pub port: u16,
     pub database_url: String,
     pub client: reqwest::Client,
+    /// The project's API client (`chat-client`) at this app.
+    pub api: chat_client::Api,
     _db: TestDb,
 }
 
@@ -170,14 +167,14 @@ fn spawn_on(database_url: String, db: TestDb, configure: impl FnOnce(&mut Settin
     let app = Application::build(settings).expect("the app builds");
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
+    let address = format!("http://127.0.0.1:{port}");
+    let api = chat_client::Api::new(&address).unwrap();
     TestApp {
-        address: format!("http://127.0.0.1:{port}"),
+        address,
         port,
         database_url,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        client: api.http().clone(),
+        api,
         _db: db,
     }
 }
@@ -298,22 +295,23 @@ impl TestApp {
     }
 
     pub async fn register(&self, username: &str) -> TestUser {
-        let response = self.register_response(username, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: shared::AuthResponse = json(response).await;
+        let account = self
+            .api
+            .register(username, PASSWORD)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         TestUser {
-            id: body.user.id.0,
-            username: body.user.username,
-            token: body.token,
+            id: account.user.id.0,
+            username: account.user.username,
+            token: account.token,
         }
     }
 
     pub async fn open_room(&self, me: &TestUser, peer: &TestUser) -> Room {
-        let response = self
-            .post("/api/rooms", &me.token, &json!({"peer": peer.username}))
-            .await;
-        assert!(response.status().is_success(), "{}", response.status());
-        json(response).await
+        self.api
+            .open_room(&me.token, &peer.username)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub async fn send(&self, me: &TestUser, room_id: i64, body: &str, client_id: &str) -> Response {
@@ -326,11 +324,18 @@ impl TestApp {
     }
 
     pub async fn send_ok(&self, me: &TestUser, room_id: i64, body: &str) -> Message {
-        let response = self
-            .send(me, room_id, body, &format!("c-{}", unique_suffix()))
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        json(response).await
+        let (message, created) = self
+            .api
+            .send(
+                &me.token,
+                RoomId(room_id),
+                body.to_owned(),
+                format!("c-{}", unique_suffix()),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(created, "a new client_id makes a new message");
+        message
     }
 
     pub async fn messages(
@@ -339,17 +344,17 @@ impl TestApp {
         room_id: i64,
         query: &str,
     ) -> shared::MessagesResponse {
-        let response = self
-            .get(&format!("/api/rooms/{room_id}/messages{query}"), &me.token)
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        json(response).await
+        self.api
+            .messages(&me.token, RoomId(room_id), query)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub async fn rooms(&self, me: &TestUser) -> Vec<Room> {
-        let response = self.get("/api/rooms", &me.token).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        json::<shared::RoomsResponse>(response).await.rooms
+        self.api
+            .rooms(&me.token)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn ws_url(&self) -> String {
@@ -358,46 +363,34 @@ impl TestApp {
 
     /// A websocket authenticated with the first frame, after its `ready`.
     pub async fn ws(&self, user: &TestUser) -> WsClient {
-        let mut ws = self.ws_unauthenticated().await;
-        ws.send(&ClientFrame::Auth {
-            token: user.token.clone(),
-        })
-        .await;
-        match ws.next_frame().await {
-            ServerFrame::Ready { user: ready_user } => assert_eq!(ready_user.id.0, user.id),
-            other => panic!("expected ready, got {other:?}"),
-        }
-        ws
+        let (socket, ready_user) = Socket::open(&self.ws_url(), &user.token, false)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ready_user.id.0, user.id);
+        WsClient { socket }
     }
 
     pub async fn ws_unauthenticated(&self) -> WsClient {
-        let (stream, _) = tokio_tungstenite::connect_async(self.ws_url())
+        let socket = Socket::connect(&self.ws_url(), &[], false)
             .await
             .expect("websocket handshake");
-        WsClient { stream }
+        WsClient { socket }
     }
 
     /// The handshake with extra headers; returns the HTTP status on refusal.
     pub async fn ws_with_headers(&self, headers: &[(&str, &str)]) -> Result<WsClient, u16> {
-        let mut request = self.ws_url().into_client_request().unwrap();
-        for (name, value) in headers {
-            request.headers_mut().insert(
-                reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                value.parse().unwrap(),
-            );
-        }
-        match tokio_tungstenite::connect_async(request).await {
-            Ok((stream, _)) => Ok(WsClient { stream }),
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-                Err(response.status().as_u16())
-            }
+        match Socket::connect(&self.ws_url(), headers, false).await {
+            Ok(socket) => Ok(WsClient { socket }),
+            Err(chat_client::Error::Refused(status)) => Err(status),
             Err(other) => panic!("handshake failed: {other}"),
         }
     }
 }
 
+/// A websocket of the tests (`chat-client`'s `Socket`); every wait is bounded and a socket
+/// that ends unexpectedly fails the test.
 pub struct WsClient {
-    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    socket: Socket,
 }
 
 /// How a socket ended.
@@ -409,39 +402,24 @@ pub enum Closed {
 
 impl WsClient {
     pub async fn send(&mut self, frame: &ClientFrame) {
-        self.send_text(&serde_json::to_string(frame).unwrap()).await;
+        self.socket.send(frame).await.unwrap();
     }
 
     pub async fn send_text(&mut self, text: &str) {
-        self.stream
-            .send(WsMessage::Text(text.to_owned().into()))
-            .await
-            .unwrap();
+        self.socket.send_text(text).await.unwrap();
     }
 
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {
-        self.stream
-            .send(WsMessage::Binary(bytes.into()))
-            .await
-            .unwrap();
+        self.socket.send_binary(bytes).await.unwrap();
     }
 
     /// The next data frame, parsed; control frames are skipped.
     pub async fn next_frame(&mut self) -> ServerFrame {
-        loop {
-            let next = tokio::time::timeout(FRAME_TIMEOUT, self.stream.next())
-                .await
-                .expect("a frame within the timeout")
-                .expect("the socket is open")
-                .expect("a valid frame");
-            match next {
-                WsMessage::Text(text) => {
-                    return serde_json::from_str(&text)
-                        .unwrap_or_else(|e| panic!("unparseable frame {text}: {e}"))
-                }
-                WsMessage::Close(frame) => panic!("socket closed: {frame:?}"),
-                _ => continue,
-            }
+        match self.socket.next_frame(FRAME_TIMEOUT).await {
+            Ok(frame) => frame,
+            Err(Ended::TimedOut) => panic!("no frame within {FRAME_TIMEOUT:?}"),
+            Err(Ended::Garbled(text)) => panic!("unparseable frame {text}"),
+            Err(Ended::Closed(code)) => panic!("socket closed: {code:?}"),
         }
     }
 
@@ -500,44 +478,26 @@ impl WsClient {
     ) {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            match tokio::time::timeout_at(deadline, self.stream.next()).await {
-                Err(_) => return,
-                Ok(Some(Ok(WsMessage::Text(text)))) => {
-                    let frame: ServerFrame = serde_json::from_str(&text).unwrap();
-                    assert!(!unwanted(&frame), "unexpected frame {frame:?}");
-                }
-                Ok(Some(Ok(_))) => {}
-                Ok(other) => panic!("socket ended: {other:?}"),
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.socket.next_frame(left).await {
+                Ok(frame) => assert!(!unwanted(&frame), "unexpected frame {frame:?}"),
+                Err(Ended::TimedOut) => return,
+                Err(other) => panic!("socket ended: {other:?}"),
             }
         }
     }
 
     /// Waits for the server to close the socket, skipping data frames; returns the close code.
     pub async fn closed(&mut self) -> Closed {
-        loop {
-            let next = tokio::time::timeout(FRAME_TIMEOUT, self.stream.next())
-                .await
-                .expect("the socket closes within the timeout");
-            match next {
-                Some(Ok(WsMessage::Close(Some(frame)))) => {
-                    return Closed::WithCode(u16::from(frame.code))
-                }
-                Some(Ok(WsMessage::Close(None))) | None | Some(Err(_)) => {
-                    return Closed::WithoutCode
-                }
-                Some(Ok(_)) => continue,
-            }
+        match self.socket.closed(FRAME_TIMEOUT).await {
+            Ended::Closed(Some(code)) => Closed::WithCode(code),
+            Ended::Closed(None) | Ended::Garbled(_) => Closed::WithoutCode,
+            Ended::TimedOut => panic!("the socket closes within the timeout"),
         }
     }
 
-    pub async fn close(mut self) {
-        let _ = self
-            .stream
-            .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
-                code: CloseCode::Normal,
-                reason: "bye".into(),
-            }))
-            .await;
+    pub async fn close(self) {
+        self.socket.close().await
     }
 }
 

@@ -2,19 +2,11 @@
 //! that reconnects and catches up exactly as docs/api.md describes (wait for `ready`, then
 //! `GET …/messages?after=<last seq held>`, merge by `seq`).
 
-use futures_util::{SinkExt, StreamExt};
-use reqwest::StatusCode;
-use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde_json::Value;
 use shared::{ClientFrame, ErrorCode, Message, RoomId, ServerFrame};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const PASSWORD: &str = "correct-horse-battery";
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,35 +18,28 @@ pub struct TestUser {
     pub token: String,
 }
 
-/// Reads a JSON body, failing with the status and text when it is not the expected shape.
-pub async fn json<T: DeserializeOwned>(response: reqwest::Response) -> T {
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("status {status}: body {text:?} is not the expected JSON: {e}"))
-}
-
-/// The REST API at one base URL (an instance, or nginx).
+/// The API at one base URL (an instance, or nginx), through `chat-client`; the calls here
+/// fail the test where the client returns an error. `client` is the raw HTTP client, for the
+/// requests about headers that the API client has no call for.
 #[derive(Clone)]
 pub struct Api {
     pub base: String,
     pub client: reqwest::Client,
+    api: chat_client::Api,
 }
 
 impl Api {
     pub fn new(base: &str) -> Api {
+        let api = chat_client::Api::new(base).unwrap();
         Api {
-            base: base.trim_end_matches('/').to_owned(),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(20))
-                .build()
-                .unwrap(),
+            base: api.base().to_owned(),
+            client: api.http().clone(),
+            api,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+        self.api.url(path)
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
@@ -68,48 +53,32 @@ impl Api {
     }
 
     pub async fn register(&self, username: &str) -> TestUser {
-        let response = self
-            .client
-            .post(self.url("/api/auth/register"))
-            .json(&json!({"username": username, "password": PASSWORD}))
-            .send()
+        let account = self
+            .api
+            .register(username, PASSWORD)
             .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::CREATED,
-            "register {username}"
-        );
-        let body: shared::AuthResponse = json(response).await;
+            .unwrap_or_else(|e| panic!("{e}"));
         TestUser {
-            id: body.user.id.0,
-            username: body.user.username,
-            token: body.token,
+            id: account.user.id.0,
+            username: account.user.username,
+            token: account.token,
         }
     }
 
     pub async fn open_room(&self, me: &TestUser, peer: &TestUser) -> shared::Room {
-        let response = self
-            .post("/api/rooms", &me.token, &json!({"peer": peer.username}))
-            .await;
-        assert!(response.status().is_success(), "{}", response.status());
-        json(response).await
+        self.api
+            .open_room(&me.token, &peer.username)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub async fn send(&self, me: &TestUser, room: RoomId, body: &str, client_id: &str) -> Message {
-        let response = self
-            .post(
-                &format!("/api/rooms/{room}/messages"),
-                &me.token,
-                &json!({"body": body, "client_id": client_id}),
-            )
-            .await;
-        assert!(
-            response.status().is_success(),
-            "send answered {}",
-            response.status()
-        );
-        json(response).await
+        let (message, _) = self
+            .api
+            .send(&me.token, room, body.to_owned(), client_id.to_owned())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        message
     }
 
     /// Every message after `after`, following `has_more`; `None` when the API did not answer
@@ -120,46 +89,17 @@ impl Api {
         room: RoomId,
         after: i64,
     ) -> Option<Vec<Message>> {
-        let mut out = Vec::new();
-        let mut cursor = after;
-        for _page in 0..1000 {
-            let response = self
-                .client
-                .get(self.url(&format!(
-                    "/api/rooms/{room}/messages?after={cursor}&limit=200"
-                )))
-                .bearer_auth(&me.token)
-                .send()
-                .await
-                .ok()?;
-            if response.status() != StatusCode::OK {
-                return None;
-            }
-            let page: shared::MessagesResponse = response.json().await.ok()?;
-            if let Some(last) = page.messages.last() {
-                cursor = last.seq;
-            }
-            out.extend(page.messages);
-            if !page.has_more {
-                return Some(out);
-            }
-        }
-        panic!("more than 1000 pages of history");
+        self.api
+            .messages_after(&me.token, room, after, 1000)
+            .await
+            .ok()
     }
 
-    /// `GET /api/health`: (status, body).
+    /// `GET /api/health`: (status, body); (0, null) when nothing answered.
     pub async fn health(&self) -> (u16, Value) {
-        match self
-            .client
-            .get(self.url("/api/health"))
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-        {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                (status, r.json().await.unwrap_or(Value::Null))
-            }
+        match tokio::time::timeout(Duration::from_secs(5), self.api.health()).await {
+            Ok(Ok((status, body))) => (status, serde_json::to_value(body).unwrap_or(Value::Null)),
+            Ok(Err(e)) => (e.status().unwrap_or(0), Value::Null),
             Err(_) => (0, Value::Null),
         }
     }
@@ -183,64 +123,35 @@ impl Api {
 
     /// A gauge or counter from the instance's `/metrics`.
     pub async fn metric(&self, name: &str) -> f64 {
-        let text = self
-            .client
-            .get(self.url("/metrics"))
-            .send()
+        self.api
+            .metric(name)
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find_map(|line| {
-                let (key, value) = line.split_once(' ')?;
-                (key == name).then(|| value.trim().parse().ok())?
-            })
-            .unwrap_or_else(|| panic!("no metric {name} in:\n{text}"))
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
 /// How a websocket ended or why no frame came.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WsEnd {
-    Closed(Option<u16>),
-    TimedOut,
-}
+pub use chat_client::Ended as WsEnd;
 
+/// One websocket through `chat-client`, with the waits the tests need.
 pub struct WsClient {
-    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    socket: chat_client::Socket,
 }
 
 impl WsClient {
-    /// The handshake with extra headers; `Err(status)` when the server refuses it.
+    /// The handshake with extra headers; `Err(status)` when the server refuses it (0: no
+    /// answer at all).
     pub async fn connect(url: &str, headers: &[(&str, &str)]) -> Result<WsClient, u16> {
-        let mut request = url.into_client_request().unwrap();
-        for (name, value) in headers {
-            request.headers_mut().insert(
-                reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                value.parse().unwrap(),
-            );
-        }
-        match tokio::time::timeout(FRAME_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
-            Ok(Ok((stream, _))) => Ok(WsClient { stream }),
-            Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
-                Err(response.status().as_u16())
-            }
-            Ok(Err(_)) | Err(_) => Err(0),
+        match chat_client::Socket::connect(url, headers, false).await {
+            Ok(socket) => Ok(WsClient { socket }),
+            Err(e) => Err(e.status().unwrap_or(0)),
         }
     }
 
     /// Connects and authenticates with the first frame; `None` if any step fails.
     pub async fn open(url: &str, user: &TestUser) -> Option<WsClient> {
-        let mut ws = WsClient::connect(url, &[]).await.ok()?;
-        ws.send(&ClientFrame::Auth {
-            token: user.token.clone(),
-        })
-        .await
-        .ok()?;
-        match ws.next_event(FRAME_TIMEOUT).await {
-            Ok(ServerFrame::Ready { user: ready }) if ready.id.0 == user.id => Some(ws),
+        match chat_client::Socket::open(url, &user.token, false).await {
+            Ok((socket, ready)) if ready.id.0 == user.id => Some(WsClient { socket }),
             _ => None,
         }
     }
@@ -256,35 +167,14 @@ impl WsClient {
     }
 
     pub async fn send(&mut self, frame: &ClientFrame) -> Result<(), WsEnd> {
-        let text = serde_json::to_string(frame).unwrap();
-        match tokio::time::timeout(
-            FRAME_TIMEOUT,
-            self.stream.send(WsMessage::Text(text.into())),
-        )
-        .await
-        {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(WsEnd::Closed(None)),
-            Err(_) => Err(WsEnd::TimedOut),
-        }
+        self.socket.send(frame).await
     }
 
     /// The next data frame within `wait`; control frames are skipped.
     pub async fn next_event(&mut self, wait: Duration) -> Result<ServerFrame, WsEnd> {
-        let deadline = Instant::now() + wait;
-        loop {
-            match tokio::time::timeout_at(deadline, self.stream.next()).await {
-                Err(_) => return Err(WsEnd::TimedOut),
-                Ok(None) | Ok(Some(Err(_))) => return Err(WsEnd::Closed(None)),
-                Ok(Some(Ok(WsMessage::Text(text)))) => {
-                    return Ok(serde_json::from_str(&text)
-                        .unwrap_or_else(|e| panic!("unparseable frame {text}: {e}")))
-                }
-                Ok(Some(Ok(WsMessage::Close(frame)))) => {
-                    return Err(WsEnd::Closed(frame.map(|f| u16::from(f.code))))
-                }
-                Ok(Some(Ok(_))) => continue,
-            }
+        match self.socket.next_frame(wait).await {
+            Err(WsEnd::Garbled(text)) => panic!("unparseable frame {text}"),
+            other => other,
         }
     }
 
@@ -325,26 +215,11 @@ impl WsClient {
 
     /// Waits for the server to close the socket; returns its close code.
     pub async fn closed(&mut self) -> WsEnd {
-        let deadline = Instant::now() + FRAME_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.next_event(left).await {
-                Ok(_) => continue,
-                Err(end) => return end,
-            }
-        }
+        self.socket.closed(FRAME_TIMEOUT).await
     }
 
-    pub async fn close(mut self) {
-        let _ = tokio::time::timeout(
-            Duration::from_secs(2),
-            self.stream
-                .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
-                    code: CloseCode::Normal,
-                    reason: "bye".into(),
-                })),
-        )
-        .await;
+    pub async fn close(self) {
+        self.socket.close().await
     }
 }
 

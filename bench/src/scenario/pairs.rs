@@ -306,7 +306,7 @@ impl PairSender {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => {
                 lock(&self.state).failed += 1;
-                Err(e.context(format!("pair {}: send", self.index)))
+                Err(anyhow::Error::new(e).context(format!("pair {}: send", self.index)))
             }
             Err(_) => {
                 lock(&self.state).failed += 1;
