@@ -1,4 +1,5 @@
-//! Two instances on one database, joined by Redis: sockets on different instances chat live.
+//! One scenario, two topologies: one instance, and two instances on one database joined by
+//! Redis, where the two people's sockets are on different instances.
 
 use crate::helpers::*;
 use shared::{ClientFrame, ServerFrame, UserId};
@@ -8,6 +9,19 @@ async fn users_on_different_instances_get_each_others_events_live() {
     let Some((one, two)) = spawn_pair_with_redis().await else {
         return;
     };
+    two_people_chat_live(&one, &two).await;
+}
+
+#[tokio::test]
+async fn users_on_one_instance_get_each_others_events_live() {
+    let app = spawn_app().await;
+    two_people_chat_live(&app, &app).await;
+}
+
+/// The scenario of both topologies: Alice on `one`, Bob on `two` (the same app, or two apps
+/// joined by Redis) open a room, see each other come online, chat, type, read, and Bob's
+/// logout on `one` closes his socket on `two`.
+async fn two_people_chat_live(one: &TestApp, two: &TestApp) {
     let alice = one.register("alice").await;
     let bob = two.register("bob").await;
     let mut bob_ws = two.ws(&bob).await;
