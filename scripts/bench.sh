@@ -263,10 +263,13 @@ if want bundle; then
     if [[ -n "$wasm" ]]; then
         raw=$(stat -c %s "$wasm")
         gz=$(gzip -9c "$wasm" | wc -c)
+        # What a browser downloads: the build's pre-compressed siblings, as served.
+        wire_gz=$(stat -c %s "$wasm.gz" 2>/dev/null || echo null)
+        wire_br=$(stat -c %s "$wasm.br" 2>/dev/null || echo null)
         built=$(date -u -r "$wasm" +%Y-%m-%dT%H:%M:%SZ)
-        echo "=== release .wasm: $raw bytes raw, $gz gzipped (-9); $wasm built $built"
-        printf '{"scenario":"wasm-bundle","ok":true,"file":"%s","raw_bytes":%s,"gzip9_bytes":%s,"built":"%s","tags":{"commit":"%s"}}\n' \
-            "$wasm" "$raw" "$gz" "$built" "$commit" >>"$results"
+        echo "=== release .wasm: $raw bytes raw, $gz gzipped (-9); on the wire $wire_br brotli, $wire_gz gzip; $wasm built $built"
+        printf '{"scenario":"wasm-bundle","ok":true,"file":"%s","raw_bytes":%s,"gzip9_bytes":%s,"wire_br_bytes":%s,"wire_gzip_bytes":%s,"built":"%s","tags":{"commit":"%s"}}\n' \
+            "$wasm" "$raw" "$gz" "$wire_br" "$wire_gz" "$built" "$commit" >>"$results"
     else
         echo "!!! no frontend/dist/*.wasm: run scripts/build-frontend.sh to measure the bundle" >&2
     fi

@@ -83,6 +83,10 @@ impl From<ValidationError> for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
+        if crate::db::is_connection_lost(&err) {
+            tracing::warn!(error = %err, "database connection lost");
+            return AppError::Unavailable("the database is unavailable: retry shortly".into());
+        }
         AppError::Internal(anyhow::Error::new(err).context("database query failed"))
     }
 }

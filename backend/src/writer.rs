@@ -9,7 +9,7 @@
 //! writer at a time, so it gets one lane; PostgreSQL commits several transactions at once,
 //! so lanes there overlap their round trips and fsyncs.
 
-use crate::db::{self, Db, DbConn};
+use crate::db::{self, Db};
 use crate::domain::messages::{self, SendRequest, Stored};
 use crate::error::AppError;
 use crate::fanout::FanOut;
@@ -126,13 +126,7 @@ fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Met
         }
         let (requests, replies): (Vec<SendRequest>, Vec<_>) =
             batch.into_iter().map(|j| (j.request, j.reply)).unzip();
-        let outcomes = match db.get_blocking() {
-            Ok(mut conn) => store(&mut conn, &requests),
-            Err(_) => requests
-                .iter()
-                .map(|_| Err(AppError::Unavailable("the database is unavailable".into())))
-                .collect(),
-        };
+        let outcomes = store(&db, &requests);
         for (reply, outcome) in replies.into_iter().zip(outcomes) {
             let fresh = outcome
                 .as_ref()
@@ -152,17 +146,34 @@ fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Met
     }
 }
 
-fn store(conn: &mut DbConn, requests: &[SendRequest]) -> Vec<Result<Stored, AppError>> {
+fn store(db: &Db, requests: &[SendRequest]) -> Vec<Result<Stored, AppError>> {
+    let unavailable = || {
+        requests
+            .iter()
+            .map(|_| Err(AppError::Unavailable("the database is unavailable".into())))
+            .collect()
+    };
+    let Ok(mut conn) = db.get_blocking() else {
+        return unavailable();
+    };
     let now = db::now();
-    match messages::store_batch(conn, requests, now) {
+    match messages::store_batch(&mut conn, requests, now) {
         Ok(outcomes) => outcomes,
         Err(e) => {
             // A batch fails whole on a race with another instance (or a database error);
-            // one by one, each send gets its own answer.
+            // one by one, each send gets its own answer. A lost connection is not reused:
+            // the retry takes a fresh one (the pool drops the broken one).
             tracing::debug!(error = %e, "group commit failed; storing one by one");
+            if db::is_connection_lost(&e) {
+                drop(conn);
+                let Ok(fresh) = db.get_blocking() else {
+                    return unavailable();
+                };
+                conn = fresh;
+            }
             requests
                 .iter()
-                .map(|r| messages::store(conn, r, now))
+                .map(|r| messages::store(&mut conn, r, now))
                 .collect()
         }
     }

@@ -259,6 +259,32 @@ fn run_migrations(url: &DbUrl) -> anyhow::Result<()> {
 }
 
 /// True when a diesel error is a unique-constraint violation (a lost race or a duplicate).
+/// The connection failed rather than the statement: closed, could not send, the server
+/// shutting down (PostgreSQL restarting), or no room left on the disk. The store is
+/// unavailable then (503 / `unavailable`), and the connection must not be reused. diesel
+/// exposes no SQLSTATE, so the last cases are recognised by the servers' own messages.
+pub fn is_connection_lost(err: &DieselError) -> bool {
+    const LOST: [&str; 5] = [
+        "terminating connection",
+        "server closed the connection",
+        "connection to server",
+        "the database system is shutting down",
+        "database or disk is full",
+    ];
+    match err {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        )
+        | DieselError::BrokenTransactionManager => true,
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message();
+            LOST.iter().any(|lost| message.contains(lost))
+        }
+        _ => false,
+    }
+}
+
 pub fn is_unique_violation(err: &DieselError) -> bool {
     matches!(
         err,
@@ -301,5 +327,40 @@ mod tests {
         assert!(DbUrl::parse("mysql://x").is_err());
         assert!(DbUrl::parse("sqlite::memory:").is_err());
         assert!(DbUrl::parse("data/chat.db").is_err());
+    }
+
+    fn database(kind: DatabaseErrorKind, message: &str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    /// Built anew for each use: diesel's error is not Clone.
+    fn lost_connections() -> Vec<DieselError> {
+        vec![
+            database(DatabaseErrorKind::ClosedConnection, "closed"),
+            database(DatabaseErrorKind::UnableToSendCommand, "no send"),
+            database(
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            database(DatabaseErrorKind::Unknown, "database or disk is full"),
+            DieselError::BrokenTransactionManager,
+        ]
+    }
+
+    #[test]
+    fn a_lost_connection_is_unavailable_and_a_bad_statement_is_not() {
+        for err in lost_connections() {
+            assert!(is_connection_lost(&err), "{err}");
+        }
+        for err in lost_connections() {
+            assert!(matches!(AppError::from(err), AppError::Unavailable(_)));
+        }
+        for err in [
+            database(DatabaseErrorKind::UniqueViolation, "duplicate key"),
+            DieselError::NotFound,
+        ] {
+            assert!(!is_connection_lost(&err), "{err}");
+            assert!(matches!(AppError::from(err), AppError::Internal(_)));
+        }
     }
 }

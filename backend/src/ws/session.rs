@@ -454,7 +454,9 @@ fn send_failed(e: AppError, client_id: &str) -> ServerFrame {
         .chars()
         .take(shared::validation::CLIENT_ID_MAX_CHARS)
         .collect();
-    ServerFrame::error(e.code(), e.public_message(), Some(echo))
+    // Through the contract's error shape, which logs an internal error once with its cause.
+    let error = e.to_api_error();
+    ServerFrame::error(error.code, error.message, Some(echo))
 }
 
 /// What a client frame led to.
@@ -511,8 +513,10 @@ async fn handle_frame(state: &Arc<AppState>, me: UserId, text: &str) -> Handled 
             )])
         }
     };
-    let failed =
-        |e: AppError| Handled::Reply(vec![ServerFrame::error(e.code(), e.public_message(), None)]);
+    let failed = |e: AppError| {
+        let error = e.to_api_error();
+        Handled::Reply(vec![ServerFrame::error(error.code, error.message, None)])
+    };
     match frame {
         ClientFrame::Send {
             room_id,
