@@ -70,13 +70,13 @@ impl Application {
         sweep_limits(&state)?;
         let listener = TcpListener::bind(&state.settings.bind)
             .with_context(|| format!("binding {}", state.settings.bind))?;
+        limit_unsent_data(&listener, state.settings.kernel_send_timeout())?;
         let port = listener.local_addr()?.port();
         let workers = match state.settings.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
         let app_state = state.clone();
-        let send_timeout = state.settings.kernel_send_timeout();
         let server = HttpServer::new(move || {
             let state = app_state.clone();
             let max_body = state.settings.max_body_bytes;
@@ -153,7 +153,6 @@ impl Application {
             }
             app
         })
-        .on_connect(move |connection, _| limit_unsent_data(connection, send_timeout))
         .workers(workers)
         .shutdown_timeout(10)
         // Signals are handled in `shutdown_on_signals`, which closes sockets first.
@@ -207,13 +206,13 @@ impl Application {
 /// A connection whose peer takes nothing of what is sent to it for `timeout` (unacknowledged
 /// data, or a zero receive window) is aborted by the kernel. Without it a reader that stops
 /// reading keeps its connection, its buffers and its file descriptor for as long as it likes:
-/// actix-http waits for the socket to take the rest of a response, with no deadline.
-fn limit_unsent_data(connection: &dyn std::any::Any, timeout: Duration) {
-    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
-        if let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(timeout)) {
-            tracing::warn!(error = %e, "cannot set TCP_USER_TIMEOUT on a connection");
-        }
-    }
+/// actix-http waits for the socket to take the rest of a response, with no deadline. Set on
+/// the listening socket, which every accepted connection inherits it from (Linux), so it
+/// costs nothing per connection.
+fn limit_unsent_data(listener: &TcpListener, timeout: Duration) -> anyhow::Result<()> {
+    socket2::SockRef::from(listener)
+        .set_tcp_user_timeout(Some(timeout))
+        .context("setting TCP_USER_TIMEOUT on the listening socket")
 }
 
 /// How often the rate limits forget the keys that no longer limit anybody.

@@ -229,9 +229,10 @@ async fn terminate(child: &mut Child) {
     let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
 }
 
+/// The project's one port picker (below the ephemeral range, so nothing else takes the port
+/// before the server binds it).
 fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
+    Ok(chat_client::free_port())
 }
 
 async fn wait_healthy(base: &str, within: Duration) -> Result<()> {

@@ -3,9 +3,11 @@
 //! backend's black-box tests, the topology tests and `chat-bench` all speak through it.
 //! Nothing panics and nothing waits forever: every call returns a `Result` and has a timeout.
 
+mod ports;
 mod rest;
 mod socket;
 
+pub use ports::free_port;
 pub use rest::{parse_messages, Account, Api, Reply};
 pub use socket::{send_frame, Ended, Socket, Ws};
 

@@ -94,15 +94,24 @@ enum WriteFailed {
 /// write to a peer that stopped reading would otherwise wait forever, and with it the close
 /// request, the heartbeat and the idle timeout that this socket's loop also serves. (The
 /// kernel then drops the connection itself: `startup` sets TCP_USER_TIMEOUT a little later.)
-async fn bounded(
+///
+/// Memory: the write is boxed at once, and its timer is made only once it has to wait (most
+/// writes complete at once), so the socket's long-lived task keeps neither inline: every
+/// idle socket would pay for their size otherwise.
+fn bounded<'a>(
     state: &AppState,
-    write: impl Future<Output = Result<(), actix_ws::Closed>>,
-) -> Result<(), WriteFailed> {
-    match tokio::time::timeout(state.settings.send_timeout(), write).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(actix_ws::Closed)) => Err(WriteFailed::Closed),
-        Err(_elapsed) => Err(WriteFailed::Stalled),
-    }
+    write: impl Future<Output = Result<(), actix_ws::Closed>> + 'a,
+) -> impl Future<Output = Result<(), WriteFailed>> + 'a {
+    let limit = state.settings.send_timeout();
+    let mut write = Box::pin(write);
+    let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
+    std::future::poll_fn(move |cx| {
+        if let Poll::Ready(written) = write.as_mut().poll(cx) {
+            return Poll::Ready(written.map_err(|actix_ws::Closed| WriteFailed::Closed));
+        }
+        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        timer.as_mut().poll(cx).map(|()| Err(WriteFailed::Stalled))
+    })
 }
 
 /// How the loop ends after a failed write. A stalled peer is a slow consumer, counted once
@@ -122,18 +131,21 @@ fn gone(state: &AppState, inbox: &Inbox, failed: WriteFailed) -> Option<CloseRea
     }
 }
 
-async fn send_frame(
+fn send_frame<'a>(
     state: &AppState,
-    session: &mut Session,
+    session: &'a mut Session,
     frame: &ServerFrame,
-) -> Result<(), WriteFailed> {
-    match serde_json::to_string(frame) {
-        Ok(text) => bounded(state, session.text(text)).await,
-        Err(e) => {
-            tracing::error!(error = %e, "could not serialise a frame");
-            Ok(())
+) -> impl Future<Output = Result<(), WriteFailed>> + 'a {
+    let text = serde_json::to_string(frame).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "could not serialise a frame");
+        String::new()
+    });
+    bounded(state, async move {
+        if text.is_empty() {
+            return Ok(());
         }
-    }
+        session.text(text).await
+    })
 }
 
 async fn run(

@@ -6,11 +6,11 @@ use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The workspace root (nginx/ and scripts/ live there).
@@ -104,22 +104,8 @@ impl Tools {
     }
 }
 
-/// A port for a server a test starts, chosen below the kernel's ephemeral range (32768 and up),
-/// so that neither another test's bind to port 0 nor an outgoing connection can take it
-/// between our choice and the server binding it; the counter keeps this run's tests apart and
-/// the PID spreads runs that overlap.
-pub fn free_port() -> u16 {
-    const FIRST: u32 = 10_000;
-    const SPAN: u32 = 22_000;
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let start = std::process::id().wrapping_mul(7919) % SPAN;
-    loop {
-        let port = (FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
+/// A port for a server a test starts (below the ephemeral range: see `chat_client`).
+pub use chat_client::free_port;
 
 fn unique_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
