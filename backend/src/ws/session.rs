@@ -95,23 +95,46 @@ enum WriteFailed {
 /// request, the heartbeat and the idle timeout that this socket's loop also serves. (The
 /// kernel then drops the connection itself: `startup` sets TCP_USER_TIMEOUT a little later.)
 ///
-/// Memory: the write is boxed at once, and its timer is made only once it has to wait (most
-/// writes complete at once), so the socket's long-lived task keeps neither inline: every
-/// idle socket would pay for their size otherwise.
-fn bounded<'a>(
-    state: &AppState,
-    write: impl Future<Output = Result<(), actix_ws::Closed>> + 'a,
-) -> impl Future<Output = Result<(), WriteFailed>> + 'a {
-    let limit = state.settings.send_timeout();
-    let mut write = Box::pin(write);
-    let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
-    std::future::poll_fn(move |cx| {
-        if let Poll::Ready(written) = write.as_mut().poll(cx) {
+/// Memory: the timer is made only once a write has to wait (most complete at once), so the
+/// socket's long-lived task does not keep one inline: every idle socket would pay for it.
+fn bounded<F>(state: &AppState, write: F) -> Bounded<F>
+where
+    F: Future<Output = Result<(), actix_ws::Closed>>,
+{
+    Bounded {
+        write,
+        limit: state.settings.send_timeout(),
+        timer: None,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of `bounded`.
+    struct Bounded<F> {
+        #[pin]
+        write: F,
+        limit: Duration,
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    }
+}
+
+impl<F> Future for Bounded<F>
+where
+    F: Future<Output = Result<(), actix_ws::Closed>>,
+{
+    type Output = Result<(), WriteFailed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(written) = this.write.poll(cx) {
             return Poll::Ready(written.map_err(|actix_ws::Closed| WriteFailed::Closed));
         }
-        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        let limit = *this.limit;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
         timer.as_mut().poll(cx).map(|()| Err(WriteFailed::Stalled))
-    })
+    }
 }
 
 /// How the loop ends after a failed write. A stalled peer is a slow consumer, counted once
