@@ -357,6 +357,14 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// A gauge or counter of `/metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        self.api
+            .metric(name)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     pub fn ws_url(&self) -> String {
         format!("ws://127.0.0.1:{}/ws", self.port)
     }

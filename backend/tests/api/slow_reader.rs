@@ -78,22 +78,6 @@ fn server_holds_connection(server_port: u16, client_port: u16) -> bool {
         })
 }
 
-async fn ws_connections(app: &TestApp) -> u64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("chat_ws_connections "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no chat_ws_connections in {text}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_that_stops_reading_is_released_and_holds_nobody_up() {
     // Arrange: Bob's raw socket stops reading after the handshake; Alice chats normally.
@@ -140,7 +124,9 @@ async fn a_socket_that_stops_reading_is_released_and_holds_nobody_up() {
     // Assert: the server lets Bob's connection go within the bound, without Bob reading.
     let mut released = None;
     while stored.elapsed() < RELEASE_BOUND {
-        if !server_holds_connection(app.port, client_port) && ws_connections(&app).await == 1 {
+        if !server_holds_connection(app.port, client_port)
+            && app.metric("chat_ws_connections").await == 1.0
+        {
             released = Some(stored.elapsed());
             break;
         }

@@ -457,20 +457,9 @@ async fn a_client_that_stops_reading_is_disconnected_and_loses_nothing() {
         app.send(&alice, room.id.0, &big, &format!("flood-{i}"))
             .await;
         sent += 1;
-        if i % 50 == 49 {
-            let metrics = app
-                .client
-                .get(app.url("/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            if metrics.contains("chat_ws_connections 0") {
-                cut_off = true;
-                break;
-            }
+        if i % 50 == 49 && app.metric("chat_ws_connections").await == 0.0 {
+            cut_off = true;
+            break;
         }
     }
     assert!(cut_off, "not cut off after {sent} messages");
