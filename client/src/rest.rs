@@ -144,12 +144,8 @@ impl Api {
             password: password.to_owned(),
             display_name: None,
         };
-        let reply = self.post("/api/auth/register", None, &body).await?;
-        let auth: AuthResponse = reply.json(&format!("register {username}"), &[201])?;
-        Ok(Account {
-            user: auth.user,
-            token: auth.token,
-        })
+        let what = format!("register {username}");
+        self.sign_in("/api/auth/register", &body, &what, 201).await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Result<Account> {
@@ -157,8 +153,19 @@ impl Api {
             username: username.to_owned(),
             password: password.to_owned(),
         };
-        let reply = self.post("/api/auth/login", None, &body).await?;
-        let auth: AuthResponse = reply.json(&format!("login {username}"), &[200])?;
+        let what = format!("login {username}");
+        self.sign_in("/api/auth/login", &body, &what, 200).await
+    }
+
+    /// A request that answers with a new session.
+    async fn sign_in(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        what: &str,
+        expected: u16,
+    ) -> Result<Account> {
+        let auth: AuthResponse = self.post(path, None, body).await?.json(what, &[expected])?;
         Ok(Account {
             user: auth.user,
             token: auth.token,
