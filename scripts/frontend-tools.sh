@@ -17,7 +17,9 @@ log() { printf '[frontend-tools] %s\n' "$*"; }
 
 # trunk and wasm-bindgen only orchestrate and post-process the build, so their own speed hardly
 # matters; their release profiles (fat LTO, one codegen unit) cost ~15 of a fresh machine's
-# first 20 minutes on 2 cores. Thin builds of them take a third of that.
+# first 20 minutes on 2 cores. Thin builds of them take a third of that. Both are built without
+# their TLS stacks (ring's C code), which they only need to download tools we install ourselves
+# (Trunk.toml pins both versions, so trunk never downloads) or to serve https, which we don't.
 fast_install() {
     CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
         CARGO_PROFILE_RELEASE_OPT_LEVEL=1 cargo install --locked "$@"
@@ -33,12 +35,12 @@ fi
 
 if [[ "$(trunk --version 2>/dev/null || true)" != "trunk ${TRUNK_VERSION}" ]]; then
     log "installing trunk ${TRUNK_VERSION} (about 4 minutes on 2 cores)"
-    fast_install trunk --version "${TRUNK_VERSION}"
+    fast_install --no-default-features trunk --version "${TRUNK_VERSION}"
 fi
 
 if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen ${WASM_BINDGEN_VERSION}" ]]; then
     log "installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION}"
-    fast_install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
+    fast_install --no-default-features --bin wasm-bindgen wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
 fi
 
 if ! wasm-opt --version 2>/dev/null | grep -q "(${WASM_OPT_VERSION})"; then

@@ -267,6 +267,26 @@ fn api_scope() -> actix_web::Scope {
         .route("/rooms/{id}/messages", web::get().to(rooms::list_messages))
         .route("/rooms/{id}/messages", web::post().to(rooms::send_message))
         .route("/rooms/{id}/read", web::post().to(rooms::mark_read))
+        .route(
+            "/rooms/{id}/messages/{seq}",
+            web::get().to(rooms::get_message),
+        )
+        .route(
+            "/rooms/{id}/messages/{seq}",
+            web::patch().to(rooms::edit_message),
+        )
+        .route(
+            "/rooms/{id}/messages/{seq}",
+            web::delete().to(rooms::delete_message),
+        )
+        .route(
+            "/rooms/{id}/messages/{seq}/reactions/{emoji}",
+            web::put().to(rooms::add_reaction),
+        )
+        .route(
+            "/rooms/{id}/messages/{seq}/reactions/{emoji}",
+            web::delete().to(rooms::remove_reaction),
+        )
         .route("/admin/users", web::get().to(admin::list_users))
         .route(
             "/admin/users/{id}/disable",
@@ -284,6 +304,10 @@ fn api_scope() -> actix_web::Scope {
         .route(
             "/admin/messages/{id}",
             web::delete().to(admin::delete_message),
+        )
+        .route(
+            "/admin/messages/{id}/revisions",
+            web::get().to(admin::message_revisions),
         )
         .route("/admin/audit", web::get().to(admin::audit))
         // Unknown API paths and wrong methods answer JSON, never the SPA.

@@ -203,7 +203,11 @@ impl Api {
             .post(
                 &format!("/api/rooms/{room}/messages"),
                 Some(token),
-                &SendMessage { body, client_id },
+                &SendMessage {
+                    body,
+                    client_id,
+                    reply_to: None,
+                },
             )
             .await?;
         let message = reply.json("send", &[200, 201])?;
@@ -260,6 +264,68 @@ impl Api {
         }
         Err(Error::Socket(format!(
             "more than {max_pages} pages of history after {after}"
+        )))
+    }
+
+    /// `PUT` (add) or `DELETE` (remove) the caller's `emoji` on the room's message `seq`.
+    pub async fn react(
+        &self,
+        token: &str,
+        room: RoomId,
+        seq: i64,
+        emoji: &str,
+        add: bool,
+    ) -> Result<Message> {
+        let method = if add { Method::PUT } else { Method::DELETE };
+        let path = format!(
+            "/api/rooms/{room}/messages/{seq}/reactions/{}",
+            percent_encoding::utf8_percent_encode(emoji, percent_encoding::NON_ALPHANUMERIC)
+        );
+        self.request(method, &path, Some(token), None::<&()>)
+            .await?
+            .json("reaction", &[200])
+    }
+
+    /// `PATCH` the room's message `seq` to a new body.
+    pub async fn edit(&self, token: &str, room: RoomId, seq: i64, body: &str) -> Result<Message> {
+        let edit = shared::EditMessage {
+            body: body.to_owned(),
+        };
+        self.request(
+            Method::PATCH,
+            &format!("/api/rooms/{room}/messages/{seq}"),
+            Some(token),
+            Some(&edit),
+        )
+        .await?
+        .json("edit", &[200])
+    }
+
+    /// Every message changed after `rev`, ascending by `rev`, following `has_more` (at most
+    /// `max_pages` pages of 200).
+    pub async fn changed_after(
+        &self,
+        token: &str,
+        room: RoomId,
+        rev: i64,
+        max_pages: usize,
+    ) -> Result<Vec<Message>> {
+        let mut out = Vec::new();
+        let mut cursor = rev;
+        for _ in 0..max_pages {
+            let page = self
+                .messages(token, room, &format!("?changed_after={cursor}&limit=200"))
+                .await?;
+            if let Some(last) = page.messages.last() {
+                cursor = last.rev;
+            }
+            out.extend(page.messages);
+            if !page.has_more {
+                return Ok(out);
+            }
+        }
+        Err(Error::Socket(format!(
+            "more than {max_pages} pages of changes after rev {rev}"
         )))
     }
 

@@ -20,6 +20,9 @@ pub enum ClientFrame {
         room_id: RoomId,
         body: String,
         client_id: String,
+        /// v1.1: the `seq` of the message of the same room this one answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<i64>,
     },
     Read {
         room_id: RoomId,
@@ -64,8 +67,8 @@ pub enum ServerFrame {
     Room {
         room: Room,
     },
-    /// Added to v1: a stored message changed (an administrator deleted it: the tombstone).
-    /// Clients replace the message with the same `room_id` and `seq`.
+    /// A stored message changed (edit, deletion, reaction): the whole message with its new
+    /// `rev`. Clients keep the version with the higher `rev`.
     MessageUpdate {
         message: Message,
     },
@@ -92,6 +95,7 @@ impl ServerFrame {
 mod tests {
     use super::*;
     use crate::ids::MessageId;
+    use crate::types::{Reaction, ReplyRef};
     use chrono::{TimeZone, Utc};
     use serde_json::{json, Value};
 
@@ -114,6 +118,20 @@ mod tests {
             body: "hi <b>".into(),
             client_id: "c-1".into(),
             deleted: false,
+            rev: 9,
+            edited_at: None,
+            deleted_by: None,
+            reply_to: Some(ReplyRef {
+                seq: 2,
+                sender_id: UserId(8),
+                excerpt: "earlier".into(),
+                deleted: false,
+            }),
+            reactions: vec![Reaction {
+                emoji: "👍".into(),
+                count: 1,
+                user_ids: vec![UserId(8)],
+            }],
             created_at: Utc
                 .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
                 .single()
@@ -124,7 +142,10 @@ mod tests {
 
     fn message_json() -> Value {
         json!({"id": 11, "room_id": 3, "seq": 5, "sender_id": 7, "body": "hi <b>",
-               "client_id": "c-1", "created_at": "2026-11-25T10:00:00.123Z", "deleted": false})
+               "client_id": "c-1", "created_at": "2026-11-25T10:00:00.123Z", "deleted": false,
+               "rev": 9, "edited_at": null, "deleted_by": null,
+               "reply_to": {"seq": 2, "sender_id": 8, "excerpt": "earlier", "deleted": false},
+               "reactions": [{"emoji": "👍", "count": 1, "user_ids": [8]}]})
     }
 
     fn user_json() -> Value {
@@ -154,8 +175,18 @@ mod tests {
                 room_id: RoomId(3),
                 body: "hi".into(),
                 client_id: "c".into(),
+                reply_to: None,
             },
             json!({"type": "send", "room_id": 3, "body": "hi", "client_id": "c"}),
+        );
+        assert_client_frame(
+            ClientFrame::Send {
+                room_id: RoomId(3),
+                body: "hi".into(),
+                client_id: "c".into(),
+                reply_to: Some(2),
+            },
+            json!({"type": "send", "room_id": 3, "body": "hi", "client_id": "c", "reply_to": 2}),
         );
         assert_client_frame(
             ClientFrame::Read {
@@ -219,12 +250,13 @@ mod tests {
             unread: 3,
             peer_last_read_seq: 5,
             last_activity_at: message().created_at,
+            last_rev: 9,
         };
         assert_server_frame(
             ServerFrame::Room { room },
             json!({"type": "room", "room": {"id": 3, "peer": user_json(), "last_message": message_json(),
                    "last_seq": 5, "last_read_seq": 2, "unread": 3, "peer_last_read_seq": 5,
-                   "last_activity_at": "2026-11-25T10:00:00.123Z"}}),
+                   "last_activity_at": "2026-11-25T10:00:00.123Z", "last_rev": 9}}),
         );
         assert_server_frame(
             ServerFrame::error(ErrorCode::RateLimited, "slow down", Some("c-1".into())),

@@ -9,4 +9,6 @@ pub mod validation;
 pub use frames::{ClientFrame, ServerFrame};
 pub use ids::{MessageId, RoomId, UserId};
 pub use types::*;
-pub use validation::{ClientId, DisplayName, MessageBody, Password, Username, ValidationError};
+pub use validation::{
+    ClientId, DisplayName, Emoji, MessageBody, Password, Username, ValidationError,
+};

@@ -31,13 +31,59 @@ pub struct Message {
     pub body: String,
     pub client_id: String,
     pub created_at: DateTime<Utc>,
-    /// Added to v1: an administrator deleted it; `body` is then the tombstone text.
+    /// Deleted by its sender or an administrator; `body` is then a tombstone text.
     #[serde(default)]
     pub deleted: bool,
+    /// v1.1: the room-wide revision of this message's latest change (keep the higher one).
+    #[serde(default)]
+    pub rev: i64,
+    /// v1.1: when its sender last edited it.
+    #[serde(default)]
+    pub edited_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub deleted_by: Option<DeletedBy>,
+    /// v1.1: the message of the same room this one answers.
+    #[serde(default)]
+    pub reply_to: Option<ReplyRef>,
+    /// v1.1: in the order each emoji was first used on this message.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+}
+
+/// Who deleted a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeletedBy {
+    Sender,
+    Admin,
+}
+
+/// The message a reply answers, as it is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyRef {
+    pub seq: i64,
+    pub sender_id: UserId,
+    /// The first `REPLY_EXCERPT_CHARS` characters of its current body; empty once deleted.
+    pub excerpt: String,
+    pub deleted: bool,
+}
+
+/// One emoji on a message and who put it there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: i64,
+    pub user_ids: Vec<UserId>,
 }
 
 /// Text that replaces the body of a message an administrator deleted.
 pub const TOMBSTONE_BODY: &str = "This message was deleted by an administrator.";
+/// Text that replaces the body of a message its sender deleted (v1 clients show it as is).
+pub const SENDER_DELETED_BODY: &str = "This message was deleted.";
+/// Characters of the original a reply's excerpt holds.
+pub const REPLY_EXCERPT_CHARS: usize = 100;
+/// Most distinct emoji one message may carry.
+pub const MAX_REACTIONS_PER_MESSAGE: usize = 20;
 
 /// A conversation as one of its two members sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +100,9 @@ pub struct Room {
     pub peer_last_read_seq: i64,
     /// Added to v1: time of the last message, or of the room's creation; the list's sort key.
     pub last_activity_at: DateTime<Utc>,
+    /// v1.1: the room's highest `rev`; `?changed_after=` it returns nothing.
+    #[serde(default)]
+    pub last_rev: i64,
 }
 
 /// Every non-2xx answer: `{"error": {"code", "message"}}`.
@@ -140,6 +189,28 @@ pub struct RoomsResponse {
 pub struct SendMessage {
     pub body: String,
     pub client_id: String,
+    /// v1.1: the `seq` of the message of the same room this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<i64>,
+}
+
+/// `PATCH /api/rooms/{id}/messages/{seq}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditMessage {
+    pub body: String,
+}
+
+/// One text a message had, for administrators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    pub body: String,
+    pub at: DateTime<Utc>,
+}
+
+/// `GET /api/admin/messages/{id}/revisions`: oldest first, the current text last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisionsResponse {
+    pub revisions: Vec<Revision>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,14 +227,26 @@ pub struct MessagesQuery {
     pub after: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// v1.1: the page holding this `seq`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub around: Option<i64>,
+    /// v1.1: messages whose `rev` is greater, ascending by `rev`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_after: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessagesResponse {
-    /// Ascending by `seq`.
+    /// Ascending by `seq` (by `rev` for `changed_after`).
     pub messages: Vec<Message>,
-    /// More messages lie beyond this page in the direction asked.
+    /// More messages lie beyond this page in the direction asked (for `around`: either way).
     pub has_more: bool,
+    /// v1.1, `around` only: more lie before the first message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_more_before: Option<bool>,
+    /// v1.1, `around` only: more lie after the last message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_more_after: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

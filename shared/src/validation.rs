@@ -191,9 +191,65 @@ impl ClientId {
     }
 }
 
+/// One emoji, as a reaction: a single grapheme cluster that Unicode's emoji list names
+/// (skin tones, ZWJ sequences, keycaps and flags included). The list is the `emojis` crate's,
+/// so it follows new Unicode versions without a hand-kept table here.
+#[derive(Debug, Clone, Copy)]
+pub struct Emoji(&'static emojis::Emoji);
+
+impl PartialEq for Emoji {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Emoji {}
+
+impl Emoji {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        use unicode_segmentation::UnicodeSegmentation;
+        let not_one = || ValidationError::new("emoji", "must be exactly one emoji");
+        if raw.graphemes(true).count() != 1 {
+            return Err(not_one());
+        }
+        emojis::get(raw).map(Emoji).ok_or_else(not_one)
+    }
+
+    /// The list's spelling of it.
+    pub fn as_str(&self) -> &'static str {
+        self.0.as_str()
+    }
+
+    /// Its CLDR short name, e.g. "thumbs up".
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_emoji_is_one_grapheme_the_emoji_list_knows() {
+        for one in ["👍", "❤️", "👍🏽", "👩‍👩‍👧", "🇫🇷", "1️⃣", "🏳️‍🌈"]
+        {
+            assert_eq!(Emoji::parse(one).map(|e| e.as_str()), Ok(one), "{one}");
+        }
+        for not_one in [
+            "",
+            "a",
+            "👍👍",
+            "👍 ",
+            " 👍",
+            "ab",
+            "😀x",
+            ":+1:",
+            "\u{1F3FD}",
+        ] {
+            assert!(Emoji::parse(not_one).is_err(), "{not_one:?}");
+        }
+    }
 
     #[test]
     fn usernames_are_lower_cased_and_limited_to_the_charset() {

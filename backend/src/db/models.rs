@@ -1,10 +1,12 @@
 //! Row shapes of each table and their conversion to the API's types.
 
-use super::schema::{audit_log, messages, room_members, rooms, sessions, users};
+use super::schema::{
+    audit_log, message_revisions, messages, reactions, room_members, rooms, sessions, users,
+};
 use super::to_utc;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use shared::{Message, MessageId, RoomId, User, UserId};
+use shared::{DeletedBy, Message, MessageId, Reaction, ReplyRef, RoomId, User, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]
@@ -60,6 +62,7 @@ pub struct RoomRow {
     pub last_seq: i64,
     pub last_activity_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    pub last_rev: i64,
 }
 
 impl RoomRow {
@@ -81,6 +84,7 @@ pub struct NewRoom {
     pub last_seq: i64,
     pub last_activity_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    pub last_rev: i64,
 }
 
 #[derive(Debug, Insertable)]
@@ -102,19 +106,41 @@ pub struct MessageRow {
     pub client_id: String,
     pub created_at: NaiveDateTime,
     pub deleted: bool,
+    pub rev: i64,
+    pub edited_at: Option<NaiveDateTime>,
+    pub deleted_by: Option<String>,
+    pub reply_to_seq: Option<i64>,
 }
 
-impl From<MessageRow> for Message {
-    fn from(row: MessageRow) -> Self {
+/// `messages.deleted_by` as stored.
+pub const DELETED_BY_SENDER: &str = "sender";
+pub const DELETED_BY_ADMIN: &str = "admin";
+
+impl MessageRow {
+    /// The API view, given what lives in other rows: the answered message and the reactions
+    /// (see `domain::message_views`, which loads them for many messages at once).
+    pub fn into_message(self, reply_to: Option<ReplyRef>, reactions: Vec<Reaction>) -> Message {
+        let deleted_by = match self.deleted_by.as_deref() {
+            Some(DELETED_BY_SENDER) => Some(DeletedBy::Sender),
+            Some(_) => Some(DeletedBy::Admin),
+            // Deleted before deletions said by whom: only administrators could.
+            None if self.deleted => Some(DeletedBy::Admin),
+            None => None,
+        };
         Message {
-            id: MessageId(row.id),
-            room_id: RoomId(row.room_id),
-            seq: row.seq,
-            sender_id: UserId(row.sender_id),
-            body: row.body,
-            client_id: row.client_id,
-            created_at: to_utc(row.created_at),
-            deleted: row.deleted,
+            id: MessageId(self.id),
+            room_id: RoomId(self.room_id),
+            seq: self.seq,
+            sender_id: UserId(self.sender_id),
+            body: self.body,
+            client_id: self.client_id,
+            created_at: to_utc(self.created_at),
+            deleted: self.deleted,
+            rev: self.rev,
+            edited_at: self.edited_at.map(to_utc),
+            deleted_by,
+            reply_to,
+            reactions: if self.deleted { Vec::new() } else { reactions },
         }
     }
 }
@@ -128,6 +154,25 @@ pub struct NewMessage<'a> {
     pub body: &'a str,
     pub client_id: &'a str,
     pub created_at: NaiveDateTime,
+    pub rev: i64,
+    pub reply_to_seq: Option<i64>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = reactions)]
+pub struct NewReaction<'a> {
+    pub message_id: i64,
+    pub user_id: i64,
+    pub emoji: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = message_revisions)]
+pub struct NewRevision<'a> {
+    pub message_id: i64,
+    pub body: &'a str,
+    pub written_at: NaiveDateTime,
 }
 
 #[derive(Debug, Insertable)]

@@ -30,6 +30,7 @@ diesel::table! {
         last_seq -> BigInt,
         last_activity_at -> Timestamp,
         created_at -> Timestamp,
+        last_rev -> BigInt,
     }
 }
 
@@ -51,6 +52,29 @@ diesel::table! {
         client_id -> Text,
         created_at -> Timestamp,
         deleted -> Bool,
+        rev -> BigInt,
+        edited_at -> Nullable<Timestamp>,
+        deleted_by -> Nullable<Text>,
+        reply_to_seq -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    reactions (id) {
+        id -> BigInt,
+        message_id -> BigInt,
+        user_id -> BigInt,
+        emoji -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    message_revisions (id) {
+        id -> BigInt,
+        message_id -> BigInt,
+        body -> Text,
+        written_at -> Timestamp,
     }
 }
 
@@ -72,6 +96,8 @@ diesel::joinable!(room_members -> users (user_id));
 diesel::joinable!(messages -> rooms (room_id));
 diesel::joinable!(messages -> users (sender_id));
 diesel::joinable!(audit_log -> users (actor_id));
+diesel::joinable!(reactions -> messages (message_id));
+diesel::joinable!(message_revisions -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -79,5 +105,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rooms,
     room_members,
     messages,
-    audit_log
+    audit_log,
+    reactions,
+    message_revisions
 );

@@ -1,12 +1,12 @@
 //! What administrators may see and do; every action is written to the audit log.
 
 use super::messages::{page_of_room, Page};
-use crate::db::models::{MessageRow, NewAuditEntry, RoomRow, UserRow};
+use crate::db::models::{NewAuditEntry, RoomRow, UserRow};
 use crate::db::schema::{audit_log, messages, rooms, sessions, users};
 use crate::db::{now, to_utc, DbConn};
 use crate::error::AppError;
 use diesel::prelude::*;
-use shared::{AuditEntry, Message, MessagesResponse, UserId, TOMBSTONE_BODY};
+use shared::{AuditEntry, MessagesResponse, UserId};
 use std::collections::HashMap;
 
 /// Most audit entries one listing returns (newest first).
@@ -112,42 +112,6 @@ pub fn room_messages(
         return Err(AppError::not_found_room());
     }
     page_of_room(conn, room_id, page)
-}
-
-/// Replaces a message's body with the tombstone; its `seq` stays, so no client sees a gap.
-pub fn delete_message(
-    conn: &mut DbConn,
-    admin: i64,
-    message_id: i64,
-) -> Result<(Message, RoomRow), AppError> {
-    conn.transaction(|conn| {
-        let updated = diesel::update(messages::table.find(message_id))
-            .set((
-                messages::body.eq(TOMBSTONE_BODY),
-                messages::deleted.eq(true),
-            ))
-            .execute(conn)?;
-        if updated == 0 {
-            return Err(AppError::NotFound("no such message".into()));
-        }
-        let row = messages::table
-            .find(message_id)
-            .select(MessageRow::as_select())
-            .first(conn)?;
-        let room = rooms::table
-            .find(row.room_id)
-            .select(RoomRow::as_select())
-            .first(conn)?;
-        record(
-            conn,
-            Some(admin),
-            "delete_message",
-            "message",
-            message_id,
-            &format!("room {} seq {}", row.room_id, row.seq),
-        )?;
-        Ok((row.into(), room))
-    })
 }
 
 /// Disables an account and ends all its sessions; its messages stay.

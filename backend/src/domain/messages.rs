@@ -1,5 +1,6 @@
 //! Storing messages (numbered per room, idempotent per sender) and reading them back.
 
+use super::message_views::{self, load_originals, reply_ref, Originals};
 use super::rooms::member_room;
 use crate::db::models::{MessageRow, NewMessage, RoomRow};
 use crate::db::schema::{messages, rooms};
@@ -12,7 +13,7 @@ use shared::{
     MAX_PAGE_LIMIT,
 };
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The outcome of a send.
 #[derive(Debug)]
@@ -86,14 +87,14 @@ fn insert_all(
 }
 
 /// A `client_id` names one message: reusing it for another room is a client bug.
-fn earlier_send(existing: MessageRow, room: RoomRow) -> Result<Stored, AppError> {
-    if existing.room_id != room.id {
+fn earlier_send(existing: Message, room: RoomRow) -> Result<Stored, AppError> {
+    if existing.room_id.0 != room.id {
         return Err(AppError::Conflict(
             "client_id was already used for a message in another room".into(),
         ));
     }
     Ok(Stored {
-        message: existing.into(),
+        message: existing,
         created: false,
         room,
     })
@@ -106,6 +107,8 @@ pub struct SendRequest {
     pub room_id: i64,
     pub body: MessageBody,
     pub client_id: ClientId,
+    /// The `seq` of the message of the same room this one answers.
+    pub reply_to: Option<i64>,
 }
 
 /// Group commit: stores many senders' messages in ONE transaction (one fsync), numbering
@@ -129,14 +132,15 @@ pub fn store_batch(
         let placed = number(conn, batch, &plans, now)?;
         insert(conn, &placed, now)
     })?;
-    Ok(answer(plans, &inserted))
+    Ok(answer(plans, &inserted, &known.originals))
 }
 
-/// What storage already holds for a batch: its rooms and the senders' earlier messages with
-/// the same `client_id`s.
+/// What storage already holds for a batch: its rooms, the senders' earlier messages with
+/// the same `client_id`s, and the messages the new ones answer.
 struct Known {
     rooms: HashMap<i64, RoomRow>,
-    earlier: HashMap<(i64, String), MessageRow>,
+    earlier: HashMap<(i64, String), Message>,
+    originals: Originals,
 }
 
 impl Known {
@@ -151,15 +155,26 @@ impl Known {
             .collect();
         let senders: Vec<i64> = batch.iter().map(|r| r.sender).collect();
         let client_ids: Vec<&str> = batch.iter().map(|r| r.client_id.as_str()).collect();
-        let earlier = messages::table
+        let earlier_rows = messages::table
             .filter(messages::sender_id.eq_any(&senders))
             .filter(messages::client_id.eq_any(&client_ids))
             .select(MessageRow::as_select())
-            .load(conn)?
+            .load(conn)?;
+        // A retry answers with the message as it is now (it may have been edited since).
+        let earlier = message_views::views(conn, earlier_rows)?
             .into_iter()
-            .map(|m: MessageRow| ((m.sender_id, m.client_id.clone()), m))
+            .map(|m| ((m.sender_id.0, m.client_id.clone()), m))
             .collect();
-        Ok(Known { rooms, earlier })
+        let answered: HashSet<(i64, i64)> = batch
+            .iter()
+            .filter_map(|r| r.reply_to.map(|seq| (r.room_id, seq)))
+            .collect();
+        let originals = load_originals(conn, &answered)?;
+        Ok(Known {
+            rooms,
+            earlier,
+            originals,
+        })
     }
 }
 
@@ -192,6 +207,13 @@ fn plan(batch: &[SendRequest], known: &Known) -> Vec<Plan> {
             if let Some(existing) = known.earlier.get(&key) {
                 return Plan::Done(earlier_send(existing.clone(), room));
             }
+            if let Some(seq) = req.reply_to {
+                if !known.originals.contains_key(&(room.id, seq)) {
+                    return Plan::Done(Err(AppError::Validation(
+                        "reply_to: no message with that seq in this room".into(),
+                    )));
+                }
+            }
             match first_in_batch.entry((req.sender, req.client_id.as_str())) {
                 Entry::Occupied(first) => Plan::SameAs(*first.get(), room),
                 Entry::Vacant(slot) => {
@@ -203,8 +225,9 @@ fn plan(batch: &[SendRequest], known: &Known) -> Vec<Plan> {
         .collect()
 }
 
-/// Takes each room's block of new `seq`s (bumping `last_seq`, which locks the room row) and
-/// numbers the new messages in request order. Returns them with their request's index.
+/// Takes each room's block of new `seq`s and `rev`s (bumping `last_seq` and `last_rev`, which
+/// locks the room row) and numbers the new messages in request order. Returns them with their
+/// request's index.
 fn number<'a>(
     conn: &mut DbConn,
     batch: &'a [SendRequest],
@@ -221,22 +244,24 @@ fn number<'a>(
             }
         }
     }
-    let mut next_seq: HashMap<i64, i64> = HashMap::new();
+    // Each room's next (seq, rev).
+    let mut next: HashMap<i64, (i64, i64)> = HashMap::new();
     for (room_id, count) in &new_per_room {
-        let last = diesel::update(rooms::table.find(room_id))
+        let (last_seq, last_rev) = diesel::update(rooms::table.find(room_id))
             .set((
                 rooms::last_seq.eq(rooms::last_seq + count),
+                rooms::last_rev.eq(rooms::last_rev + count),
                 rooms::last_activity_at.eq(now),
             ))
-            .returning(rooms::last_seq)
-            .get_result::<i64>(conn)?;
-        next_seq.insert(*room_id, last - count + 1);
+            .returning((rooms::last_seq, rooms::last_rev))
+            .get_result::<(i64, i64)>(conn)?;
+        next.insert(*room_id, (last_seq - count + 1, last_rev - count + 1));
     }
     let mut placed = Vec::with_capacity(batch.len());
     for (i, (req, plan)) in batch.iter().zip(plans).enumerate() {
         let Plan::Insert(room) = plan else { continue };
-        let seq = next_seq.get(&room.id).copied().unwrap_or(1);
-        next_seq.insert(room.id, seq + 1);
+        let (seq, rev) = next.get(&room.id).copied().unwrap_or((1, 1));
+        next.insert(room.id, (seq + 1, rev + 1));
         placed.push((
             i,
             NewMessage {
@@ -246,6 +271,8 @@ fn number<'a>(
                 body: req.body.as_str(),
                 client_id: req.client_id.as_str(),
                 created_at: now,
+                rev,
+                reply_to_seq: req.reply_to,
             },
         ));
     }
@@ -272,6 +299,10 @@ fn insert(
                 client_id: new.client_id.to_owned(),
                 created_at: now,
                 deleted: false,
+                rev: new.rev,
+                edited_at: None,
+                deleted_by: None,
+                reply_to_seq: new.reply_to_seq,
             };
             (*i, row)
         })
@@ -282,7 +313,13 @@ fn insert(
 fn answer(
     plans: Vec<Plan>,
     inserted: &HashMap<usize, MessageRow>,
+    originals: &Originals,
 ) -> Vec<Result<Stored, AppError>> {
+    // A new message has no reactions yet; its reply excerpt comes from what `Known` loaded.
+    let fresh = |row: &MessageRow| {
+        row.clone()
+            .into_message(reply_ref(row, originals), Vec::new())
+    };
     let vanished = || AppError::internal(anyhow::anyhow!("batched message vanished"));
     plans
         .into_iter()
@@ -291,18 +328,17 @@ fn answer(
             Plan::Done(outcome) => outcome,
             Plan::Insert(room) => inserted
                 .get(&i)
-                .cloned()
                 .map(|row| Stored {
-                    message: row.into(),
+                    message: fresh(row),
                     created: true,
                     room,
                 })
                 .ok_or_else(vanished),
             Plan::SameAs(first, room) => inserted
                 .get(&first)
-                .cloned()
+                .map(fresh)
                 .ok_or_else(vanished)
-                .and_then(|row| earlier_send(row, room)),
+                .and_then(|message| earlier_send(message, room)),
         })
         .collect()
 }
@@ -310,9 +346,27 @@ fn answer(
 /// Which page of history to read; built only from a valid query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page {
-    Latest { limit: i64 },
-    Before { seq: i64, limit: i64 },
-    After { seq: i64, limit: i64 },
+    Latest {
+        limit: i64,
+    },
+    Before {
+        seq: i64,
+        limit: i64,
+    },
+    After {
+        seq: i64,
+        limit: i64,
+    },
+    /// The page holding `seq`, about half before it and half after.
+    Around {
+        seq: i64,
+        limit: i64,
+    },
+    /// Messages changed (or created) after `rev`, ascending by `rev`.
+    ChangedAfter {
+        rev: i64,
+        limit: i64,
+    },
 }
 
 impl Page {
@@ -323,19 +377,28 @@ impl Page {
                 "limit must be between 1 and {MAX_PAGE_LIMIT}"
             )));
         }
-        match (query.before, query.after) {
-            (Some(_), Some(_)) => Err(AppError::BadRequest(
-                "give either before or after, not both".into(),
+        let cursors = [
+            ("before", query.before),
+            ("after", query.after),
+            ("around", query.around),
+            ("changed_after", query.changed_after),
+        ];
+        let given: Vec<(&str, i64)> = cursors
+            .iter()
+            .filter_map(|(name, value)| value.map(|v| (*name, v)))
+            .collect();
+        match given.as_slice() {
+            [] => Ok(Page::Latest { limit }),
+            [(name, value)] if *value < 0 => {
+                Err(AppError::BadRequest(format!("{name} must not be negative")))
+            }
+            [("before", seq)] => Ok(Page::Before { seq: *seq, limit }),
+            [("after", seq)] => Ok(Page::After { seq: *seq, limit }),
+            [("around", seq)] => Ok(Page::Around { seq: *seq, limit }),
+            [(_, rev)] => Ok(Page::ChangedAfter { rev: *rev, limit }),
+            _ => Err(AppError::BadRequest(
+                "give at most one of before, after, around and changed_after".into(),
             )),
-            (Some(seq), None) if seq < 0 => {
-                Err(AppError::BadRequest("before must not be negative".into()))
-            }
-            (None, Some(seq)) if seq < 0 => {
-                Err(AppError::BadRequest("after must not be negative".into()))
-            }
-            (Some(seq), None) => Ok(Page::Before { seq, limit }),
-            (None, Some(seq)) => Ok(Page::After { seq, limit }),
-            (None, None) => Ok(Page::Latest { limit }),
         }
     }
 }
@@ -352,52 +415,138 @@ pub fn page(
     page_of_room(conn, room_id, page)
 }
 
+/// One message of a room, for one of its members.
+pub fn one(conn: &mut DbConn, me: i64, room_id: i64, seq: i64) -> Result<Message, AppError> {
+    member_room(conn, me, room_id)?;
+    let row = row_at(conn, room_id, seq)?;
+    Ok(message_views::view(conn, row)?)
+}
+
+/// The stored row at a room's `seq`; 404 when the room holds no such message.
+pub fn row_at(conn: &mut DbConn, room_id: i64, seq: i64) -> Result<MessageRow, AppError> {
+    messages::table
+        .filter(messages::room_id.eq(room_id))
+        .filter(messages::seq.eq(seq))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound("no such message".into()))
+}
+
 /// A page of any room's history, for callers that already checked who may read it.
 pub fn page_of_room(
     conn: &mut DbConn,
     room_id: i64,
     page: Page,
 ) -> Result<MessagesResponse, AppError> {
-    let in_room = messages::table
-        .filter(messages::room_id.eq(room_id))
-        .select(MessageRow::as_select());
-    let (mut rows, limit, newest_first) = match page {
-        Page::Latest { limit } => (
-            in_room
+    let in_room = || {
+        messages::table
+            .filter(messages::room_id.eq(room_id))
+            .select(MessageRow::as_select())
+    };
+    let (rows, has_more, before_after) = match page {
+        Page::Latest { limit } => {
+            let rows = in_room()
                 .order(messages::seq.desc())
                 .limit(limit + 1)
-                .load(conn)?,
-            limit,
-            true,
-        ),
-        Page::Before { seq, limit } => (
-            in_room
+                .load(conn)?;
+            let (rows, more) = newest_first(rows, limit);
+            (rows, more, None)
+        }
+        Page::Before { seq, limit } => {
+            let rows = in_room()
                 .filter(messages::seq.lt(seq))
                 .order(messages::seq.desc())
                 .limit(limit + 1)
-                .load(conn)?,
-            limit,
-            true,
-        ),
-        Page::After { seq, limit } => (
-            in_room
+                .load(conn)?;
+            let (rows, more) = newest_first(rows, limit);
+            (rows, more, None)
+        }
+        Page::After { seq, limit } => {
+            let mut rows = in_room()
                 .filter(messages::seq.gt(seq))
                 .order(messages::seq.asc())
                 .limit(limit + 1)
-                .load(conn)?,
-            limit,
-            false,
-        ),
+                .load(conn)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            (rows, more, None)
+        }
+        Page::ChangedAfter { rev, limit } => {
+            let mut rows = in_room()
+                .filter(messages::rev.gt(rev))
+                .order(messages::rev.asc())
+                .limit(limit + 1)
+                .load(conn)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            (rows, more, None)
+        }
+        Page::Around { seq, limit } => {
+            let target = row_at(conn, room_id, seq)?;
+            // Up to `limit - 1` on each side, so a page near one end can fill from the other.
+            let older = in_room()
+                .filter(messages::seq.lt(seq))
+                .order(messages::seq.desc())
+                .limit(limit)
+                .load(conn)?;
+            let newer = in_room()
+                .filter(messages::seq.gt(seq))
+                .order(messages::seq.asc())
+                .limit(limit)
+                .load(conn)?;
+            let (rows, more_before, more_after) = around(older, target, newer, limit);
+            (
+                rows,
+                more_before || more_after,
+                Some((more_before, more_after)),
+            )
+        }
     };
-    let has_more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    if newest_first {
-        rows.reverse();
-    }
     Ok(MessagesResponse {
-        messages: rows.into_iter().map(Message::from).collect(),
+        messages: message_views::views(conn, rows)?,
         has_more,
+        has_more_before: before_after.map(|(before, _)| before),
+        has_more_after: before_after.map(|(_, after)| after),
     })
+}
+
+/// Rows read newest first, one beyond the page: the page ascending, and whether more lie
+/// beyond it.
+fn newest_first(mut rows: Vec<MessageRow>, limit: i64) -> (Vec<MessageRow>, bool) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    rows.reverse();
+    (rows, more)
+}
+
+/// The `around` page: ⌊(limit−1)/2⌋ before the target and the rest after, a side that runs
+/// short giving its room to the other. `older` is newest first, `newer` oldest first.
+fn around(
+    mut older: Vec<MessageRow>,
+    target: MessageRow,
+    mut newer: Vec<MessageRow>,
+    limit: i64,
+) -> (Vec<MessageRow>, bool, bool) {
+    let room = (limit - 1) as usize;
+    let mut before = room / 2;
+    let mut after = room - before;
+    if older.len() < before {
+        before = older.len();
+        after = room - before;
+    } else if newer.len() < after {
+        after = newer.len();
+        before = room - after;
+    }
+    let (before, after) = (before.min(older.len()), after.min(newer.len()));
+    let more_before = older.len() > before;
+    let more_after = newer.len() > after;
+    older.truncate(before);
+    older.reverse();
+    newer.truncate(after);
+    older.push(target);
+    older.append(&mut newer);
+    (older, more_before, more_after)
 }
 
 #[cfg(test)]
@@ -421,6 +570,7 @@ mod tests {
             room_id,
             body: MessageBody::parse(body.into()).unwrap(),
             client_id: ClientId::parse(client_id.into()).unwrap(),
+            reply_to: None,
         }
     }
 
@@ -494,6 +644,7 @@ mod tests {
             before,
             after,
             limit,
+            ..MessagesQuery::default()
         }
     }
 
@@ -518,5 +669,89 @@ mod tests {
         assert!(Page::parse(&query(None, None, Some(201))).is_err());
         assert!(Page::parse(&query(Some(1), Some(2), None)).is_err());
         assert!(Page::parse(&query(None, Some(-1), None)).is_err());
+        let around = MessagesQuery {
+            around: Some(7),
+            ..MessagesQuery::default()
+        };
+        assert_eq!(
+            Page::parse(&around).unwrap(),
+            Page::Around { seq: 7, limit: 50 }
+        );
+        let changed = MessagesQuery {
+            changed_after: Some(0),
+            limit: Some(3),
+            ..MessagesQuery::default()
+        };
+        assert_eq!(
+            Page::parse(&changed).unwrap(),
+            Page::ChangedAfter { rev: 0, limit: 3 }
+        );
+        for mixed in [
+            MessagesQuery {
+                before: Some(9),
+                ..around.clone()
+            },
+            MessagesQuery {
+                after: Some(1),
+                ..changed.clone()
+            },
+            MessagesQuery {
+                around: Some(3),
+                ..changed.clone()
+            },
+        ] {
+            assert!(Page::parse(&mixed).is_err(), "{mixed:?}");
+        }
+    }
+
+    fn rows(seqs: std::ops::RangeInclusive<i64>) -> Vec<MessageRow> {
+        seqs.map(|seq| MessageRow {
+            id: seq,
+            room_id: 1,
+            seq,
+            sender_id: 1,
+            body: String::new(),
+            client_id: seq.to_string(),
+            created_at: crate::db::now(),
+            deleted: false,
+            rev: seq,
+            edited_at: None,
+            deleted_by: None,
+            reply_to_seq: None,
+        })
+        .collect()
+    }
+
+    fn around_of(total: i64, target: i64, limit: i64) -> (Vec<i64>, bool, bool) {
+        let all = rows(1..=total);
+        let older: Vec<MessageRow> = all[..(target - 1) as usize]
+            .iter()
+            .rev()
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        let newer: Vec<MessageRow> = all[target as usize..]
+            .iter()
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        let (page, before, after) = around(older, all[(target - 1) as usize].clone(), newer, limit);
+        (page.iter().map(|r| r.seq).collect(), before, after)
+    }
+
+    #[test]
+    fn an_around_page_centres_its_message_and_fills_from_the_other_side_near_an_end() {
+        assert_eq!(
+            around_of(100, 50, 5),
+            (vec![48, 49, 50, 51, 52], true, true)
+        );
+        assert_eq!(around_of(100, 50, 4), (vec![49, 50, 51, 52], true, true));
+        assert_eq!(around_of(100, 2, 5), (vec![1, 2, 3, 4, 5], false, true));
+        assert_eq!(
+            around_of(100, 99, 5),
+            (vec![96, 97, 98, 99, 100], true, false)
+        );
+        assert_eq!(around_of(3, 2, 50), (vec![1, 2, 3], false, false));
+        assert_eq!(around_of(100, 1, 1), (vec![1], false, true));
     }
 }

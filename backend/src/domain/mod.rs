@@ -2,6 +2,8 @@
 
 pub mod admin;
 pub mod auth;
+pub mod changes;
+pub mod message_views;
 pub mod messages;
 pub mod rooms;
 pub mod users;

@@ -1,5 +1,6 @@
 //! Rooms: exactly one per unordered pair of users, and who may see what in them.
 
+use super::message_views;
 use crate::db::models::{MessageRow, NewRoom, NewRoomMember, RoomRow, UserRow};
 use crate::db::schema::{messages, room_members, rooms, users};
 use crate::db::{is_unique_violation, to_utc, DbConn};
@@ -32,6 +33,7 @@ pub fn get_or_create(
                 last_seq: 0,
                 last_activity_at: now,
                 created_at: now,
+                last_rev: 0,
             })
             .returning(rooms::id)
             .get_result::<i64>(conn)?;
@@ -126,7 +128,7 @@ fn views(conn: &mut DbConn, me: i64, rows: Vec<RoomRow>) -> Result<Vec<Room>, Ap
         .into_iter()
         .map(|u| (u.id, u))
         .collect();
-    let mut last_messages: HashMap<i64, MessageRow> = messages::table
+    let last_rows: Vec<MessageRow> = messages::table
         .inner_join(
             rooms::table.on(rooms::id
                 .eq(messages::room_id)
@@ -134,9 +136,10 @@ fn views(conn: &mut DbConn, me: i64, rows: Vec<RoomRow>) -> Result<Vec<Room>, Ap
         )
         .filter(messages::room_id.eq_any(&ids))
         .select(MessageRow::as_select())
-        .load(conn)?
+        .load(conn)?;
+    let mut last_messages: HashMap<i64, Message> = message_views::views(conn, last_rows)?
         .into_iter()
-        .map(|m| (m.room_id, m))
+        .map(|m| (m.room_id.0, m))
         .collect();
     let unread: HashMap<i64, i64> = messages::table
         .inner_join(
@@ -162,12 +165,13 @@ fn views(conn: &mut DbConn, me: i64, rows: Vec<RoomRow>) -> Result<Vec<Room>, Ap
             Ok(Room {
                 id: RoomId(row.id),
                 peer: peer.to_user(false),
-                last_message: last_messages.remove(&row.id).map(Message::from),
+                last_message: last_messages.remove(&row.id),
                 last_seq: row.last_seq,
                 last_read_seq: read_marks.get(&(row.id, me)).copied().unwrap_or(0),
                 unread: unread.get(&row.id).copied().unwrap_or(0),
                 peer_last_read_seq: read_marks.get(&(row.id, peer_id)).copied().unwrap_or(0),
                 last_activity_at: to_utc(row.last_activity_at),
+                last_rev: row.last_rev,
             })
         })
         .collect()

@@ -1,7 +1,7 @@
 //! In-process fan-out: the registry of this instance's sockets, keyed by user.
 
 use super::{
-    CloseRequest, ConnId, Event, FanOut, Full, Inbox, Outbound, PubSubStatus, Registration,
+    CloseRequest, ConnId, Event, FanOut, Full, Inbox, Order, Outbound, PubSubStatus, Registration,
 };
 use crate::metrics::Metrics;
 use actix_ws::CloseCode;
@@ -80,10 +80,7 @@ impl LocalHub {
         };
         let outbound = Arc::new(Outbound {
             text,
-            ordered: match frame {
-                ServerFrame::Message { message } => Some((message.room_id, message.seq)),
-                _ => None,
-            },
+            order: Order::of(frame),
         });
         let sockets = self.lock();
         for user in to {

@@ -42,12 +42,33 @@ pub struct CloseRequest {
     pub reason: &'static str,
 }
 
-/// A frame queued for a socket. Room messages carry their position, so the socket can put
-/// them in `seq` order (see `sequencer.rs`).
+/// A frame queued for a socket, with where it belongs in its room's order (see
+/// `ws/sequencer.rs`).
 #[derive(Debug, Clone)]
 pub struct Outbound {
     pub text: ByteString,
-    pub ordered: Option<(RoomId, i64)>,
+    pub order: Order,
+}
+
+/// Where a frame belongs among a socket's frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Goes out at once.
+    Any,
+    /// A room's new message: goes out in `seq` order, once.
+    Message(RoomId, i64),
+    /// A change to the room's message at this `seq`: goes out once the socket has it.
+    Update(RoomId, i64),
+}
+
+impl Order {
+    pub fn of(frame: &ServerFrame) -> Order {
+        match frame {
+            ServerFrame::Message { message } => Order::Message(message.room_id, message.seq),
+            ServerFrame::MessageUpdate { message } => Order::Update(message.room_id, message.seq),
+            _ => Order::Any,
+        }
+    }
 }
 
 /// A socket's end of its registration.

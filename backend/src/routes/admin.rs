@@ -7,7 +7,8 @@ use crate::state::AppState;
 use crate::usecases::moderation;
 use actix_web::{web, HttpResponse};
 use shared::{
-    AdminRoomsResponse, AdminUsersResponse, AuditResponse, MessageId, MessagesQuery, RoomId, UserId,
+    AdminRoomsResponse, AdminUsersResponse, AuditResponse, MessageId, MessagesQuery,
+    RevisionsResponse, RoomId, UserId,
 };
 
 pub async fn list_users(
@@ -44,6 +45,15 @@ pub async fn delete_message(
 ) -> Result<HttpResponse, AppError> {
     moderation::delete_message(&state, caller.id(), MessageId(path.into_inner())).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn message_revisions(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let revisions = moderation::revisions(&state, MessageId(path.into_inner())).await?;
+    Ok(HttpResponse::Ok().json(RevisionsResponse { revisions }))
 }
 
 pub async fn disable_user(

@@ -4,9 +4,12 @@ use super::extract::AuthUser;
 use crate::domain::messages::Page;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::usecases::messages::MemberChange;
 use crate::usecases::{messages, rooms};
 use actix_web::{web, HttpResponse};
-use shared::{CreateRoom, MarkRead, MessagesQuery, RoomId, RoomsResponse, SendMessage};
+use shared::{
+    CreateRoom, EditMessage, MarkRead, MessagesQuery, RoomId, RoomsResponse, SendMessage,
+};
 
 pub async fn list_rooms(
     state: web::Data<AppState>,
@@ -55,13 +58,18 @@ pub async fn send_message(
     path: web::Path<i64>,
     body: web::Json<SendMessage>,
 ) -> Result<HttpResponse, AppError> {
-    let SendMessage { body, client_id } = body.into_inner();
+    let SendMessage {
+        body,
+        client_id,
+        reply_to,
+    } = body.into_inner();
     let stored = messages::send_message(
         &state,
         caller.id(),
         RoomId(path.into_inner()),
         body,
         client_id,
+        reply_to,
     )
     .await?;
     Ok(if stored.created {
@@ -79,4 +87,60 @@ pub async fn mark_read(
 ) -> Result<HttpResponse, AppError> {
     messages::mark_read(&state, caller.id(), RoomId(path.into_inner()), body.seq).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn get_message(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (room, seq) = path.into_inner();
+    let message = messages::one_message(&state, caller.id(), RoomId(room), seq).await?;
+    Ok(HttpResponse::Ok().json(message))
+}
+
+pub async fn edit_message(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<EditMessage>,
+) -> Result<HttpResponse, AppError> {
+    let (room, seq) = path.into_inner();
+    let change = MemberChange::Edit(body.into_inner().body);
+    let message = messages::change_message(&state, caller.id(), RoomId(room), seq, change).await?;
+    Ok(HttpResponse::Ok().json(message))
+}
+
+pub async fn delete_message(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (room, seq) = path.into_inner();
+    let change = MemberChange::Delete;
+    messages::change_message(&state, caller.id(), RoomId(room), seq, change).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The emoji arrives percent-decoded by the router.
+pub async fn add_reaction(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, i64, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (room, seq, emoji) = path.into_inner();
+    let change = MemberChange::React(emoji);
+    let message = messages::change_message(&state, caller.id(), RoomId(room), seq, change).await?;
+    Ok(HttpResponse::Ok().json(message))
+}
+
+pub async fn remove_reaction(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, i64, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (room, seq, emoji) = path.into_inner();
+    let change = MemberChange::Unreact(emoji);
+    let message = messages::change_message(&state, caller.id(), RoomId(room), seq, change).await?;
+    Ok(HttpResponse::Ok().json(message))
 }

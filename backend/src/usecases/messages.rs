@@ -1,12 +1,15 @@
-//! Sending messages, read marks and typing.
+//! Sending messages and changing them (edits, deletions, reactions), read marks and typing.
 
+use crate::domain::changes::{self, Change, Changed, Target};
 use crate::domain::messages::{self, Page, SendRequest, Stored};
 use crate::domain::rooms;
 use crate::error::AppError;
 use crate::fanout::Event;
 use crate::state::AppState;
 use crate::writer::PendingSend;
-use shared::{ClientId, MessageBody, MessagesResponse, RoomId, ServerFrame, UserId};
+use shared::{
+    ClientId, Emoji, Message, MessageBody, MessagesResponse, RoomId, ServerFrame, UserId,
+};
 
 fn rate_limited(retry_after_secs: u64) -> AppError {
     AppError::RateLimited {
@@ -24,6 +27,7 @@ pub fn submit_message(
     room_id: RoomId,
     body: String,
     client_id: String,
+    reply_to: Option<i64>,
 ) -> Result<PendingSend, AppError> {
     let client_id = ClientId::parse(client_id)?;
     let body = MessageBody::parse(body)?;
@@ -33,6 +37,7 @@ pub fn submit_message(
         room_id: room_id.0,
         body,
         client_id,
+        reply_to,
     })
 }
 
@@ -43,8 +48,87 @@ pub async fn send_message(
     room_id: RoomId,
     body: String,
     client_id: String,
+    reply_to: Option<i64>,
 ) -> Result<Stored, AppError> {
-    submit_message(state, sender, room_id, body, client_id)?.await
+    submit_message(state, sender, room_id, body, client_id, reply_to)?.await
+}
+
+/// One message of a room, for one of its members.
+pub async fn one_message(
+    state: &AppState,
+    me: UserId,
+    room_id: RoomId,
+    seq: i64,
+) -> Result<Message, AppError> {
+    state
+        .db
+        .run(move |conn| messages::one(conn, me.0, room_id.0, seq))
+        .await
+}
+
+/// What a member may do to a message of their room.
+pub enum MemberChange {
+    Edit(String),
+    Delete,
+    React(String),
+    Unreact(String),
+}
+
+/// Edits, deletes or reacts to a room's message (`seq`) for one of its members, then tells
+/// every socket of both members. Not held to the send rate: a reaction toggled quickly by
+/// two people is normal use, and each change is one short transaction.
+pub async fn change_message(
+    state: &AppState,
+    me: UserId,
+    room_id: RoomId,
+    seq: i64,
+    change: MemberChange,
+) -> Result<Message, AppError> {
+    let change = match change {
+        MemberChange::Edit(body) => Change::Edit(MessageBody::parse(body)?),
+        MemberChange::Delete => Change::Delete,
+        MemberChange::React(emoji) => Change::React(Emoji::parse(&emoji)?),
+        MemberChange::Unreact(emoji) => Change::Unreact(Emoji::parse(&emoji)?),
+    };
+    let target = Target::Member {
+        user: me.0,
+        room_id: room_id.0,
+        seq,
+    };
+    apply_change(state, target, change).await
+}
+
+/// Makes a change and, when it changed anything, sends `message_update` for the message
+/// (and for the replies whose excerpt followed it) to every socket of both members.
+pub async fn apply_change(
+    state: &AppState,
+    target: Target,
+    change: Change,
+) -> Result<Message, AppError> {
+    let changed = state
+        .db
+        .run(move |conn| changes::apply(conn, target, change, crate::db::now()))
+        .await?;
+    for event in updates(&changed) {
+        state.hub.publish(event);
+    }
+    Ok(changed.message)
+}
+
+fn updates(changed: &Changed) -> Vec<Event> {
+    if !changed.changed {
+        return Vec::new();
+    }
+    let to = vec![UserId(changed.room.user_lo), UserId(changed.room.user_hi)];
+    std::iter::once(&changed.message)
+        .chain(&changed.replies)
+        .map(|message| Event::Deliver {
+            to: to.clone(),
+            frame: ServerFrame::MessageUpdate {
+                message: message.clone(),
+            },
+        })
+        .collect()
 }
 
 /// What the fan-out must be told once a message is committed: a new message reaches every

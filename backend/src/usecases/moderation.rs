@@ -1,14 +1,16 @@
 //! What administrators do: read every user, room and message; tombstone a message; disable
 //! or enable an account. Every change is in the audit log.
 
+use super::messages;
 use super::presence::users_with_presence;
 use crate::domain::admin;
+use crate::domain::changes::{self, Change, Target};
 use crate::domain::messages::Page;
 use crate::error::AppError;
 use crate::fanout::Event;
 use crate::state::AppState;
 use shared::{
-    AdminRoom, AdminUser, AuditEntry, MessageId, MessagesResponse, RoomId, ServerFrame, UserId,
+    AdminRoom, AdminUser, AuditEntry, MessageId, MessagesResponse, Revision, RoomId, UserId,
 };
 
 /// Every account, with its message count and presence.
@@ -60,21 +62,27 @@ pub async fn room_messages(
         .await
 }
 
-/// Tombstones a message; both members' open clients get a `message_update` at once.
+/// Deletes a message for good (its text and every earlier one); both members' open clients
+/// get a `message_update` at once. The audit log records it.
 pub async fn delete_message(
     state: &AppState,
     actor: UserId,
     message_id: MessageId,
 ) -> Result<(), AppError> {
-    let (message, room) = state
-        .db
-        .run(move |conn| admin::delete_message(conn, actor.0, message_id.0))
-        .await?;
-    state.hub.publish(Event::Deliver {
-        to: vec![UserId(room.user_lo), UserId(room.user_hi)],
-        frame: ServerFrame::MessageUpdate { message },
-    });
+    let target = Target::Admin {
+        user: actor.0,
+        message_id: message_id.0,
+    };
+    messages::apply_change(state, target, Change::Moderate).await?;
     Ok(())
+}
+
+/// A message's texts, oldest first, the current one last.
+pub async fn revisions(state: &AppState, message_id: MessageId) -> Result<Vec<Revision>, AppError> {
+    state
+        .db
+        .run(move |conn| changes::revisions(conn, message_id.0))
+        .await
 }
 
 /// Disables (its sessions end and its sockets close on every instance) or enables an

@@ -1,10 +1,13 @@
-//! Puts each room's `message` frames for one socket in `seq` order, exactly once.
+//! Puts each room's `message` frames for one socket in `seq` order, exactly once, and each
+//! `message_update` after the message it changes.
 //!
 //! With several instances, a socket can receive a room's messages out of order: those
 //! stored on its own instance arrive at once, those stored on another come through Redis a
 //! moment later. The sequencer holds a frame that skips ahead until the missing ones come;
 //! if they do not come within a short wait (for example the instance that stored them was
-//! killed before publishing), the session fetches them from the database.
+//! killed before publishing), the session fetches them from the database. An update of a
+//! message the socket has not been given yet waits for it the same way (updates of one
+//! message need no order among themselves: clients keep the higher `rev`).
 
 use bytestring::ByteString;
 use shared::RoomId;
@@ -19,6 +22,8 @@ struct Cursor {
     /// The next `seq` this socket should see.
     next: i64,
     held: BTreeMap<i64, ByteString>,
+    /// Updates waiting for their message, by its `seq`.
+    updates: BTreeMap<i64, Vec<ByteString>>,
     gap_since: Option<Instant>,
 }
 
@@ -84,13 +89,38 @@ impl Sequencer {
         Self::release(cursor, now)
     }
 
+    /// Takes an update of the room's message at `seq`; returns what may go out now.
+    pub fn accept_update(
+        &mut self,
+        room: RoomId,
+        seq: i64,
+        frame: ByteString,
+        now: Instant,
+    ) -> Vec<ByteString> {
+        let cursor = self.cursor(room);
+        if seq < cursor.next {
+            return vec![frame]; // the socket has the message (or the client fetches it)
+        }
+        cursor.updates.entry(seq).or_default().push(frame);
+        cursor.gap_since = cursor.gap_since.or(Some(now));
+        Vec::new()
+    }
+
     fn release(cursor: &mut Cursor, now: Instant) -> Vec<ByteString> {
         let mut ready = Vec::new();
         while let Some(frame) = cursor.held.remove(&cursor.next) {
             ready.push(frame);
+            ready.extend(cursor.updates.remove(&cursor.next).unwrap_or_default());
             cursor.next += 1;
         }
-        cursor.gap_since = if cursor.held.is_empty() {
+        // Updates of messages skipped over (storage had none at that seq) have nothing to wait for.
+        while let Some(entry) = cursor.updates.first_entry() {
+            if *entry.key() >= cursor.next {
+                break;
+            }
+            ready.extend(entry.remove());
+        }
+        cursor.gap_since = if cursor.held.is_empty() && cursor.updates.is_empty() {
             None
         } else {
             cursor.gap_since.or(Some(now))
@@ -113,11 +143,16 @@ impl Sequencer {
             .iter()
             .filter_map(|(room, c)| {
                 let since = c.gap_since?;
-                let first_held = *c.held.keys().next()?;
-                (now >= since + self.max_wait || c.held.len() >= MAX_HELD).then_some(Gap {
+                // Up to the first held message, or past the last message an update waits for.
+                let before = match c.held.keys().next() {
+                    Some(first_held) => *first_held,
+                    None => *c.updates.keys().next_back()? + 1,
+                };
+                let waiting = c.held.len() + c.updates.len();
+                (now >= since + self.max_wait || waiting >= MAX_HELD).then_some(Gap {
                     room: *room,
                     after: c.next - 1,
-                    before: first_held,
+                    before,
                 })
             })
             .collect()
@@ -237,5 +272,49 @@ mod tests {
         );
         assert_eq!(s.fill(gap, vec![], true, start), vec![f(3)]);
         assert_eq!(s.accept(ROOM, 4, f(4), start), vec![f(4)]);
+    }
+
+    fn u(seq: i64, rev: i64) -> ByteString {
+        ByteString::from(format!("u{seq}r{rev}"))
+    }
+
+    #[test]
+    fn an_update_of_a_message_already_sent_goes_out_at_once() {
+        let mut s = Sequencer::new([(ROOM, 3)], Duration::from_millis(100));
+        let now = Instant::now();
+        assert_eq!(s.accept_update(ROOM, 2, u(2, 9), now), vec![u(2, 9)]);
+        assert_eq!(s.accept(ROOM, 4, f(4), now), vec![f(4)]);
+        assert_eq!(s.accept_update(ROOM, 4, u(4, 10), now), vec![u(4, 10)]);
+        assert_eq!(s.deadline(), None);
+    }
+
+    #[test]
+    fn an_update_that_outruns_its_message_waits_for_it() {
+        let mut s = Sequencer::new([(ROOM, 0)], Duration::from_millis(100));
+        let now = Instant::now();
+        assert!(s.accept_update(ROOM, 1, u(1, 2), now).is_empty());
+        assert!(s.accept_update(ROOM, 1, u(1, 3), now).is_empty());
+        assert_eq!(s.deadline(), Some(now + Duration::from_millis(100)));
+        assert_eq!(s.accept(ROOM, 1, f(1), now), vec![f(1), u(1, 2), u(1, 3)]);
+        assert_eq!(s.deadline(), None);
+    }
+
+    #[test]
+    fn an_update_whose_message_never_comes_live_is_sent_after_the_fetched_message() {
+        let mut s = Sequencer::new([(ROOM, 1)], Duration::from_millis(100));
+        let start = Instant::now();
+        assert!(s.accept_update(ROOM, 3, u(3, 7), start).is_empty());
+        let gaps = s.overdue(start + Duration::from_millis(150));
+        assert_eq!(
+            gaps,
+            vec![Gap {
+                room: ROOM,
+                after: 1,
+                before: 4
+            }]
+        );
+        let ready = s.fill(gaps[0], vec![(2, f(2)), (3, f(3))], true, start);
+        assert_eq!(ready, vec![f(2), f(3), u(3, 7)]);
+        assert_eq!(s.deadline(), None);
     }
 }

@@ -5,7 +5,7 @@ use super::sequencer::{Gap, Sequencer};
 use crate::domain::auth::Authenticated;
 use crate::domain::messages::{Page, Stored};
 use crate::error::AppError;
-use crate::fanout::{CloseRequest, ConnId, Inbox, Received, Registration};
+use crate::fanout::{CloseRequest, ConnId, Inbox, Order, Received, Registration};
 use crate::routes::extract::credentials;
 use crate::state::AppState;
 use crate::usecases::sessions::authenticate;
@@ -374,10 +374,13 @@ async fn serve(
             }
             received = registration.inbox.next() => {
                 let ready = match received {
-                    Received::Frame(event) => match event.ordered {
-                        None => vec![event.text.clone()],
-                        Some((room, seq)) => {
+                    Received::Frame(event) => match event.order {
+                        Order::Any => vec![event.text.clone()],
+                        Order::Message(room, seq) => {
                             sequencer.accept(room, seq, event.text.clone(), Instant::now())
+                        }
+                        Order::Update(room, seq) => {
+                            sequencer.accept_update(room, seq, event.text.clone(), Instant::now())
                         }
                     },
                     Received::Close(CloseRequest { code, reason }) => return close(code, reason),
@@ -557,10 +560,13 @@ async fn handle_frame(state: &Arc<AppState>, me: UserId, text: &str) -> Handled 
             room_id,
             body,
             client_id,
-        } => match messages::submit_message(state, me, room_id, body, client_id.clone()) {
-            Ok(pending) => Handled::Queued(InFlight { client_id, pending }),
-            Err(e) => Handled::Reply(vec![send_failed(e, &client_id)]),
-        },
+            reply_to,
+        } => {
+            match messages::submit_message(state, me, room_id, body, client_id.clone(), reply_to) {
+                Ok(pending) => Handled::Queued(InFlight { client_id, pending }),
+                Err(e) => Handled::Reply(vec![send_failed(e, &client_id)]),
+            }
+        }
         ClientFrame::Read { room_id, seq } => {
             match messages::mark_read(state, me, room_id, seq).await {
                 Ok(()) => Handled::Reply(vec![]),

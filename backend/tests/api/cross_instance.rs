@@ -54,6 +54,7 @@ async fn two_people_chat_live(one: &TestApp, two: &TestApp) {
             room_id: room.id,
             body: "hi across".into(),
             client_id: "x1".into(),
+            reply_to: None,
         })
         .await;
     let message = bob_ws.next_message().await;
@@ -69,6 +70,7 @@ async fn two_people_chat_live(one: &TestApp, two: &TestApp) {
             room_id: room.id,
             body: "hello back".into(),
             client_id: "y1".into(),
+            reply_to: None,
         })
         .await;
     assert_eq!(alice_ws.next_message().await.body, "hello back");

@@ -232,6 +232,24 @@ impl TestApp {
         child.wait_with_output().unwrap()
     }
 
+    /// Any method, bearer-authenticated, with an optional JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.unwrap()
+    }
+
     pub async fn delete(&self, path: &str, token: &str) -> Response {
         self.client
             .delete(self.url(path))
@@ -447,6 +465,16 @@ impl WsClient {
             .await
         {
             ServerFrame::Message { message } => message,
+            _ => unreachable!(),
+        }
+    }
+
+    pub async fn next_update(&mut self) -> Message {
+        match self
+            .next_matching(|f| matches!(f, ServerFrame::MessageUpdate { .. }))
+            .await
+        {
+            ServerFrame::MessageUpdate { message } => message,
             _ => unreachable!(),
         }
     }

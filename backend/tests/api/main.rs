@@ -9,6 +9,7 @@ mod auth;
 mod bad_input;
 mod cross_instance;
 mod helpers;
+mod lifecycle;
 mod messages;
 mod ops;
 mod rooms;

@@ -128,6 +128,7 @@ async fn concurrent_senders_get_seq_numbers_without_gaps_or_duplicates() {
                     room_id: room.id,
                     body: format!("ws{n}-{i}"),
                     client_id: format!("ws{n}-{i}"),
+                    reply_to: None,
                 })
                 .await;
         }

@@ -107,6 +107,7 @@ async fn a_socket_that_stops_reading_is_released_and_holds_nobody_up() {
                     room_id: RoomId(room.id.0),
                     body: body.clone(),
                     client_id: format!("m-{batch}-{n}"),
+                    reply_to: None,
                 })
                 .await;
         }

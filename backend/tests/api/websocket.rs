@@ -106,6 +106,7 @@ async fn send_is_acked_then_delivered_to_every_socket_of_both_members() {
             room_id: room.id,
             body: "hello bob".into(),
             client_id: "k1".into(),
+            reply_to: None,
         })
         .await;
 
@@ -128,6 +129,7 @@ async fn send_is_acked_then_delivered_to_every_socket_of_both_members() {
             room_id: room.id,
             body: "hello bob".into(),
             client_id: "k1".into(),
+            reply_to: None,
         })
         .await;
     let again = alice_tab1
@@ -146,6 +148,7 @@ async fn send_is_acked_then_delivered_to_every_socket_of_both_members() {
             room_id: room.id,
             body: "after the retry".into(),
             client_id: "k2".into(),
+            reply_to: None,
         })
         .await;
     bob_ws
@@ -409,6 +412,7 @@ async fn sending_too_fast_over_the_socket_gets_rate_limited_error_frames() {
             room_id: room.id,
             body: "x".into(),
             client_id: format!("f{i}"),
+            reply_to: None,
         })
         .await;
     }
@@ -611,6 +615,7 @@ async fn with_several_writer_lanes_acks_keep_send_order_and_each_room_its_seq_or
             room_id: rooms[i % 3].id,
             body: format!("m{i}"),
             client_id: format!("c{i}"),
+            reply_to: None,
         })
         .await;
     }

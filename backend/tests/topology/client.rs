@@ -419,6 +419,7 @@ impl ChatClient {
                 room_id: self.room,
                 body: body.to_owned(),
                 client_id: client_id.to_owned(),
+                reply_to: None,
             };
             if ws.send(&frame).await.is_err() {
                 self.ws = None;

@@ -46,6 +46,7 @@ async fn sockets_on_different_instances_get_each_others_events_live() {
             room_id,
             body: "hello from instance 1".into(),
             client_id: "ann-1".into(),
+            reply_to: None,
         })
         .await
         .unwrap();
@@ -68,6 +69,7 @@ async fn sockets_on_different_instances_get_each_others_events_live() {
             room_id,
             body: "hello from instance 2".into(),
             client_id: "bob-1".into(),
+            reply_to: None,
         })
         .await
         .unwrap();
@@ -185,6 +187,7 @@ async fn users_behind_nginx_chat_live_across_both_instances() {
                 room_id,
                 body: body.clone(),
                 client_id: format!("nginx-{round}"),
+                reply_to: None,
             })
             .await
             .unwrap();

@@ -299,6 +299,7 @@ impl PairSender {
             room_id: shared::RoomId(self.room_id),
             body: make_body(self.index, n, body_len),
             client_id: format!("{}-{n}", self.client_prefix),
+            reply_to: None,
         };
         lock(&self.state).sent += 1;
         let sent = tokio::time::timeout(wait, send_frame(&mut self.sink, &frame)).await;
