@@ -33,6 +33,17 @@ pub enum Conn {
     Reconnecting { attempt: u32 },
 }
 
+/// What the composer of a room is doing besides writing a new message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compose {
+    #[default]
+    New,
+    /// The next message answers the one with this `seq`.
+    Reply(i64),
+    /// The composer holds the text of our message with this `seq`; Enter saves it.
+    Edit(i64),
+}
+
 /// One conversation: the server's summary plus what this tab holds of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoomEntry {
@@ -40,6 +51,7 @@ pub struct RoomEntry {
     pub timeline: Timeline,
     /// Show "typing…" until this time (ms since the epoch); 0 when not typing.
     pub typing_until: f64,
+    pub compose: Compose,
 }
 
 impl RoomEntry {
@@ -48,6 +60,7 @@ impl RoomEntry {
             room,
             timeline: Timeline::default(),
             typing_until: 0.0,
+            compose: Compose::New,
         }
     }
 }
@@ -61,6 +74,11 @@ pub enum Page {
     Older,
     /// `after=` the catch-up cursor.
     Newer,
+    /// `around=` a message being jumped to, with the pages that join it to what was held;
+    /// `has_more` is the page's `has_more_before`.
+    Around,
+    /// `changed_after=` the highest `rev` held (after a reconnect): updates by `rev`.
+    Changes,
 }
 
 #[derive(Debug, Clone)]
@@ -122,7 +140,7 @@ pub enum Action {
     HistoryFailed(RoomId),
     /// A confirmed message from a `message` frame.
     MessageReceived(Message),
-    /// A stored message changed (an administrator's tombstone).
+    /// A stored message changed (`message_update`, or the answer to our edit or reaction).
     MessageUpdated(Message),
     /// Our message is stored (websocket `ack` or REST answer).
     Acked(Message),
@@ -132,6 +150,12 @@ pub enum Action {
         client_id: String,
         body: String,
         created_at: DateTime<Utc>,
+        reply_to: Option<i64>,
+    },
+    /// Start or end replying to, or editing, a message.
+    Compose {
+        room_id: RoomId,
+        compose: Compose,
     },
     /// No ack in time (for that attempt) or the server refused it.
     SendFailed {
@@ -286,7 +310,9 @@ impl Reducible for ChatState {
                     return Rc::new(s);
                 };
                 for m in &messages {
-                    unread::apply_message(&mut entry.room, m, me);
+                    if !unread::apply_message(&mut entry.room, m, me) {
+                        unread::apply_update(&mut entry.room, m);
+                    }
                 }
                 let t = &mut entry.timeline;
                 match page {
@@ -302,6 +328,18 @@ impl Reducible for ChatState {
                         t.loading_older = false;
                     }
                     Page::Newer => {}
+                    Page::Around => {
+                        // The page starts below everything held: it decides what lies beyond.
+                        let page_low = messages.first().map(|m| m.seq);
+                        if page_low.is_some_and(|low| t.lowest_seq().is_none_or(|held| low < held))
+                        {
+                            t.has_older = has_more;
+                        }
+                    }
+                    Page::Changes => {
+                        t.apply_changes(messages, me);
+                        return Rc::new(s);
+                    }
                 }
                 t.merge(messages, me);
             }
@@ -317,18 +355,26 @@ impl Reducible for ChatState {
                 let Some(entry) = s.rooms.get_mut(&message.room_id) else {
                     return self;
                 };
-                if let Some(last) = entry.room.last_message.as_mut() {
-                    if last.seq == message.seq {
-                        *last = message.clone();
-                    }
+                let preview = unread::apply_update(&mut entry.room, &message);
+                let seq = message.seq;
+                let held = entry.timeline.apply_update(message);
+                if !preview && !held {
+                    // Stale (an older `rev`) or not held: spare the re-render.
+                    return self;
                 }
-                entry.timeline.replace(message);
+                // Editing a message that was just deleted (elsewhere) cannot be saved.
+                if entry.compose == Compose::Edit(seq)
+                    && entry.timeline.get(seq).is_some_and(|m| m.deleted)
+                {
+                    entry.compose = Compose::New;
+                }
             }
             Action::Outgoing {
                 room_id,
                 client_id,
                 body,
                 created_at,
+                reply_to,
             } => {
                 if let Some(e) = s.rooms.get_mut(&room_id) {
                     e.timeline.push_outgoing(Outgoing {
@@ -337,9 +383,14 @@ impl Reducible for ChatState {
                         created_at,
                         delivery: Delivery::Pending,
                         attempt: 0,
+                        reply_to,
                     });
                 }
             }
+            Action::Compose { room_id, compose } => match s.rooms.get_mut(&room_id) {
+                Some(e) if e.compose != compose => e.compose = compose,
+                _ => return self,
+            },
             Action::SendFailed {
                 room_id,
                 client_id,
@@ -413,7 +464,7 @@ impl Reducible for ChatState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logic::timeline::tests::{msg, ME, PEER};
+    use crate::logic::timeline::tests::{edited, msg, ME, PEER};
 
     fn user(id: UserId, name: &str) -> User {
         User {
@@ -435,6 +486,7 @@ mod tests {
             unread: 0,
             peer_last_read_seq: 0,
             last_activity_at: DateTime::from_timestamp(at_secs, 0).unwrap_or_default(),
+            last_rev: 0,
         }
     }
 
@@ -480,6 +532,7 @@ mod tests {
             client_id: "c3".into(),
             body: "hello".into(),
             created_at: DateTime::default(),
+            reply_to: None,
         });
         let s = run(actions);
         let t = &s.rooms[&RoomId(9)].timeline;
@@ -505,6 +558,7 @@ mod tests {
             client_id: "c".into(),
             body: "x".into(),
             created_at: DateTime::default(),
+            reply_to: None,
         });
         let s = run(actions);
         let fail = |attempt| Action::SendFailed {
@@ -570,6 +624,7 @@ mod tests {
     fn an_administrators_tombstone_replaces_message_and_preview() {
         let s = run(opened_room());
         let mut tombstone = msg(2, ME, "b");
+        tombstone.rev = 10;
         tombstone.deleted = true;
         tombstone.body = shared::TOMBSTONE_BODY.to_owned();
         let s = s.reduce(Action::HistoryLoaded {
@@ -583,6 +638,82 @@ mod tests {
         assert!(e.timeline.messages()[1].deleted);
         assert!(e.room.last_message.as_ref().is_some_and(|m| m.deleted));
         assert_eq!(e.timeline.messages().len(), 2);
+    }
+
+    #[test]
+    fn edits_and_deletions_apply_by_rev_in_timeline_and_preview() {
+        let s = run(opened_room());
+        let s = s.reduce(Action::Compose {
+            room_id: RoomId(9),
+            compose: Compose::Edit(2),
+        });
+        let newer = edited(msg(2, ME, "b"), 10, "fixed typo");
+        let s = s.reduce(Action::MessageUpdated(newer.clone()));
+        let e = &s.rooms[&RoomId(9)];
+        assert_eq!(e.timeline.messages()[1].body, "fixed typo");
+        assert_eq!(e.room.last_message.as_ref().map(|m| m.rev), Some(10));
+        assert_eq!(e.compose, Compose::Edit(2), "still editing a live message");
+        // A late history page carrying the old version does not undo the edit.
+        let s = s.reduce(Action::HistoryLoaded {
+            room_id: RoomId(9),
+            page: Page::Newer,
+            messages: vec![msg(2, ME, "b")],
+            has_more: false,
+        });
+        assert_eq!(
+            s.rooms[&RoomId(9)].timeline.messages()[1].body,
+            "fixed typo"
+        );
+        // The message is deleted (in another tab): the edit ends.
+        let mut gone = msg(2, ME, "b");
+        gone.rev = 11;
+        gone.deleted = true;
+        let s = s.reduce(Action::MessageUpdated(gone));
+        let e = &s.rooms[&RoomId(9)];
+        assert!(e.timeline.messages()[1].deleted);
+        assert_eq!(e.compose, Compose::New);
+        // Stale updates leave the state as it was.
+        let before = s.revision;
+        let s = s.reduce(Action::MessageUpdated(newer));
+        assert_eq!(s.revision, before);
+    }
+
+    #[test]
+    fn a_page_around_an_older_message_extends_the_history_downwards() {
+        let s = run(vec![
+            Action::RoomsLoaded(vec![room(9, 0)]),
+            Action::HistoryLoaded {
+                room_id: RoomId(9),
+                page: Page::Latest,
+                messages: (100..=149).map(|q| msg(q, PEER, "p")).collect(),
+                has_more: true,
+            },
+        ]);
+        // Jumping to 20: its page plus the pages joining it to 100, in one go.
+        let s = s.reduce(Action::HistoryLoaded {
+            room_id: RoomId(9),
+            page: Page::Around,
+            messages: (0..=99).map(|q| msg(q, PEER, "p")).collect(),
+            has_more: false,
+        });
+        let t = &s.rooms[&RoomId(9)].timeline;
+        assert_eq!(t.lowest_seq(), Some(0));
+        assert_eq!(t.catch_up_cursor(), Some(149));
+        assert!(!t.has_older);
+    }
+
+    #[test]
+    fn changed_after_updates_held_messages_after_a_reconnect() {
+        let s = run(opened_room());
+        let s = s.reduce(Action::HistoryLoaded {
+            room_id: RoomId(9),
+            page: Page::Changes,
+            messages: vec![edited(msg(1, PEER, "a"), 5, "edited offline")],
+            has_more: false,
+        });
+        let e = &s.rooms[&RoomId(9)];
+        assert_eq!(e.timeline.messages()[0].body, "edited offline");
+        assert_eq!(e.timeline.highest_rev(), 5);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 use crate::components::icons;
 use crate::hooks::use_chat;
+use crate::logic::text::preview;
 use crate::logic::typing::TypingThrottle;
 use crate::services::platform::now_ms;
+use crate::state::Compose;
 use shared::validation::{message_chars_left, MESSAGE_MAX_CHARS};
-use shared::{MessageBody, RoomId};
+use shared::{MessageBody, RoomId, REPLY_EXCERPT_CHARS};
 use web_sys::{HtmlTextAreaElement, KeyboardEvent};
 use yew::prelude::*;
 
@@ -11,27 +13,61 @@ use yew::prelude::*;
 const COUNTER_FROM: i64 = 200;
 /// The box grows with its text up to this many lines, then scrolls.
 const MAX_ROWS: usize = 6;
+/// Said wherever a person edits or deletes: api.md keeps sender edits and deletions as
+/// revisions that administrators can read, and the product promises to say so.
+pub const ADMINS_KEEP_REVISIONS: &str = "Administrators can still read earlier versions.";
 
 #[derive(Properties, PartialEq)]
 pub struct ComposerProps {
     pub room_id: RoomId,
 }
 
-/// Writing a message: Enter sends, Shift+Enter starts a new line.
+fn focus_end(input: &NodeRef) {
+    if let Some(el) = input.cast::<HtmlTextAreaElement>() {
+        // Focus fails only on a detached node; nothing to do then.
+        let _ = el.focus();
+        let end = el.value().encode_utf16().count() as u32;
+        let _ = el.set_selection_range(end, end);
+    }
+}
+
+/// Writing a message: Enter sends, Shift+Enter starts a new line. ↑ in an empty box edits
+/// our last message; Escape ends editing or replying.
 #[component]
 pub fn Composer(props: &ComposerProps) -> Html {
     let chat = use_chat();
     let room_id = props.room_id;
     let draft = use_state(String::new);
+    // The draft put aside while editing a message, given back afterwards.
+    let stash = use_mut_ref(|| None::<String>);
     let throttle = use_mut_ref(TypingThrottle::default);
     let input = use_node_ref();
+
+    let state = chat.state();
+    let me = state.me().map(|u| u.id).unwrap_or_default();
+    let entry = state.rooms.get(&room_id);
+    let compose = entry.map(|e| e.compose).unwrap_or_default();
+    let peer_name = entry
+        .map(|e| e.room.peer.display_name.clone())
+        .unwrap_or_default();
+    let held = |seq: i64| entry.and_then(|e| e.timeline.get(seq));
+    let editing_body = match compose {
+        Compose::Edit(seq) => held(seq).map(|m| m.body.clone()),
+        _ => None,
+    };
 
     // A new room starts with an empty box, focused on wide screens (on phones focusing
     // would pop the keyboard over the messages).
     {
-        let (draft, input, throttle) = (draft.clone(), input.clone(), throttle.clone());
+        let (draft, input, throttle, stash) = (
+            draft.clone(),
+            input.clone(),
+            throttle.clone(),
+            stash.clone(),
+        );
         use_effect_with(room_id, move |_| {
             draft.set(String::new());
+            *stash.borrow_mut() = None;
             throttle.borrow_mut().reset();
             let wide = web_sys::window()
                 .and_then(|w| w.inner_width().ok())
@@ -45,44 +81,119 @@ pub fn Composer(props: &ComposerProps) -> Html {
         });
     }
 
+    // Entering edit mode puts the message's text in the box (the draft aside); leaving it
+    // gives the draft back. Replying keeps the draft and focuses the box.
+    {
+        let (draft, input, stash) = (draft.clone(), input.clone(), stash.clone());
+        let body = editing_body.clone();
+        use_effect_with(compose, move |compose| {
+            match compose {
+                Compose::Edit(_) => {
+                    let mut stash = stash.borrow_mut();
+                    if stash.is_none() {
+                        *stash = Some((*draft).clone());
+                    }
+                    draft.set(body.unwrap_or_default());
+                }
+                _ => {
+                    if let Some(kept) = stash.borrow_mut().take() {
+                        draft.set(kept);
+                    }
+                }
+            }
+            if *compose != Compose::New {
+                focus_end(&input);
+            }
+        });
+    }
+    // The text lands in the box a render later; then put the caret at its end.
+    {
+        let input = input.clone();
+        let landed = editing_body.as_deref() == Some(draft.as_str());
+        use_effect_with((compose, landed), move |(_, landed)| {
+            if *landed {
+                focus_end(&input);
+            }
+        });
+    }
+
     let body = MessageBody::parse((*draft).clone());
     let sendable = body.is_ok();
     let left = message_chars_left(&draft);
 
+    let cancel = {
+        let chat = chat.clone();
+        Callback::from(move |_: ()| chat.compose(room_id, Compose::New))
+    };
+
     let submit = {
         let (chat, draft, throttle, input) =
             (chat.clone(), draft.clone(), throttle.clone(), input.clone());
+        let editing_body = editing_body.clone();
         Callback::from(move |_: ()| {
-            if let Ok(body) = MessageBody::parse((*draft).clone()) {
-                chat.send_message(room_id, body);
-                draft.set(String::new());
-                throttle.borrow_mut().reset();
-                // After a click on Send (now disabled) keep typing where you were.
-                if let Some(el) = input.cast::<HtmlTextAreaElement>() {
-                    let _ = el.focus();
+            let Ok(body) = MessageBody::parse((*draft).clone()) else {
+                return;
+            };
+            match compose {
+                Compose::Edit(seq) => {
+                    // The same text again is no edit: just stop editing.
+                    if editing_body.as_deref() != Some(body.as_str()) {
+                        chat.edit_message(room_id, seq, body);
+                    }
                 }
+                Compose::Reply(seq) => chat.send_message(room_id, body, Some(seq)),
+                Compose::New => chat.send_message(room_id, body, None),
+            }
+            draft.set(String::new());
+            chat.compose(room_id, Compose::New);
+            throttle.borrow_mut().reset();
+            // After a click on Send (now disabled) keep typing where you were.
+            if let Some(el) = input.cast::<HtmlTextAreaElement>() {
+                let _ = el.focus();
             }
         })
     };
 
     let oninput = {
         let (chat, draft, throttle) = (chat.clone(), draft.clone(), throttle.clone());
+        let editing = matches!(compose, Compose::Edit(_));
         Callback::from(move |e: InputEvent| {
             let value = e.target_unchecked_into::<HtmlTextAreaElement>().value();
-            if !value.trim().is_empty() && throttle.borrow_mut().should_send(now_ms()) {
+            // Editing an old message is not "typing" a new one.
+            if !editing && !value.trim().is_empty() && throttle.borrow_mut().should_send(now_ms()) {
                 chat.typing(room_id);
             }
             draft.set(value);
         })
     };
 
+    let last_editable = entry
+        .and_then(|e| e.timeline.last_editable(me))
+        .map(|m| m.seq);
     let onkeydown = {
-        let submit = submit.clone();
+        let (submit, cancel, chat, draft) =
+            (submit.clone(), cancel.clone(), chat.clone(), draft.clone());
         Callback::from(move |e: KeyboardEvent| {
-            // While an IME composes, Enter confirms the composition, not the message.
-            if e.key() == "Enter" && !e.shift_key() && !e.is_composing() {
-                e.prevent_default();
-                submit.emit(());
+            if e.is_composing() {
+                // While an IME composes, its keys belong to it.
+                return;
+            }
+            match e.key().as_str() {
+                "Enter" if !e.shift_key() => {
+                    e.prevent_default();
+                    submit.emit(());
+                }
+                "Escape" if compose != Compose::New => {
+                    e.prevent_default();
+                    cancel.emit(());
+                }
+                "ArrowUp" if draft.is_empty() && !matches!(compose, Compose::Edit(_)) => {
+                    if let Some(seq) = last_editable {
+                        e.prevent_default();
+                        chat.compose(room_id, Compose::Edit(seq));
+                    }
+                }
+                _ => {}
             }
         })
     };
@@ -98,26 +209,76 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let rows = draft.lines().count().clamp(1, MAX_ROWS) + usize::from(draft.ends_with('\n'));
     let rows = rows.min(MAX_ROWS);
 
-    html! {
-        <form class="composer" {onsubmit}>
-            <label for="composer-input" class="sr-only">{ "Message" }</label>
-            <textarea id="composer-input" ref={input} rows={rows.to_string()}
-                placeholder="Write a message…" value={(*draft).clone()}
-                aria-describedby="composer-hint composer-counter"
-                {oninput} {onkeydown} />
-            <span id="composer-hint" class="sr-only">{ "Enter sends, Shift+Enter adds a new line." }</span>
-            <div class="composer-side">
-                <span id="composer-counter" aria-live="polite"
-                    class={classes!("counter", (left < 0).then_some("over"), (left > COUNTER_FROM).then_some("hidden"))}>
-                    if left <= COUNTER_FROM {
-                        { left.to_string() }
-                        <span class="sr-only">{ format!(" of {MESSAGE_MAX_CHARS} characters left") }</span>
-                    }
-                </span>
-                <button type="submit" class="send-btn" disabled={!sendable} aria-label="Send">
-                    { icons::send() }
-                </button>
+    let close = |label: &'static str| {
+        let cancel = cancel.clone();
+        html! {
+            <button type="button" class="icon-btn compose-cancel" aria-label={label}
+                onclick={Callback::from(move |_| cancel.emit(()))}>
+                { icons::close() }
+            </button>
+        }
+    };
+    let bar = match compose {
+        Compose::New => html! {},
+        Compose::Reply(seq) => {
+            let original = held(seq);
+            let who = match original.map(|m| m.sender_id) {
+                Some(id) if id == me => "yourself".to_owned(),
+                _ => peer_name.clone(),
+            };
+            let text = original.map_or_else(String::new, |m| preview(&m.body, REPLY_EXCERPT_CHARS));
+            html! {
+                <div class="compose-bar reply-bar" role="status">
+                    <div class="compose-bar-main">
+                        <span class="compose-bar-title">{ icons::reply() }{ format!("Replying to {who}") }</span>
+                        <span class="compose-bar-quote">{ text }</span>
+                    </div>
+                    { close("Cancel reply") }
+                </div>
+            }
+        }
+        Compose::Edit(_) => html! {
+            <div class="compose-bar edit-bar" role="status">
+                <div class="compose-bar-main">
+                    <span class="compose-bar-title">{ icons::pencil() }{ "Editing" }</span>
+                    <span class="compose-bar-quote">{ editing_body.as_deref().map(|b| preview(b, REPLY_EXCERPT_CHARS)).unwrap_or_default() }</span>
+                    <span class="compose-bar-note">
+                        { "Enter saves · Escape cancels. " }{ ADMINS_KEEP_REVISIONS }
+                    </span>
+                </div>
+                { close("Cancel editing") }
             </div>
-        </form>
+        },
+    };
+    let (placeholder, send_label) = match compose {
+        Compose::Edit(_) => ("Edit your message…", "Save"),
+        Compose::Reply(_) => ("Write a reply…", "Send reply"),
+        Compose::New => ("Write a message…", "Send"),
+    };
+
+    html! {
+        <div class={classes!("composer-wrap", matches!(compose, Compose::Edit(_)).then_some("is-editing"))}>
+            { bar }
+            <form class="composer" {onsubmit}>
+                <label for="composer-input" class="sr-only">{ "Message" }</label>
+                <textarea id="composer-input" ref={input} rows={rows.to_string()}
+                    placeholder={placeholder} value={(*draft).clone()}
+                    aria-describedby="composer-hint composer-counter"
+                    {oninput} {onkeydown} />
+                <span id="composer-hint" class="sr-only">{ "Enter sends, Shift+Enter adds a new line, Up arrow in an empty box edits your last message." }</span>
+                <div class="composer-side">
+                    <span id="composer-counter" aria-live="polite"
+                        class={classes!("counter", (left < 0).then_some("over"), (left > COUNTER_FROM).then_some("hidden"))}>
+                        if left <= COUNTER_FROM {
+                            { left.to_string() }
+                            <span class="sr-only">{ format!(" of {MESSAGE_MAX_CHARS} characters left") }</span>
+                        }
+                    </span>
+                    <button type="submit" class="send-btn" disabled={!sendable} aria-label={send_label}>
+                        if matches!(compose, Compose::Edit(_)) { { icons::check() } } else { { icons::send() } }
+                    </button>
+                </div>
+            </form>
+        </div>
     }
 }

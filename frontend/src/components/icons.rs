@@ -54,3 +54,27 @@ pub fn alert() -> Html {
 pub fn close() -> Html {
     icon("M18 6 6 18M6 6l12 12")
 }
+
+pub fn reply() -> Html {
+    icon("M9 17l-5-5 5-5M4 12h11a5 5 0 0 1 5 5v2")
+}
+
+pub fn pencil() -> Html {
+    icon("M12 20h9M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4 12.5-12.5z")
+}
+
+pub fn trash() -> Html {
+    icon("M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6M10 11v6M14 11v6")
+}
+
+pub fn copy() -> Html {
+    icon("M9 9h11v11H9zM5 15H4V4h11v1")
+}
+
+pub fn smile_plus() -> Html {
+    icon("M21 12a9 9 0 1 1-9-9M8 14s1.5 2 4 2 4-2 4-2M9 9h.01M15 9h.01M19 2v6M16 5h6")
+}
+
+pub fn history() -> Html {
+    icon("M3 12a9 9 0 1 0 3-6.7L3 8M3 3v5h5M12 7v5l3 2")
+}

@@ -1,20 +1,37 @@
 //! The messages of one room: day separators, grouped bubbles, delivery state, "seen", the
-//! typing indicator. Owns the scrolling rules: stay at the bottom when already there, keep
-//! the view still when older pages are prepended, and offer a "new messages" button otherwise.
+//! typing indicator, and each message's lifecycle: "(edited)", tombstones, reply quotes that
+//! jump to their original, reaction chips, and a toolbar (react, reply, edit, delete, copy)
+//! on hover, focus or tap. Owns the scrolling rules: stay at the bottom when already there,
+//! keep the view still when older pages are prepended, offer a "new messages" button
+//! otherwise, and scroll a jumped-to message into the middle of the view.
 
+use crate::components::admin::confirm::ConfirmDialog;
+use crate::components::composer::ADMINS_KEEP_REVISIONS;
+use crate::components::emoji_picker::{Anchor, EmojiPicker};
 use crate::components::icons;
 use crate::components::message_text::MessageText;
 use crate::hooks::use_chat;
+use crate::logic::emoji::name_of;
 use crate::logic::layout::layout;
+use crate::logic::lifecycle::{deleted_text, is_mine, quote, reacted_by, Quote};
+use crate::logic::text::preview;
 use crate::logic::time::{clock, day_label, full};
 use crate::logic::timeline::Delivery;
 use crate::services::chat::today;
-use crate::services::platform::local;
+use crate::services::platform::{copy_text, is_touch, local};
+use crate::state::Compose;
 use chrono::{DateTime, Utc};
 use gloo_events::EventListener;
-use shared::{RoomId, UserId};
+use gloo_timers::callback::Timeout;
+use shared::{DeletedBy, Reaction, RoomId, UserId};
+use wasm_bindgen_futures::spawn_local;
 use web_sys::Element;
 use yew::prelude::*;
+
+/// A jumped-to message stays highlighted this long.
+const HIGHLIGHT_MS: u32 = 2_000;
+/// "Copied" shows on the copy button this long.
+const COPIED_MS: u32 = 1_500;
 
 /// Within this many pixels of the end counts as "at the bottom".
 const BOTTOM_SLACK: i32 = 48;
@@ -37,6 +54,13 @@ struct ScrollMemo {
     at_bottom: bool,
 }
 
+/// The quote above a reply.
+struct ReplyView {
+    seq: i64,
+    who: String,
+    quote: Quote,
+}
+
 /// One row to render: a confirmed message or one of ours on its way.
 struct Row<'a> {
     key: String,
@@ -46,8 +70,31 @@ struct Row<'a> {
     seq: Option<i64>,
     delivery: Option<Delivery>,
     client_id: &'a str,
-    /// Replaced by an administrator's tombstone.
-    deleted: bool,
+    /// Deleted by its sender or an administrator: the tombstone shows instead.
+    deleted: Option<Option<DeletedBy>>,
+    edited_at: Option<DateTime<Utc>>,
+    reply: Option<ReplyView>,
+    reactions: &'a [Reaction],
+}
+
+/// A delete waiting for its confirmation.
+#[derive(Debug, Clone, PartialEq)]
+struct Deleting {
+    seq: i64,
+    body: String,
+    busy: bool,
+    error: Option<String>,
+}
+
+/// The box of an element, for placing the picker next to it.
+fn anchor_of(el: &Element) -> Anchor {
+    let r = el.get_bounding_client_rect();
+    Anchor {
+        left: r.left(),
+        top: r.top(),
+        right: r.right(),
+        bottom: r.bottom(),
+    }
 }
 
 #[component]
@@ -58,6 +105,15 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     let memo = use_mut_ref(ScrollMemo::default);
     let at_bottom = use_state_eq(|| true);
     let new_below = use_state_eq(|| false);
+    // The row whose toolbar a tap opened (touch screens; hover and focus need no state).
+    let selected = use_state_eq(|| None::<i64>);
+    let picker = use_state(|| None::<(i64, Anchor)>);
+    let deleting = use_state(|| None::<Deleting>);
+    // A message to scroll to once it is rendered, and the one highlighted after the jump.
+    let jump = use_state_eq(|| None::<i64>);
+    let highlight = use_state_eq(|| None::<i64>);
+    let copied = use_state_eq(|| None::<i64>);
+    let timers = use_mut_ref(Vec::<Timeout>::new);
 
     let state = chat.state();
     let me = state.me().map(|u| u.id).unwrap_or_default();
@@ -66,6 +122,31 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     let loaded = timeline.is_some_and(|t| t.loaded);
     let has_older = timeline.is_some_and(|t| t.has_older);
     let loading_older = timeline.is_some_and(|t| t.loading_older);
+
+    let me_name = state
+        .me()
+        .map(|u| u.display_name.clone())
+        .unwrap_or_default();
+    let peer_name = entry
+        .map(|e| e.room.peer.display_name.clone())
+        .unwrap_or_default();
+    let name_of_user = {
+        let (me_name, peer_name) = (me_name.clone(), peer_name.clone());
+        move |id: UserId| {
+            if id == me {
+                me_name.clone()
+            } else {
+                peer_name.clone()
+            }
+        }
+    };
+    let who = |id: UserId| {
+        if id == me {
+            "You".to_owned()
+        } else {
+            peer_name.clone()
+        }
+    };
 
     let rows: Vec<Row> = timeline
         .map(|t| {
@@ -81,7 +162,18 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                 seq: Some(m.seq),
                 delivery: None,
                 client_id: &m.client_id,
-                deleted: m.deleted,
+                deleted: m.deleted.then_some(m.deleted_by),
+                edited_at: m.edited_at,
+                reply: m
+                    .reply_to
+                    .as_ref()
+                    .filter(|_| !m.deleted)
+                    .map(|r| ReplyView {
+                        seq: r.seq,
+                        who: who(r.sender_id),
+                        quote: quote(r, t.get(r.seq)),
+                    }),
+                reactions: if m.deleted { &[] } else { &m.reactions },
             });
             let outgoing = t.outgoing().iter().map(|o| Row {
                 key: format!("c:{}", o.client_id),
@@ -91,7 +183,18 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                 seq: None,
                 delivery: Some(o.delivery),
                 client_id: &o.client_id,
-                deleted: false,
+                deleted: None,
+                edited_at: None,
+                reply: o.reply_to.and_then(|seq| t.get(seq)).map(|m| ReplyView {
+                    seq: m.seq,
+                    who: who(m.sender_id),
+                    quote: if m.deleted {
+                        Quote::Deleted
+                    } else {
+                        Quote::Text(preview(&m.body, shared::REPLY_EXCERPT_CHARS))
+                    },
+                }),
+                reactions: &[],
             });
             confirmed.chain(outgoing).collect()
         })
@@ -135,6 +238,42 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             if loaded && has_older && !loading_older && el.scroll_height() <= el.client_height() {
                 chat.load_older(room_id);
             }
+        });
+    }
+
+    // A jump: once the message is rendered, scroll it to the middle and highlight it briefly.
+    {
+        let (node, memo, jump, highlight, timers) = (
+            node.clone(),
+            memo.clone(),
+            jump.clone(),
+            highlight.clone(),
+            timers.clone(),
+        );
+        use_effect(move || {
+            let (Some(seq), Some(el)) = (*jump, node.cast::<Element>()) else {
+                return;
+            };
+            let Ok(Some(row)) = el.query_selector(&format!(".row[data-seq=\"{seq}\"]")) else {
+                return;
+            };
+            let (list, target) = (
+                el.get_bounding_client_rect(),
+                row.get_bounding_client_rect(),
+            );
+            let offset = target.top() - list.top() - (list.height() - target.height()) / 2.0;
+            el.set_scroll_top(el.scroll_top() + offset as i32);
+            {
+                let mut m = memo.borrow_mut();
+                m.top = el.scroll_top();
+                m.at_bottom = el.scroll_height() - m.top - el.client_height() <= BOTTOM_SLACK;
+            }
+            jump.set(None);
+            highlight.set(Some(seq));
+            let highlight = highlight.clone();
+            timers
+                .borrow_mut()
+                .push(Timeout::new(HIGHLIGHT_MS, move || highlight.set(None)));
         });
     }
 
@@ -215,12 +354,92 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         Callback::from(move |client_id: String| chat.retry(room_id, &client_id))
     };
 
+    let on_jump = {
+        let (chat, jump) = (chat.clone(), jump.clone());
+        Callback::from(move |seq: i64| {
+            jump.set(Some(seq));
+            let (chat, jump) = (chat.clone(), jump.clone());
+            spawn_local(async move {
+                if let Err(error) = chat.load_around(room_id, seq).await {
+                    jump.set(None);
+                    chat.failed(&error);
+                }
+            });
+        })
+    };
+    let on_react = {
+        let (chat, picker, selected) = (chat.clone(), picker.clone(), selected.clone());
+        Callback::from(move |(seq, emoji): (i64, String)| {
+            picker.set(None);
+            selected.set(None);
+            chat.toggle_reaction(room_id, seq, emoji);
+        })
+    };
+    let on_compose = {
+        let (chat, selected) = (chat.clone(), selected.clone());
+        Callback::from(move |compose: Compose| {
+            selected.set(None);
+            chat.compose(room_id, compose);
+        })
+    };
+    let on_copy = {
+        let (copied, timers) = (copied.clone(), timers.clone());
+        Callback::from(move |(seq, text): (i64, String)| {
+            if copy_text(&text) {
+                copied.set(Some(seq));
+                let copied = copied.clone();
+                timers
+                    .borrow_mut()
+                    .push(Timeout::new(COPIED_MS, move || copied.set(None)));
+            }
+        })
+    };
+    let on_delete_cancel = {
+        let deleting = deleting.clone();
+        Callback::from(move |()| deleting.set(None))
+    };
+    let on_delete_confirm = {
+        let (chat, deleting) = (chat.clone(), deleting.clone());
+        Callback::from(move |()| {
+            let Some(d) = (*deleting).clone() else {
+                return;
+            };
+            if d.busy {
+                return;
+            }
+            deleting.set(Some(Deleting {
+                busy: true,
+                error: None,
+                ..d.clone()
+            }));
+            let (chat, deleting) = (chat.clone(), deleting.clone());
+            spawn_local(async move {
+                match chat.delete_message(room_id, d.seq).await {
+                    Ok(()) => deleting.set(None),
+                    Err(error) => deleting.set(Some(Deleting {
+                        busy: false,
+                        error: Some(error.to_string()),
+                        ..d
+                    })),
+                }
+            });
+        })
+    };
+    // Touch screens: a tap (or long press) on a bubble opens its toolbar; another closes it.
+    let on_select = {
+        let selected = selected.clone();
+        Callback::from(move |seq: i64| {
+            selected.set(if *selected == Some(seq) {
+                None
+            } else {
+                Some(seq)
+            });
+        })
+    };
+
     let peer_read = entry.map(|e| e.room.peer_last_read_seq).unwrap_or_default();
     let seen = timeline.and_then(|t| t.seen_seq(me, peer_read));
     let typing = entry.is_some_and(|e| e.typing_until > 0.0);
-    let peer_name = entry
-        .map(|e| e.room.peer.display_name.clone())
-        .unwrap_or_default();
 
     let locals: Vec<_> = rows.iter().map(|r| (r.sender, local(r.at))).collect();
     let layouts = layout(&locals);
@@ -258,6 +477,130 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             }
         });
         let is_seen = mine && row.seq.is_some() && row.seq == seen;
+        let deleted = row.deleted.is_some();
+        let text = match row.deleted {
+            Some(by) => html! { { deleted_text(by) } },
+            None => html! { <MessageText body={AttrValue::from(row.body.to_owned())} /> },
+        };
+        let reply = row.reply.as_ref().map(|r| match &r.quote {
+            Quote::Deleted => html! {
+                <div class="reply-quote is-deleted">
+                    <span class="reply-who">{ r.who.clone() }</span>
+                    <span class="reply-text">{ "Original message was deleted" }</span>
+                </div>
+            },
+            Quote::Text(text) => {
+                let (on_jump, seq) = (on_jump.clone(), r.seq);
+                html! {
+                    <button type="button" class="reply-quote" title="Show the original message"
+                        aria-label={format!("Reply to {}: {}. Show the original message.", r.who, text)}
+                        onclick={Callback::from(move |_| on_jump.emit(seq))}>
+                        <span class="reply-who">{ r.who.clone() }</span>
+                        <span class="reply-text">{ text.clone() }</span>
+                    </button>
+                }
+            }
+        });
+        let edited = (row.edited_at.is_some() && !deleted).then(|| {
+            let title = row.edited_at.map(|t| format!("Edited {}", full(local(t)))).unwrap_or_default();
+            html! { <span class="edited" title={title}>{ "(edited)" }</span> }
+        });
+        // Actions and reactions belong to stored messages that are not deleted.
+        let live_seq = row.seq.filter(|_| !deleted);
+        let chips = live_seq.filter(|_| !row.reactions.is_empty()).map(|seq| {
+            let chips = row.reactions.iter().map(|r| {
+                let mine_r = is_mine(r, me);
+                let name = name_of(&r.emoji);
+                let title = reacted_by(r, me, &name_of_user, name);
+                let (on_react, emoji) = (on_react.clone(), r.emoji.clone());
+                html! {
+                    <button type="button" class={classes!("chip", mine_r.then_some("mine"))}
+                        aria-pressed={mine_r.to_string()} {title}
+                        aria-label={format!("{}: {}", name.unwrap_or(&r.emoji), reacted_by(r, me, &name_of_user, None))}
+                        onclick={Callback::from(move |_| on_react.emit((seq, emoji.clone())))}>
+                        <span class="chip-emoji" aria-hidden="true">{ r.emoji.clone() }</span>
+                        <span class="chip-count" aria-hidden="true">{ r.count.to_string() }</span>
+                    </button>
+                }
+            });
+            let picker = picker.clone();
+            html! {
+                <div class="reactions">
+                    { for chips }
+                    <button type="button" class="chip chip-add" title="Add a reaction" aria-label="Add a reaction"
+                        onclick={Callback::from(move |e: MouseEvent| {
+                            let el: Element = e.target_unchecked_into();
+                            picker.set(Some((seq, anchor_of(&el))));
+                        })}>
+                        { icons::smile_plus() }
+                    </button>
+                </div>
+            }
+        });
+        let toolbar = live_seq.map(|seq| {
+            let picker = picker.clone();
+            let on_react_open = Callback::from(move |e: MouseEvent| {
+                let el: Element = e.target_unchecked_into();
+                let el = el.closest("button").ok().flatten().unwrap_or(el);
+                picker.set(Some((seq, anchor_of(&el))));
+            });
+            let reply = {
+                let on_compose = on_compose.clone();
+                Callback::from(move |_| on_compose.emit(Compose::Reply(seq)))
+            };
+            let edit = {
+                let on_compose = on_compose.clone();
+                Callback::from(move |_| on_compose.emit(Compose::Edit(seq)))
+            };
+            let delete = {
+                let (deleting, selected, body) = (deleting.clone(), selected.clone(), row.body.to_owned());
+                Callback::from(move |_| {
+                    selected.set(None);
+                    deleting.set(Some(Deleting { seq, body: body.clone(), busy: false, error: None }));
+                })
+            };
+            let copy = {
+                let (on_copy, body) = (on_copy.clone(), row.body.to_owned());
+                Callback::from(move |_| on_copy.emit((seq, body.clone())))
+            };
+            let was_copied = *copied == Some(seq);
+            html! {
+                <div class="msg-actions" role="toolbar" aria-label="Message actions">
+                    <button type="button" class="act" title="React" aria-label="React" onclick={on_react_open}>{ icons::smile_plus() }</button>
+                    <button type="button" class="act" title="Reply" aria-label="Reply" onclick={reply}>{ icons::reply() }</button>
+                    if mine {
+                        <button type="button" class="act" title="Edit" aria-label="Edit" onclick={edit}>{ icons::pencil() }</button>
+                        <button type="button" class="act act-danger" title="Delete" aria-label="Delete" onclick={delete}>{ icons::trash() }</button>
+                    }
+                    <button type="button" class="act" title={if was_copied { "Copied" } else { "Copy text" }}
+                        aria-label={if was_copied { "Copied" } else { "Copy text" }} onclick={copy}>
+                        if was_copied { { icons::check() } } else { { icons::copy() } }
+                    </button>
+                </div>
+            }
+        });
+        let on_bubble = live_seq.map(|seq| {
+            let on_select = on_select.clone();
+            Callback::from(move |e: MouseEvent| {
+                // Links and buttons inside the bubble do their own thing.
+                let target: Element = e.target_unchecked_into();
+                let inner = target.closest("a, button").ok().flatten().is_some();
+                if is_touch() && !inner {
+                    on_select.emit(seq);
+                }
+            })
+        });
+        let on_long_press = live_seq.map(|seq| {
+            let on_select = on_select.clone();
+            Callback::from(move |e: MouseEvent| {
+                // A long press on a touch screen opens the toolbar instead of the menu.
+                if is_touch() {
+                    e.prevent_default();
+                    on_select.emit(seq);
+                }
+            })
+        });
+        let editing_this = row.seq.is_some_and(|s| entry.is_some_and(|e| e.compose == Compose::Edit(s)));
         let bubble = html! {
                 <div key={row.key.clone()}
                     class={classes!(
@@ -265,17 +608,26 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                         if mine { "mine" } else { "theirs" },
                         lay.first_in_group.then_some("first"),
                         lay.last_in_group.then_some("last"),
-                        row.deleted.then_some("deleted"),
+                        deleted.then_some("deleted"),
                         row.delivery.map(|d| if d == Delivery::Failed { "is-failed" } else { "is-pending" }),
+                        (row.seq.is_some() && *selected == row.seq).then_some("selected"),
+                        (row.seq.is_some() && *highlight == row.seq).then_some("highlight"),
+                        editing_this.then_some("is-editing"),
                     )}
                     data-seq={row.seq.map(|s| s.to_string())}>
-                    <div class="bubble">
-                        <span class="text"><MessageText body={AttrValue::from(row.body.to_owned())} /></span>
-                        <span class="meta">
-                            <time datetime={row.at.to_rfc3339()} title={full(*at)}>{ clock(*at) }</time>
-                            { status }
-                        </span>
+                    <div class="bubble-line">
+                        <div class="bubble" onclick={on_bubble} oncontextmenu={on_long_press}>
+                            { for reply }
+                            <span class="text">{ text }</span>
+                            <span class="meta">
+                                { for edited }
+                                <time datetime={row.at.to_rfc3339()} title={full(*at)}>{ clock(*at) }</time>
+                                { status }
+                            </span>
+                        </div>
+                        { for toolbar }
                     </div>
+                    { for chips }
                     { for failed }
                     if is_seen {
                         <div class="seen">{ "Seen" }</div>
@@ -316,6 +668,19 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                 <button type="button" class="new-below" onclick={jump_down}>
                     { icons::arrow_down() }{ "New messages" }
                 </button>
+            }
+            if let Some((seq, anchor)) = *picker {
+                <EmojiPicker {anchor}
+                    on_pick={{ let on_react = on_react.clone(); Callback::from(move |emoji: String| on_react.emit((seq, emoji))) }}
+                    on_close={{ let picker = picker.clone(); Callback::from(move |()| picker.set(None)) }} />
+            }
+            if let Some(d) = &*deleting {
+                <ConfirmDialog title="Delete this message?" confirm_label="Delete"
+                    busy={d.busy} error={d.error.clone().map(AttrValue::from)}
+                    on_confirm={on_delete_confirm.clone()} on_cancel={on_delete_cancel.clone()}>
+                    <blockquote class="modal-quote">{ preview(&d.body, 300) }</blockquote>
+                    <p>{ format!("{peer_name} will see “This message was deleted” in its place, at once. ") }{ ADMINS_KEEP_REVISIONS }</p>
+                </ConfirmDialog>
             }
         </div>
     }

@@ -6,6 +6,7 @@ pub mod avatar;
 pub mod banners;
 pub mod composer;
 pub mod conversation;
+pub mod emoji_picker;
 pub mod icons;
 pub mod message_list;
 pub mod message_text;

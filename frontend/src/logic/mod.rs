@@ -2,7 +2,9 @@
 //! natively with `cargo test -p frontend`. Components only render what these compute.
 
 pub mod backoff;
+pub mod emoji;
 pub mod layout;
+pub mod lifecycle;
 pub mod links;
 pub mod text;
 pub mod time;

@@ -1,6 +1,10 @@
 //! One conversation's messages as this tab holds them: the confirmed ones (stored by the
-//! server, ordered and de-duplicated by `seq`) and our own outgoing ones that are not
-//! acknowledged yet (pending, or failed and waiting for a retry).
+//! server, ordered and de-duplicated by `seq`, each kept at its highest `rev`) and our own
+//! outgoing ones that are not acknowledged yet (pending, or failed and waiting for a retry).
+//!
+//! The merge rule of api.md v1.1: one message per `seq`; of two versions of it, the one with
+//! the higher `rev` wins, whatever the order they arrive in (`message`, `ack`,
+//! `message_update`, a history page, a `changed_after` page).
 
 use chrono::{DateTime, Utc};
 use shared::{Message, UserId};
@@ -24,6 +28,18 @@ pub struct Outgoing {
     pub delivery: Delivery,
     /// Counts sends; a timeout only fails the attempt it was started for.
     pub attempt: u32,
+    /// The `seq` of the message this one answers.
+    pub reply_to: Option<i64>,
+}
+
+/// Replaces `held` by `incoming` when it is a later version (higher `rev`).
+fn keep_newer(held: &mut Message, incoming: Message) -> bool {
+    if incoming.rev > held.rev {
+        *held = incoming;
+        true
+    } else {
+        false
+    }
 }
 
 /// The messages of one room held by this tab.
@@ -50,8 +66,9 @@ impl Timeline {
         &self.outgoing
     }
 
-    /// Adds confirmed messages, ignoring any `seq` already held, and drops the outgoing
-    /// entries they confirm (same `client_id`, sent by `me`). Returns how many were new.
+    /// Adds confirmed messages: a new `seq` is inserted in order, a held one is replaced only
+    /// by a higher `rev`. Drops the outgoing entries they confirm (same `client_id`, sent by
+    /// `me`). Returns how many were new.
     pub fn merge<I>(&mut self, batch: I, me: UserId) -> usize
     where
         I: IntoIterator<Item = Message>,
@@ -68,24 +85,72 @@ impl Timeline {
                 added += 1;
                 continue;
             }
-            if let Err(at) = self.messages.binary_search_by_key(&message.seq, |m| m.seq) {
-                self.messages.insert(at, message);
-                added += 1;
+            match self.messages.binary_search_by_key(&message.seq, |m| m.seq) {
+                Ok(at) => {
+                    keep_newer(&mut self.messages[at], message);
+                }
+                Err(at) => {
+                    self.messages.insert(at, message);
+                    added += 1;
+                }
             }
         }
         added
     }
 
-    /// Replaces a held message by a newer version of it (same `seq`), e.g. an administrator's
-    /// tombstone. Returns whether it was held.
-    pub fn replace(&mut self, message: Message) -> bool {
+    /// A `message_update`: replaces the held version of that message if this one has a higher
+    /// `rev`. A message this tab does not hold is left alone: older ones come (current) with
+    /// their history page, newer ones with their `message` frame or the catch-up. Returns
+    /// whether anything changed.
+    pub fn apply_update(&mut self, message: Message) -> bool {
         match self.messages.binary_search_by_key(&message.seq, |m| m.seq) {
-            Ok(at) => {
-                self.messages[at] = message;
-                true
-            }
+            Ok(at) => keep_newer(&mut self.messages[at], message),
             Err(_) => false,
         }
+    }
+
+    /// A `changed_after` page (ascending by `rev`): updates of held messages by `rev`, and
+    /// messages newer than the lowest held merged as new ones (a gap they leave is found by
+    /// [`Self::catch_up_cursor`]). Older unheld ones are skipped: the lowest held `seq` is the
+    /// `before` cursor of the next older page, which brings them current.
+    pub fn apply_changes<I>(&mut self, batch: I, me: UserId) -> usize
+    where
+        I: IntoIterator<Item = Message>,
+    {
+        let Some(lowest) = self.lowest_seq() else {
+            return 0;
+        };
+        let mut changed = 0;
+        for message in batch {
+            if self.get(message.seq).is_some() {
+                changed += usize::from(self.apply_update(message));
+            } else if message.seq > lowest {
+                changed += self.merge([message], me);
+            }
+        }
+        changed
+    }
+
+    /// The held message with this `seq`.
+    pub fn get(&self, seq: i64) -> Option<&Message> {
+        self.messages
+            .binary_search_by_key(&seq, |m| m.seq)
+            .ok()
+            .and_then(|at| self.messages.get(at))
+    }
+
+    /// The highest `rev` among the held messages: the `changed_after` cursor after a
+    /// reconnect (every change up to it reached this tab live or in a page).
+    pub fn highest_rev(&self) -> i64 {
+        self.messages.iter().map(|m| m.rev).max().unwrap_or(0)
+    }
+
+    /// Our newest message that can still be edited (↑ in an empty composer).
+    pub fn last_editable(&self, me: UserId) -> Option<&Message> {
+        self.messages
+            .iter()
+            .rev()
+            .find(|m| m.sender_id == me && !m.deleted)
     }
 
     /// Shows a message of ours at once, before the server has it.
@@ -197,7 +262,20 @@ pub(crate) mod tests {
             client_id: client_id.to_owned(),
             created_at: DateTime::from_timestamp(1_700_000_000 + seq * 60, 0).unwrap_or_default(),
             deleted: false,
+            rev: seq,
+            edited_at: None,
+            deleted_by: None,
+            reply_to: None,
+            reactions: Vec::new(),
         }
+    }
+
+    /// `m` at a later revision with another body.
+    pub(crate) fn edited(mut m: Message, rev: i64, body: &str) -> Message {
+        m.rev = rev;
+        m.body = body.to_owned();
+        m.edited_at = Some(m.created_at);
+        m
     }
 
     fn outgoing(client_id: &str) -> Outgoing {
@@ -207,7 +285,12 @@ pub(crate) mod tests {
             created_at: DateTime::default(),
             delivery: Delivery::Pending,
             attempt: 0,
+            reply_to: None,
         }
+    }
+
+    fn bodies(t: &Timeline) -> Vec<&str> {
+        t.messages().iter().map(|m| m.body.as_str()).collect()
     }
 
     fn seqs(t: &Timeline) -> Vec<i64> {
@@ -269,16 +352,92 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn an_update_replaces_the_message_with_the_same_seq() {
+    fn an_update_replaces_the_message_with_the_same_seq_only_when_newer() {
         let mut t = Timeline::default();
         t.merge([msg(1, PEER, "a"), msg(2, PEER, "b")], ME);
         let mut tombstone = msg(2, PEER, "b");
+        tombstone.rev = 5;
         tombstone.deleted = true;
         tombstone.body = shared::TOMBSTONE_BODY.to_owned();
-        assert!(t.replace(tombstone));
+        assert!(t.apply_update(tombstone.clone()));
         assert!(t.messages()[1].deleted);
-        assert!(!t.replace(msg(7, PEER, "z")), "unknown seq");
+        assert!(
+            !t.apply_update(tombstone),
+            "the same rev again changes nothing"
+        );
+        assert!(
+            !t.apply_update(edited(msg(2, PEER, "b"), 4, "stale")),
+            "lower rev"
+        );
+        assert!(t.messages()[1].deleted);
+        assert!(
+            !t.apply_update(msg(7, PEER, "z")),
+            "unknown seq is not inserted"
+        );
         assert_eq!(t.messages().len(), 2);
+    }
+
+    #[test]
+    fn every_source_keeps_the_higher_rev_whatever_the_order() {
+        // The same three versions of message 2, in every order and through every path.
+        let v1 = msg(2, ME, "mine");
+        let v2 = edited(v1.clone(), 7, "edited once");
+        let v3 = edited(v1.clone(), 9, "edited twice");
+        let orders = [
+            [v1.clone(), v2.clone(), v3.clone()],
+            [v3.clone(), v2.clone(), v1.clone()],
+            [v2.clone(), v3.clone(), v1.clone()],
+            [v1.clone(), v3.clone(), v2.clone()],
+        ];
+        for order in orders {
+            let mut t = Timeline::default();
+            t.merge([msg(1, PEER, "p")], ME);
+            let [first, second, third] = order;
+            t.merge([first], ME); // an `ack` or `message`
+            t.apply_update(second); // a `message_update`
+            t.merge([msg(1, PEER, "p"), third], ME); // a history page
+            assert_eq!(bodies(&t), vec!["message 1", "edited twice"]);
+            assert_eq!(t.get(2).map(|m| m.rev), Some(9));
+            assert_eq!(t.highest_rev(), 9);
+        }
+    }
+
+    #[test]
+    fn changed_after_pages_update_held_messages_and_add_newer_ones_only() {
+        let mut t = Timeline::default();
+        t.merge((10..=12).map(|s| msg(s, PEER, "p")), ME);
+        let changes = vec![
+            edited(msg(3, PEER, "p"), 20, "older than held: skipped"),
+            edited(msg(11, PEER, "p"), 21, "held: updated"),
+            edited(msg(12, PEER, "p"), 1, "stale: kept"),
+            msg(14, PEER, "new"),
+        ];
+        assert_eq!(t.apply_changes(changes, ME), 2);
+        assert_eq!(seqs(&t), vec![10, 11, 12, 14]);
+        assert_eq!(t.get(11).map(|m| m.body.as_str()), Some("held: updated"));
+        assert_eq!(t.get(12).map(|m| m.body.as_str()), Some("message 12"));
+        assert_eq!(
+            t.catch_up_cursor(),
+            Some(12),
+            "the gap before 14 stays visible"
+        );
+        assert_eq!(
+            Timeline::default().apply_changes([msg(1, PEER, "x")], ME),
+            0
+        );
+    }
+
+    #[test]
+    fn the_last_editable_message_is_our_newest_not_deleted_one() {
+        let mut t = Timeline::default();
+        assert!(t.last_editable(ME).is_none());
+        t.merge([msg(1, ME, "a"), msg(2, ME, "b"), msg(3, PEER, "c")], ME);
+        assert_eq!(t.last_editable(ME).map(|m| m.seq), Some(2));
+        let mut gone = msg(2, ME, "b");
+        gone.rev = 10;
+        gone.deleted = true;
+        t.apply_update(gone);
+        assert_eq!(t.last_editable(ME).map(|m| m.seq), Some(1));
     }
 
     #[test]

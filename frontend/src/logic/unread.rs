@@ -19,6 +19,18 @@ pub fn apply_message(room: &mut Room, message: &Message, me: UserId) -> bool {
     true
 }
 
+/// A newer version (higher `rev`) of the room's last message replaces it in the preview, so
+/// an edit or a deletion shows in the list too. Returns whether it did.
+pub fn apply_update(room: &mut Room, message: &Message) -> bool {
+    match room.last_message.as_mut() {
+        Some(last) if last.seq == message.seq && message.rev > last.rev => {
+            *last = message.clone();
+            true
+        }
+        _ => false,
+    }
+}
+
 /// We (this tab or another of ours) have read up to `seq`. Read marks never move backwards.
 pub fn apply_own_read(room: &mut Room, seq: i64, timeline: Option<&Timeline>) -> bool {
     if seq <= room.last_read_seq {
@@ -107,7 +119,22 @@ mod tests {
             unread: 0,
             peer_last_read_seq: 0,
             last_activity_at: DateTime::default(),
+            last_rev: 0,
         }
+    }
+
+    #[test]
+    fn a_newer_version_of_the_last_message_updates_the_preview() {
+        let mut r = room();
+        apply_message(&mut r, &msg(1, PEER, "a"), ME);
+        let mut deleted = msg(1, PEER, "a");
+        deleted.rev = 8;
+        deleted.deleted = true;
+        assert!(apply_update(&mut r, &deleted));
+        assert!(!apply_update(&mut r, &msg(1, PEER, "a")), "older rev");
+        assert!(!apply_update(&mut r, &msg(0, PEER, "z")), "another message");
+        assert!(r.last_message.as_ref().is_some_and(|m| m.deleted));
+        assert_eq!(r.unread, 1, "an update never counts as unread");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::api::{request, request_empty, Cursor, Error, NO_BODY};
 use gloo_net::http::Method;
 use shared::{
     AdminRoom, AdminRoomsResponse, AdminUser, AdminUsersResponse, AuditEntry, AuditResponse,
-    MessageId, MessagesResponse, RoomId, UserId,
+    MessageId, MessagesResponse, Revision, RevisionsResponse, RoomId, UserId,
 };
 
 pub async fn users() -> Result<Vec<AdminUser>, Error> {
@@ -26,12 +26,7 @@ pub async fn room_messages(
     cursor: Cursor,
     limit: i64,
 ) -> Result<MessagesResponse, Error> {
-    let mut query = vec![("limit", limit.to_string())];
-    match cursor {
-        Cursor::Latest => {}
-        Cursor::Before(seq) => query.push(("before", seq.to_string())),
-        Cursor::After(seq) => query.push(("after", seq.to_string())),
-    }
+    let query = cursor.query(limit);
     request(
         Method::GET,
         &format!("/admin/rooms/{room}/messages"),
@@ -44,6 +39,14 @@ pub async fn room_messages(
 /// Replaces the message's body by the tombstone; both members see it live.
 pub async fn delete_message(id: MessageId) -> Result<(), Error> {
     request_empty(Method::DELETE, &format!("/admin/messages/{id}"), NO_BODY).await
+}
+
+/// The texts a message had (sender edits and deletions), oldest first, the current one last.
+pub async fn revisions(id: MessageId) -> Result<Vec<Revision>, Error> {
+    let path = format!("/admin/messages/{id}/revisions");
+    request::<_, RevisionsResponse>(Method::GET, &path, &[], NO_BODY)
+        .await
+        .map(|r| r.revisions)
 }
 
 /// Ends the user's sessions and refuses their logins (`disabled = true`), or lifts that.

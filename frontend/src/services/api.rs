@@ -6,8 +6,8 @@ use super::{config::api_base, session};
 use gloo_net::http::{Method, RequestBuilder, Response};
 use serde::{de::DeserializeOwned, Serialize};
 use shared::{
-    AuthResponse, CreateRoom, ErrorCode, ErrorResponse, LoginRequest, MarkRead, Message,
-    MessagesResponse, RegisterRequest, Room, RoomId, RoomsResponse, SendMessage, User,
+    AuthResponse, CreateRoom, EditMessage, ErrorCode, ErrorResponse, LoginRequest, MarkRead,
+    Message, MessagesResponse, RegisterRequest, Room, RoomId, RoomsResponse, SendMessage, User,
     UsersResponse,
 };
 use std::fmt;
@@ -148,15 +148,29 @@ pub enum Cursor {
     Latest,
     Before(i64),
     After(i64),
+    /// The page holding this `seq`, with `has_more_before` / `has_more_after`.
+    Around(i64),
+    /// Messages whose `rev` is greater, ascending by `rev`.
+    ChangedAfter(i64),
+}
+
+impl Cursor {
+    /// The query of `GET …/messages` for this cursor and page size.
+    pub fn query(self, limit: i64) -> Vec<(&'static str, String)> {
+        let mut query = vec![("limit", limit.to_string())];
+        match self {
+            Cursor::Latest => {}
+            Cursor::Before(seq) => query.push(("before", seq.to_string())),
+            Cursor::After(seq) => query.push(("after", seq.to_string())),
+            Cursor::Around(seq) => query.push(("around", seq.to_string())),
+            Cursor::ChangedAfter(rev) => query.push(("changed_after", rev.to_string())),
+        }
+        query
+    }
 }
 
 pub async fn messages(room: RoomId, cursor: Cursor, limit: i64) -> Result<MessagesResponse, Error> {
-    let mut query = vec![("limit", limit.to_string())];
-    match cursor {
-        Cursor::Latest => {}
-        Cursor::Before(seq) => query.push(("before", seq.to_string())),
-        Cursor::After(seq) => query.push(("after", seq.to_string())),
-    }
+    let query = cursor.query(limit);
     request(
         Method::GET,
         &format!("/rooms/{room}/messages"),
@@ -166,11 +180,23 @@ pub async fn messages(room: RoomId, cursor: Cursor, limit: i64) -> Result<Messag
     .await
 }
 
+/// One message as it is now.
+pub async fn message(room: RoomId, seq: i64) -> Result<Message, Error> {
+    let path = format!("/rooms/{room}/messages/{seq}");
+    request(Method::GET, &path, &[], NO_BODY).await
+}
+
 /// Sends through REST (when the socket is down); idempotent by `client_id`.
-pub async fn send_message(room: RoomId, body: &str, client_id: &str) -> Result<Message, Error> {
+pub async fn send_message(
+    room: RoomId,
+    body: &str,
+    client_id: &str,
+    reply_to: Option<i64>,
+) -> Result<Message, Error> {
     let body = SendMessage {
         body: body.to_owned(),
         client_id: client_id.to_owned(),
+        reply_to,
     };
     request(
         Method::POST,
@@ -179,6 +205,30 @@ pub async fn send_message(room: RoomId, body: &str, client_id: &str) -> Result<M
         Some(&body),
     )
     .await
+}
+
+/// Replaces the text of our message (the earlier one stays readable to administrators).
+pub async fn edit_message(room: RoomId, seq: i64, body: &str) -> Result<Message, Error> {
+    let path = format!("/rooms/{room}/messages/{seq}");
+    let body = EditMessage {
+        body: body.to_owned(),
+    };
+    request(Method::PATCH, &path, &[], Some(&body)).await
+}
+
+/// Deletes our message: both members see the tombstone, live.
+pub async fn delete_message(room: RoomId, seq: i64) -> Result<(), Error> {
+    let path = format!("/rooms/{room}/messages/{seq}");
+    request_empty(Method::DELETE, &path, NO_BODY).await
+}
+
+/// Adds (`on`) or removes our reaction `emoji`; answers the message as it is now.
+pub async fn react(room: RoomId, seq: i64, emoji: &str, on: bool) -> Result<Message, Error> {
+    // The emoji is one path segment: percent-encoded, as api.md asks.
+    let emoji = String::from(js_sys::encode_uri_component(emoji));
+    let path = format!("/rooms/{room}/messages/{seq}/reactions/{emoji}");
+    let method = if on { Method::PUT } else { Method::DELETE };
+    request(method, &path, &[], NO_BODY).await
 }
 
 pub async fn mark_read(room: RoomId, seq: i64) -> Result<(), Error> {

@@ -6,7 +6,7 @@ use super::platform::{local_now, now_ms};
 use super::ws::Outbox;
 use super::{api, platform, session};
 use crate::logic::time::from_millis;
-use crate::state::{Action, ChatState, Page};
+use crate::state::{Action, ChatState, Compose, Page};
 use gloo_timers::future::TimeoutFuture;
 use shared::{AuthResponse, ClientFrame, MessageBody, Room, RoomId};
 use std::cell::RefCell;
@@ -88,16 +88,108 @@ impl Chat {
         }
     }
 
-    /// Shows the message at once as pending, then sends it.
-    pub fn send_message(&self, room_id: RoomId, body: MessageBody) {
+    /// Shows the message at once as pending, then sends it (as an answer to `reply_to`).
+    pub fn send_message(&self, room_id: RoomId, body: MessageBody, reply_to: Option<i64>) {
         let client_id = platform::new_client_id();
         self.dispatch(Action::Outgoing {
             room_id,
             client_id: client_id.clone(),
             body: body.into_inner(),
             created_at: from_millis(now_ms()),
+            reply_to,
         });
         self.deliver(room_id, &client_id);
+    }
+
+    /// Starts or ends replying to, or editing, a message in the room's composer.
+    pub fn compose(&self, room_id: RoomId, compose: Compose) {
+        self.dispatch(Action::Compose { room_id, compose });
+    }
+
+    /// Saves a new text for our message. The answer (and the `message_update` that follows)
+    /// replaces it by `rev`; a refusal is shown and the text goes back into the composer.
+    pub fn edit_message(&self, room_id: RoomId, seq: i64, body: MessageBody) {
+        let chat = self.clone();
+        spawn_local(async move {
+            match api::edit_message(room_id, seq, body.as_str()).await {
+                Ok(message) => chat.dispatch(Action::MessageUpdated(message)),
+                Err(error) => chat.failed(&error),
+            }
+        });
+    }
+
+    /// Deletes our message, then applies its tombstone (the socket brings it too, but it may
+    /// be down); the error is for the confirmation dialog to show.
+    pub async fn delete_message(&self, room_id: RoomId, seq: i64) -> Result<(), api::Error> {
+        if let Err(error) = api::delete_message(room_id, seq).await {
+            if let api::Error::Unauthorized(_) = error {
+                self.signed_out();
+            }
+            return Err(error);
+        }
+        if let Ok(message) = api::message(room_id, seq).await {
+            self.dispatch(Action::MessageUpdated(message));
+        }
+        Ok(())
+    }
+
+    /// Adds our reaction `emoji` to a message, or removes it when it is there.
+    pub fn toggle_reaction(&self, room_id: RoomId, seq: i64, emoji: String) {
+        let state = self.state();
+        let me = state.me().map(|u| u.id);
+        let mine = state
+            .rooms
+            .get(&room_id)
+            .and_then(|e| e.timeline.get(seq))
+            .is_some_and(|m| {
+                m.reactions
+                    .iter()
+                    .any(|r| r.emoji == emoji && me.is_some_and(|me| r.user_ids.contains(&me)))
+            });
+        let chat = self.clone();
+        spawn_local(async move {
+            match api::react(room_id, seq, &emoji, !mine).await {
+                Ok(message) => chat.dispatch(Action::MessageUpdated(message)),
+                Err(error) => chat.failed(&error),
+            }
+        });
+    }
+
+    /// Makes sure the message `seq` is held, to jump to it: when it is older than what the
+    /// room holds, fetches its page (`around`) and the pages that join that page to the held
+    /// ones, and merges them at once, so the list stays one unbroken run.
+    pub async fn load_around(&self, room_id: RoomId, seq: i64) -> Result<(), api::Error> {
+        let held = |chat: &Chat| {
+            chat.state()
+                .rooms
+                .get(&room_id)
+                .and_then(|e| e.timeline.lowest_seq())
+        };
+        if held(self).is_some_and(|low| seq >= low) {
+            return Ok(());
+        }
+        let page = api::messages(room_id, api::Cursor::Around(seq), PAGE_SIZE).await?;
+        let has_more_before = page.has_more_before.unwrap_or(page.has_more);
+        let mut messages = page.messages;
+        while let (Some(top), Some(low)) = (messages.last().map(|m| m.seq), held(self)) {
+            if top + 1 >= low {
+                break;
+            }
+            let next =
+                api::messages(room_id, api::Cursor::After(top), shared::MAX_PAGE_LIMIT).await?;
+            let done = next.messages.is_empty() || !next.has_more;
+            messages.extend(next.messages);
+            if done {
+                break;
+            }
+        }
+        self.dispatch(Action::HistoryLoaded {
+            room_id,
+            page: Page::Around,
+            messages,
+            has_more: has_more_before,
+        });
+        Ok(())
     }
 
     /// Sends a pending or failed message again, with the same `client_id`.
@@ -139,13 +231,20 @@ impl Chat {
             room_id,
             body: outgoing.body.clone(),
             client_id: outgoing.client_id.clone(),
+            reply_to: outgoing.reply_to,
         };
         if self.outbox.send(frame) {
             return;
         }
         let chat = self.clone();
         spawn_local(async move {
-            match api::send_message(room_id, &outgoing.body, &outgoing.client_id).await {
+            let sent = api::send_message(
+                room_id,
+                &outgoing.body,
+                &outgoing.client_id,
+                outgoing.reply_to,
+            );
+            match sent.await {
                 Ok(message) => chat.dispatch(Action::Acked(message)),
                 // Unreachable server: stay pending; a reconnect resends, or the timeout fails it.
                 Err(api::Error::Network) => {}

@@ -115,3 +115,38 @@ pub fn notify(title: &str, body: &str, tag: &str) {
         focus.forget();
     }
 }
+
+/// Whether a CSS media query matches (false when the browser cannot tell).
+fn media(query: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.match_media(query).ok().flatten())
+        .is_some_and(|m| m.matches())
+}
+
+/// The phone layout of styles.css (one pane at a time).
+pub fn is_narrow() -> bool {
+    media("(max-width: 760px)")
+}
+
+/// A screen without hover (touch): message actions open with a tap instead.
+pub fn is_touch() -> bool {
+    media("(hover: none)")
+}
+
+/// Copies text to the clipboard (`navigator.clipboard.writeText`); false when unsupported.
+/// Called through `Reflect` because web-sys gates its Clipboard bindings behind unstable APIs.
+pub fn copy_text(text: &str) -> bool {
+    use wasm_bindgen::JsCast;
+    let get = |target: &JsValue, key: &str| js_sys::Reflect::get(target, &JsValue::from_str(key));
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let Ok(clipboard) = get(&window, "navigator").and_then(|n| get(&n, "clipboard")) else {
+        return false;
+    };
+    let Ok(write) = get(&clipboard, "writeText").and_then(|f| f.dyn_into::<js_sys::Function>())
+    else {
+        return false;
+    };
+    write.call1(&clipboard, &JsValue::from_str(text)).is_ok()
+}

@@ -173,9 +173,12 @@ async fn run_socket(chat: &Chat, token: &str, mut stop: &mut Fuse<oneshot::Recei
                     };
                     if let ServerFrame::Ready { user } = frame {
                         ready = true;
+                        // Taken before any event of this socket is applied: a live change
+                        // must not raise the cursor past changes made while we were away.
+                        let revs = held_revs(chat);
                         chat.outbox.set(tx.take());
                         chat.dispatch(Action::Ready(user));
-                        spawn_local(catch_up(chat.clone()));
+                        spawn_local(catch_up(chat.clone(), revs));
                     } else if handle_frame(chat, frame).is_err() {
                         return Ended::SignedOut;
                     }
@@ -303,9 +306,21 @@ fn room_of_outgoing(chat: &Chat, client_id: &str) -> Option<RoomId> {
         .map(|e| e.room.id)
 }
 
+/// The highest `rev` each held timeline has: where its `changed_after` catch-up starts.
+fn held_revs(chat: &Chat) -> Vec<(RoomId, i64)> {
+    chat.state()
+        .rooms
+        .values()
+        .filter(|e| e.timeline.loaded)
+        .map(|e| (e.room.id, e.timeline.highest_rev()))
+        .collect()
+}
+
 /// After `ready`: refresh the room list, fetch what each held timeline missed (`after=` its
-/// catch-up cursor, page by page), then resend our still-pending messages.
-async fn catch_up(chat: Chat) {
+/// catch-up cursor, page by page), then what changed in it (`changed_after=` the highest
+/// `rev` it held when the socket came up: edits, deletions, reactions), then resend our
+/// still-pending messages.
+async fn catch_up(chat: Chat, revs: Vec<(RoomId, i64)>) {
     chat::refresh_rooms(chat.clone()).await;
     let targets: Vec<(RoomId, i64)> = chat
         .state()
@@ -328,6 +343,32 @@ async fn catch_up(chat: Chat) {
                     });
                     match last {
                         Some(last) if has_more => cursor = last,
+                        _ => break,
+                    }
+                }
+                Err(api::Error::Unauthorized(_)) => {
+                    chat.signed_out();
+                    return;
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    for (room_id, mut rev) in revs {
+        loop {
+            match api::messages(room_id, api::Cursor::ChangedAfter(rev), CATCH_UP_PAGE).await {
+                Ok(page) => {
+                    // Ascending by `rev`: the last one is the next page's cursor.
+                    let last = page.messages.iter().map(|m| m.rev).max();
+                    let has_more = page.has_more;
+                    chat.dispatch(Action::HistoryLoaded {
+                        room_id,
+                        page: Page::Changes,
+                        messages: page.messages,
+                        has_more,
+                    });
+                    match last {
+                        Some(last) if has_more && last > rev => rev = last,
                         _ => break,
                     }
                 }

@@ -1,9 +1,10 @@
 //! One conversation, read-only, as an administrator sees it: the latest page, older pages on
-//! request, each message with its sender, time and `seq`, and Delete (behind a confirmation)
-//! which leaves the tombstone in place.
+//! request, each message with its sender, time and `seq`, who deleted it, its earlier texts
+//! (History, for messages their sender edited or deleted), and Delete (behind a
+//! confirmation) which leaves the tombstone in place.
 
 use super::confirm::ConfirmDialog;
-use super::model::{room_title, History};
+use super::model::{deleted_label, has_revisions, room_title, History};
 use super::{
     explain, load_failed, loading, refresh_button, trash_icon, use_on_unauthorized, Load, NavLink,
 };
@@ -18,7 +19,9 @@ use crate::services::chat::today;
 use crate::services::platform::local;
 use crate::services::{admin, api};
 use chrono::NaiveDateTime;
-use shared::{AdminRoom, Message, MessageId, MessagesResponse, RoomId, User, DEFAULT_PAGE_LIMIT};
+use shared::{
+    AdminRoom, Message, MessageId, MessagesResponse, Revision, RoomId, User, DEFAULT_PAGE_LIMIT,
+};
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::Element;
@@ -40,6 +43,14 @@ struct Pending {
     sender: String,
     busy: bool,
     error: Option<String>,
+}
+
+/// The History dialog of one message.
+#[derive(Debug, Clone, PartialEq)]
+struct Revisions {
+    message: Message,
+    sender: String,
+    texts: Load<Vec<Revision>>,
 }
 
 /// What the scroll logic remembers between renders.
@@ -120,6 +131,7 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
     let fetching = use_state(|| false);
     let generation = use_state(|| 0u32);
     let pending = use_state(|| None::<Pending>);
+    let revisions = use_state(|| None::<Revisions>);
     let scroller = use_node_ref();
     let memo = use_mut_ref(ScrollMemo::default);
 
@@ -193,7 +205,8 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
         Callback::from(move |()| pending.set(None))
     };
     let on_confirm = {
-        let (pending, state) = (pending.clone(), state.clone());
+        let (pending, state, on_unauthorized) =
+            (pending.clone(), state.clone(), on_unauthorized.clone());
         Callback::from(move |()| {
             let Some(p) = (*pending).clone() else {
                 return;
@@ -225,6 +238,33 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
                 }
             });
         })
+    };
+
+    let on_history = {
+        let (revisions, on_unauthorized) = (revisions.clone(), on_unauthorized.clone());
+        Callback::from(move |(message, sender): (Message, String)| {
+            revisions.set(Some(Revisions {
+                message: message.clone(),
+                sender: sender.clone(),
+                texts: Load::Loading,
+            }));
+            let (revisions, on_unauthorized) = (revisions.clone(), on_unauthorized.clone());
+            spawn_local(async move {
+                let result = admin::revisions(message.id).await;
+                if let Err(error) = &result {
+                    on_unauthorized.emit(error.clone());
+                }
+                revisions.set(Some(Revisions {
+                    message,
+                    sender,
+                    texts: Load::from_result(result),
+                }));
+            });
+        })
+    };
+    let on_history_close = {
+        let revisions = revisions.clone();
+        Callback::from(move |()| revisions.set(None))
     };
 
     let back = html! {
@@ -260,7 +300,7 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
                     </div>
                 </>
             },
-            messages(room, history, &state.older, on_older, &pending),
+            messages(room, history, &state.older, on_older, &pending, &on_history),
         ),
     };
     html! {
@@ -283,8 +323,11 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
                         <span class="modal-quote-who">{ format!("{} · #{}", p.sender, p.message.seq) }</span>
                         { preview(&p.message.body, 300) }
                     </blockquote>
-                    <p>{ "Both members see “" }{ shared::TOMBSTONE_BODY }{ "” in its place, at once. This cannot be undone." }</p>
+                    <p>{ "Both members see “" }{ shared::TOMBSTONE_BODY }{ "” in its place, at once. Its text and every earlier version are erased for good." }</p>
                 </ConfirmDialog>
+            }
+            if let Some(r) = &*revisions {
+                { revisions_dialog(r, &on_history_close) }
             }
         </section>
     }
@@ -300,6 +343,7 @@ fn messages(
     older: &Load<()>,
     on_older: Callback<MouseEvent>,
     pending: &UseStateHandle<Option<Pending>>,
+    on_history: &Callback<(Message, String)>,
 ) -> Html {
     if history.messages().is_empty() {
         return html! { <p class="admin-empty">{ "No messages in this conversation yet." }</p> };
@@ -339,7 +383,7 @@ fn messages(
                 </li>
             });
         }
-        rows.push(message_row(room, m, t, pending));
+        rows.push(message_row(room, m, t, pending, on_history));
     }
     html! {
         <>
@@ -354,14 +398,25 @@ fn message_row(
     m: &Message,
     t: NaiveDateTime,
     pending: &UseStateHandle<Option<Pending>>,
+    on_history: &Callback<(Message, String)>,
 ) -> Html {
     let sender = member(room, m);
     let name = sender.map_or_else(
         || format!("User #{}", m.sender_id),
         |u| u.display_name.clone(),
     );
-    let action = if m.deleted {
-        html! { <span class="pill pill-muted">{ "Deleted" }</span> }
+    let history = has_revisions(m).then(|| {
+        let (on_history, message, sender) = (on_history.clone(), m.clone(), name.clone());
+        html! {
+            <button type="button" class="btn btn-sm btn-ghost msg-history"
+                onclick={Callback::from(move |_| on_history.emit((message.clone(), sender.clone())))}
+                aria-label={format!("History of message #{} from {}", m.seq, name)}>
+                { icons::history() }<span class="btn-text">{ "History" }</span>
+            </button>
+        }
+    });
+    let action = if let Some(label) = deleted_label(m) {
+        html! { <span class="pill pill-muted">{ label }</span> }
     } else {
         let onclick = {
             let (pending, message, sender) = (pending.clone(), m.clone(), name.clone());
@@ -397,6 +452,9 @@ fn message_row(
                     }
                     <time datetime={m.created_at.to_rfc3339()} title={full(t)}>{ clock(t) }</time>
                     <span class="admin-msg-seq" title="Position in the conversation">{ format!("#{}", m.seq) }</span>
+                    if let (Some(at), false) = (m.edited_at, m.deleted) {
+                        <span class="edited" title={full(local(at))}>{ "(edited)" }</span>
+                    }
                 </div>
                 <div class="admin-msg-body text">
                     if m.deleted {
@@ -406,7 +464,82 @@ fn message_row(
                     }
                 </div>
             </div>
-            <div class="admin-msg-actions">{ action }</div>
+            <div class="admin-msg-actions">{ for history }{ action }</div>
         </li>
+    }
+}
+
+/// The earlier texts of one message, oldest first, the current one last: a dialog that
+/// closes with its button, Escape or a click outside.
+fn revisions_dialog(r: &Revisions, on_close: &Callback<()>) -> Html {
+    let close = {
+        let on_close = on_close.clone();
+        Callback::from(move |_: MouseEvent| on_close.emit(()))
+    };
+    let on_backdrop = {
+        let on_close = on_close.clone();
+        Callback::from(move |e: MouseEvent| {
+            if e.target() == e.current_target() {
+                on_close.emit(());
+            }
+        })
+    };
+    let onkeydown = {
+        let on_close = on_close.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                e.prevent_default();
+                on_close.emit(());
+            }
+        })
+    };
+    let today = today();
+    let body = match &r.texts {
+        Load::Loading => loading("Loading the earlier versions…"),
+        Load::Failed(error) => html! { <p class="form-error" role="alert">{ explain(error) }</p> },
+        Load::Ready(texts) if texts.is_empty() => {
+            html! { <p class="muted-note">{ "No earlier versions are stored." }</p> }
+        }
+        Load::Ready(texts) => {
+            let last = texts.len() - 1;
+            html! {
+                <ol class="revisions">
+                    { for texts.iter().enumerate().map(|(i, rev)| {
+                        let t = local(rev.at);
+                        let label = match (i, i == last, r.message.deleted) {
+                            (0, _, _) => "Original",
+                            (_, true, false) => "Current",
+                            (_, true, true) => "Last text before deletion",
+                            _ => "Edit",
+                        };
+                        html! {
+                            <li class="revision">
+                                <span class="modal-quote-who">
+                                    { label }{ " · " }
+                                    <time datetime={rev.at.to_rfc3339()} title={full(t)}>{ super::model::when(t, today) }</time>
+                                </span>
+                                <blockquote class="modal-quote">{ rev.body.clone() }</blockquote>
+                            </li>
+                        }
+                    }) }
+                </ol>
+            }
+        }
+    };
+    html! {
+        <div class="modal-backdrop" onclick={on_backdrop} {onkeydown}>
+            <div class="modal modal-wide" role="dialog" aria-modal="true" aria-labelledby="revisions-title">
+                <h2 id="revisions-title">{ format!("History of message #{}", r.message.seq) }</h2>
+                <div class="modal-body">
+                    <p>{ format!("Every text {} gave this message, oldest first.", r.sender) }
+                        if r.message.deleted { { " They deleted it afterwards." } }
+                    </p>
+                    { body }
+                </div>
+                <div class="modal-actions">
+                    <button type="button" class="btn btn-ghost" onclick={close} autofocus=true>{ "Close" }</button>
+                </div>
+            </div>
+        </div>
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::logic::time::{clock, day_label};
 use chrono::{NaiveDate, NaiveDateTime};
-use shared::{AdminRoom, AdminUser, AuditEntry, Message, MessageId, TOMBSTONE_BODY};
+use shared::{AdminRoom, AdminUser, AuditEntry, DeletedBy, Message, MessageId, TOMBSTONE_BODY};
 use std::cmp::Ordering;
 
 /// Which way a column is sorted.
@@ -287,8 +287,30 @@ impl History {
             return false;
         };
         message.deleted = true;
+        message.deleted_by = Some(DeletedBy::Admin);
         message.body = TOMBSTONE_BODY.to_owned();
+        message.reactions.clear();
         true
+    }
+}
+
+/// Who deleted a message, for the admin's conversation view.
+pub fn deleted_label(m: &Message) -> Option<&'static str> {
+    match (m.deleted, m.deleted_by) {
+        (false, _) => None,
+        (true, Some(DeletedBy::Sender)) => Some("Deleted by sender"),
+        // Before v1.1 only administrators could delete.
+        (true, _) => Some("Deleted by an administrator"),
+    }
+}
+
+/// Whether the server keeps earlier texts of a message: its sender edited or deleted it (an
+/// administrator's deletion erases them).
+pub fn has_revisions(m: &Message) -> bool {
+    match m.deleted_by {
+        Some(DeletedBy::Admin) => false,
+        Some(DeletedBy::Sender) => true,
+        None => !m.deleted && m.edited_at.is_some(),
     }
 }
 
@@ -484,7 +506,31 @@ mod tests {
             client_id: format!("c{seq}"),
             created_at: at(seq),
             deleted: false,
+            rev: seq,
+            edited_at: None,
+            deleted_by: None,
+            reply_to: None,
+            reactions: Vec::new(),
         }
+    }
+
+    #[test]
+    fn deletions_say_by_whom_and_revisions_exist_for_sender_changes_only() {
+        let mut m = message(1, "a");
+        assert_eq!(deleted_label(&m), None);
+        assert!(!has_revisions(&m));
+        m.edited_at = Some(at(2));
+        assert!(has_revisions(&m));
+        m.deleted = true;
+        m.deleted_by = Some(DeletedBy::Sender);
+        assert_eq!(deleted_label(&m), Some("Deleted by sender"));
+        assert!(has_revisions(&m));
+        m.deleted_by = Some(DeletedBy::Admin);
+        assert_eq!(deleted_label(&m), Some("Deleted by an administrator"));
+        assert!(!has_revisions(&m), "moderation erases every revision");
+        // A v1 tombstone (no `deleted_by`) was an administrator's.
+        m.deleted_by = None;
+        assert_eq!(deleted_label(&m), Some("Deleted by an administrator"));
     }
 
     #[test]

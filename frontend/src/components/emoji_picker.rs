@@ -1,0 +1,175 @@
+//! The reaction picker: eight frequent emoji at once, and the full list of the `emojis`
+//! crate, grouped and searchable by name, rendered only once asked for (it is ~1,900
+//! buttons). A popover next to what opened it on wide screens, a bottom sheet on phones.
+
+use crate::logic::emoji::{group_label, groups, search, FREQUENT};
+use crate::services::platform::is_narrow;
+use web_sys::{HtmlElement, HtmlInputElement};
+use yew::prelude::*;
+
+/// The popover's size on wide screens, to keep it inside the window.
+const WIDTH: f64 = 340.0;
+const HEIGHT: f64 = 380.0;
+const MARGIN: f64 = 8.0;
+
+/// Where the picker was opened from (the button's box, in viewport pixels).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Anchor {
+    pub left: f64,
+    pub top: f64,
+    pub right: f64,
+    pub bottom: f64,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct EmojiPickerProps {
+    pub anchor: Anchor,
+    pub on_pick: Callback<String>,
+    pub on_close: Callback<()>,
+}
+
+/// Inline position of the popover: below the anchor when it fits, else above; inside the
+/// window horizontally.
+fn position(anchor: Anchor) -> String {
+    let (w, h) = web_sys::window()
+        .map(|w| {
+            let get = |v: Result<wasm_bindgen::JsValue, _>| {
+                v.ok().and_then(|v| v.as_f64()).unwrap_or(1024.0)
+            };
+            (get(w.inner_width()), get(w.inner_height()))
+        })
+        .unwrap_or((1024.0, 768.0));
+    let left = (anchor.right - WIDTH)
+        .max(MARGIN)
+        .min((w - WIDTH - MARGIN).max(MARGIN));
+    let top = if anchor.bottom + MARGIN + HEIGHT <= h {
+        anchor.bottom + MARGIN
+    } else {
+        (anchor.top - MARGIN - HEIGHT).max(MARGIN)
+    };
+    format!("left: {left}px; top: {top}px;")
+}
+
+fn emoji_button(emoji: &'static emojis::Emoji, on_pick: &Callback<String>) -> Html {
+    let on_pick = on_pick.clone();
+    let value = emoji.as_str();
+    html! {
+        <button type="button" class="emoji-btn" title={emoji.name()} aria-label={emoji.name()}
+            onclick={Callback::from(move |_| on_pick.emit(value.to_owned()))}>
+            { value }
+        </button>
+    }
+}
+
+#[component]
+pub fn EmojiPicker(props: &EmojiPickerProps) -> Html {
+    let query = use_state(String::new);
+    let expanded = use_state(|| false);
+    let search_input = use_node_ref();
+    let first = use_node_ref();
+    let narrow = is_narrow();
+
+    // Focus the search box on wide screens; on phones the first emoji (no keyboard popping).
+    {
+        let (search_input, first) = (search_input.clone(), first.clone());
+        use_effect_with((), move |_| {
+            let target = if narrow { &first } else { &search_input };
+            if let Some(el) = target.cast::<HtmlElement>() {
+                let _ = el.focus();
+            }
+        });
+    }
+
+    let on_backdrop = {
+        let on_close = props.on_close.clone();
+        Callback::from(move |e: MouseEvent| {
+            if e.target() == e.current_target() {
+                on_close.emit(());
+            }
+        })
+    };
+    let onkeydown = {
+        let on_close = props.on_close.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                e.prevent_default();
+                e.stop_propagation();
+                on_close.emit(());
+            }
+        })
+    };
+    let oninput = {
+        let (query, expanded) = (query.clone(), expanded.clone());
+        Callback::from(move |e: InputEvent| {
+            let value = e.target_unchecked_into::<HtmlInputElement>().value();
+            if !value.trim().is_empty() {
+                expanded.set(true);
+            }
+            query.set(value);
+        })
+    };
+    let on_more = {
+        let expanded = expanded.clone();
+        Callback::from(move |_| expanded.set(true))
+    };
+
+    let on_pick = &props.on_pick;
+    let frequent = FREQUENT.iter().enumerate().map(|(i, e)| {
+        let on_pick = on_pick.clone();
+        let value = *e;
+        let name = crate::logic::emoji::name_of(value).unwrap_or(value);
+        html! {
+            <button type="button" class="emoji-btn" title={name} aria-label={name}
+                ref={if i == 0 { first.clone() } else { NodeRef::default() }}
+                onclick={Callback::from(move |_| on_pick.emit(value.to_owned()))}>
+                { value }
+            </button>
+        }
+    });
+
+    let full = if !*expanded {
+        html! {
+            <button type="button" class="btn btn-ghost btn-sm picker-more" onclick={on_more}>
+                { "All emoji…" }
+            </button>
+        }
+    } else if query.trim().is_empty() {
+        html! {
+            <div class="picker-full">
+                { for groups().into_iter().map(|(group, list)| html! {
+                    <section class="picker-group" aria-label={group_label(group)}>
+                        <h3>{ group_label(group) }</h3>
+                        <div class="emoji-grid">{ for list.into_iter().map(|e| emoji_button(e, on_pick)) }</div>
+                    </section>
+                }) }
+            </div>
+        }
+    } else {
+        let found = search(&query);
+        html! {
+            <div class="picker-full">
+                if found.is_empty() {
+                    <p class="picker-none" role="status">{ format!("No emoji match “{}”.", query.trim()) }</p>
+                } else {
+                    <div class="emoji-grid" aria-label="Search results">
+                        { for found.into_iter().map(|e| emoji_button(e, on_pick)) }
+                    </div>
+                }
+            </div>
+        }
+    };
+
+    let style = (!narrow).then(|| position(props.anchor));
+    html! {
+        <div class={classes!("picker-backdrop", narrow.then_some("sheet"))} onclick={on_backdrop} {onkeydown}>
+            <div class={classes!("picker", (*expanded).then_some("expanded"))} role="dialog" aria-label="Add a reaction" {style}>
+                <div class="picker-frequent" role="group" aria-label="Frequently used">{ for frequent }</div>
+                <label class="search picker-search">
+                    <span class="sr-only">{ "Search emoji by name" }</span>
+                    <input ref={search_input} type="search" placeholder="Search emoji" value={(*query).clone()} {oninput} />
+                </label>
+                { full }
+            </div>
+        </div>
+    }
+}
