@@ -24,6 +24,8 @@ mod edge;
 mod failover;
 #[path = "topology/harness.rs"]
 mod harness;
+#[path = "topology/lifecycle.rs"]
+mod lifecycle;
 #[path = "topology/origins.rs"]
 mod origins;
 #[path = "topology/redis_outage.rs"]

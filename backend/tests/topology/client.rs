@@ -42,6 +42,11 @@ impl Api {
         self.api.url(path)
     }
 
+    /// The API client itself, for calls that return its `Result`.
+    pub fn chat(&self) -> &chat_client::Api {
+        &self.api
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
         self.client
             .post(self.url(path))
