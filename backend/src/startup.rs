@@ -39,6 +39,11 @@ impl Application {
                 connection_timeout: Duration::from_secs(settings.db_timeout_secs),
             },
         )?;
+        // Messages stored before search existed become findable (a no-op once done).
+        let indexed = crate::domain::search::backfill(&mut *db.get_blocking()?)?;
+        if indexed > 0 {
+            tracing::info!(messages = indexed, "indexed earlier messages for search");
+        }
         let metrics = Arc::new(Metrics::default());
         let local = LocalHub::new(settings.ws_queue, metrics.clone());
         let hub: Arc<dyn FanOut> = match &settings.redis_url {
@@ -267,6 +272,7 @@ fn api_scope() -> actix_web::Scope {
         .route("/rooms/{id}/messages", web::get().to(rooms::list_messages))
         .route("/rooms/{id}/messages", web::post().to(rooms::send_message))
         .route("/rooms/{id}/read", web::post().to(rooms::mark_read))
+        .route("/search", web::get().to(rooms::search))
         .route(
             "/rooms/{id}/messages/{seq}",
             web::get().to(rooms::get_message),

@@ -310,3 +310,30 @@ pub struct AuditEntry {
 pub struct AuditResponse {
     pub entries: Vec<AuditEntry>,
 }
+
+/// Shortest and longest search text, in characters after trimming.
+pub const SEARCH_MIN_CHARS: usize = 2;
+pub const SEARCH_MAX_CHARS: usize = 200;
+/// Results a search page holds when `limit` is not given, and at most.
+pub const SEARCH_DEFAULT_LIMIT: i64 = 20;
+pub const SEARCH_MAX_LIMIT: i64 = 50;
+
+/// Query of `GET /api/search`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchQuery {
+    pub q: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<RoomId>,
+    /// A message id: results older than it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<MessageId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResponse {
+    /// Newest first.
+    pub results: Vec<Message>,
+    pub has_more: bool,
+}

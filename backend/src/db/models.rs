@@ -156,6 +156,8 @@ pub struct NewMessage<'a> {
     pub created_at: NaiveDateTime,
     pub rev: i64,
     pub reply_to_seq: Option<i64>,
+    /// See `domain::search::search_key`.
+    pub search_text: String,
 }
 
 #[derive(Debug, Insertable)]

@@ -56,6 +56,14 @@ diesel::table! {
         edited_at -> Nullable<Timestamp>,
         deleted_by -> Nullable<Text>,
         reply_to_seq -> Nullable<BigInt>,
+        search_text -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    message_bigrams (gram, message_id) {
+        gram -> Text,
+        message_id -> BigInt,
     }
 }
 
@@ -98,6 +106,7 @@ diesel::joinable!(messages -> users (sender_id));
 diesel::joinable!(audit_log -> users (actor_id));
 diesel::joinable!(reactions -> messages (message_id));
 diesel::joinable!(message_revisions -> messages (message_id));
+diesel::joinable!(message_bigrams -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -107,5 +116,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     audit_log,
     reactions,
-    message_revisions
+    message_revisions,
+    message_bigrams
 );

@@ -13,6 +13,7 @@ use super::admin::record;
 use super::message_views;
 use super::messages::row_at;
 use super::rooms::member_room;
+use super::search;
 use crate::db::models::{
     MessageRow, NewReaction, NewRevision, RoomRow, DELETED_BY_ADMIN, DELETED_BY_SENDER,
 };
@@ -175,6 +176,7 @@ fn write(
                 return Err(Abort::Unchanged(Box::new(row)));
             }
             keep_revision(conn, &row)?;
+            search::reindex(conn, row.id, body.as_str())?;
             diesel::update(messages::table.find(row.id))
                 .set((
                     messages::body.eq(body.as_str()),
@@ -308,6 +310,7 @@ fn empty(
     rev: i64,
 ) -> QueryResult<()> {
     diesel::delete(reactions::table.filter(reactions::message_id.eq(row.id))).execute(conn)?;
+    search::unindex(conn, row.id)?;
     diesel::update(messages::table.find(row.id))
         .set((
             messages::body.eq(tombstone),

@@ -2,6 +2,7 @@
 
 use super::message_views::{self, load_originals, reply_ref, Originals};
 use super::rooms::member_room;
+use super::search;
 use crate::db::models::{MessageRow, NewMessage, RoomRow};
 use crate::db::schema::{messages, rooms};
 use crate::db::{is_unique_violation, DbConn};
@@ -273,6 +274,7 @@ fn number<'a>(
                 created_at: now,
                 rev,
                 reply_to_seq: req.reply_to,
+                search_text: search::search_key(req.body.as_str()),
             },
         ));
     }
@@ -286,6 +288,13 @@ fn insert(
     now: NaiveDateTime,
 ) -> QueryResult<HashMap<usize, MessageRow>> {
     let ids = insert_all(conn, placed)?;
+    // Findable once acknowledged: indexed in the transaction that stores it.
+    let keys: Vec<(i64, &str)> = placed
+        .iter()
+        .zip(&ids)
+        .map(|((_, new), id)| (*id, new.search_text.as_str()))
+        .collect();
+    search::index(conn, &keys)?;
     Ok(placed
         .iter()
         .zip(ids)

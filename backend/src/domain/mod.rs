@@ -6,4 +6,5 @@ pub mod changes;
 pub mod message_views;
 pub mod messages;
 pub mod rooms;
+pub mod search;
 pub mod users;

@@ -8,7 +8,8 @@ use crate::usecases::messages::MemberChange;
 use crate::usecases::{messages, rooms};
 use actix_web::{web, HttpResponse};
 use shared::{
-    CreateRoom, EditMessage, MarkRead, MessagesQuery, RoomId, RoomsResponse, SendMessage,
+    CreateRoom, EditMessage, MarkRead, MessagesQuery, RoomId, RoomsResponse, SearchQuery,
+    SendMessage,
 };
 
 pub async fn list_rooms(
@@ -143,4 +144,13 @@ pub async fn remove_reaction(
     let change = MemberChange::Unreact(emoji);
     let message = messages::change_message(&state, caller.id(), RoomId(room), seq, change).await?;
     Ok(HttpResponse::Ok().json(message))
+}
+
+pub async fn search(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, AppError> {
+    let found = messages::search(&state, caller.id(), query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(found))
 }

@@ -3,12 +3,14 @@
 use crate::domain::changes::{self, Change, Changed, Target};
 use crate::domain::messages::{self, Page, SendRequest, Stored};
 use crate::domain::rooms;
+use crate::domain::search::Search;
 use crate::error::AppError;
 use crate::fanout::Event;
 use crate::state::AppState;
 use crate::writer::PendingSend;
 use shared::{
-    ClientId, Emoji, Message, MessageBody, MessagesResponse, RoomId, ServerFrame, UserId,
+    ClientId, Emoji, Message, MessageBody, MessagesResponse, RoomId, SearchQuery, SearchResponse,
+    ServerFrame, UserId,
 };
 
 fn rate_limited(retry_after_secs: u64) -> AppError {
@@ -209,4 +211,17 @@ pub async fn room_positions(state: &AppState, me: UserId) -> Result<Vec<(RoomId,
         .into_iter()
         .map(|(room, seq)| (RoomId(room), seq))
         .collect())
+}
+
+/// The caller's messages whose current text holds the query, newest first.
+pub async fn search(
+    state: &AppState,
+    me: UserId,
+    query: SearchQuery,
+) -> Result<SearchResponse, AppError> {
+    let search = Search::parse(&query)?;
+    state
+        .db
+        .run(move |conn| crate::domain::search::search(conn, me.0, &search))
+        .await
 }

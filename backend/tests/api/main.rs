@@ -13,5 +13,6 @@ mod lifecycle;
 mod messages;
 mod ops;
 mod rooms;
+mod search;
 mod slow_reader;
 mod websocket;

@@ -1,0 +1,362 @@
+//! Message search: a substring match over the current text of the caller's messages, served
+//! from indexes kept in the database in the same transaction as the messages themselves.
+//!
+//! Both sides of a match are the text NFC-normalised and lower-cased (Unicode, so "ÉCOLE"
+//! finds "école") by `search_key`, stored as `messages.search_text`. Queries of three
+//! characters or more use a trigram index (SQLite FTS5's `trigram` tokenizer, PostgreSQL's
+//! `pg_trgm` GIN). Trigrams cannot serve two characters, yet two-syllable Korean and
+//! two-character Chinese or Japanese words are common: for the scripts written without spaces
+//! the server also stores each bigram holding one of their characters (`message_bigrams`).
+//! A two-character query of other scripts ("ok") reads the caller's rooms newest first and
+//! stops at a page: such pairs are so frequent that the page fills at once.
+
+use super::message_views;
+use crate::db::models::MessageRow;
+use crate::db::schema::{message_bigrams, messages, room_members};
+use crate::db::DbConn;
+use crate::error::AppError;
+use diesel::prelude::*;
+use shared::{
+    SearchQuery, SearchResponse, SEARCH_DEFAULT_LIMIT, SEARCH_MAX_CHARS, SEARCH_MAX_LIMIT,
+    SEARCH_MIN_CHARS,
+};
+use unicode_normalization::UnicodeNormalization;
+use unicode_script::{Script, UnicodeScript};
+
+/// The text as the indexes hold it and queries are matched: NFC, lower-cased.
+pub fn search_key(text: &str) -> String {
+    text.nfc().collect::<String>().to_lowercase()
+}
+
+/// Characters of scripts written without spaces between words.
+fn unspaced(c: char) -> bool {
+    matches!(
+        c.script(),
+        Script::Hangul | Script::Han | Script::Hiragana | Script::Katakana
+    )
+}
+
+/// The distinct two-character grams of `key` that hold an unspaced-script character.
+fn bigrams(key: &str) -> Vec<String> {
+    let chars: Vec<char> = key.chars().collect();
+    let mut grams: Vec<String> = chars
+        .windows(2)
+        .filter(|pair| pair.iter().any(|c| unspaced(*c)))
+        .map(|pair| pair.iter().collect())
+        .collect();
+    grams.sort_unstable();
+    grams.dedup();
+    grams
+}
+
+/// Adds messages to the indexes (their `search_text` is already stored).
+pub fn index(conn: &mut DbConn, rows: &[(i64, &str)]) -> QueryResult<()> {
+    #[cfg(feature = "sqlite")]
+    if let DbConn::Sqlite(sqlite) = conn {
+        for (id, key) in rows {
+            diesel::sql_query("INSERT INTO message_search (rowid, search_text) VALUES (?, ?)")
+                .bind::<diesel::sql_types::BigInt, _>(id)
+                .bind::<diesel::sql_types::Text, _>(key)
+                .execute(sqlite)?;
+        }
+    }
+    // PostgreSQL's trigram index follows `messages.search_text` by itself.
+    let grams: Vec<(String, i64)> = rows
+        .iter()
+        .flat_map(|(id, key)| bigrams(key).into_iter().map(move |g| (g, *id)))
+        .collect();
+    insert_bigrams(conn, &grams)
+}
+
+/// PostgreSQL gets multi-row INSERTs (few round trips); SQLite, in process, row by row.
+fn insert_bigrams(conn: &mut DbConn, grams: &[(String, i64)]) -> QueryResult<()> {
+    let row = |(gram, id): &(String, i64)| {
+        (
+            message_bigrams::gram.eq(gram.clone()),
+            message_bigrams::message_id.eq(*id),
+        )
+    };
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConn::Pg(pg) => {
+            for chunk in grams.chunks(1000) {
+                let values: Vec<_> = chunk.iter().map(row).collect();
+                diesel::insert_into(message_bigrams::table)
+                    .values(values)
+                    .execute(pg)?;
+            }
+        }
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(sqlite) => {
+            for one in grams {
+                diesel::insert_into(message_bigrams::table)
+                    .values(row(one))
+                    .execute(sqlite)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Takes a message out of the indexes (deleted, or about to be re-indexed).
+pub fn unindex(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    #[cfg(feature = "sqlite")]
+    if let DbConn::Sqlite(sqlite) = conn {
+        diesel::sql_query("DELETE FROM message_search WHERE rowid = ?")
+            .bind::<diesel::sql_types::BigInt, _>(id)
+            .execute(sqlite)?;
+    }
+    diesel::delete(message_bigrams::table.filter(message_bigrams::message_id.eq(id)))
+        .execute(conn)?;
+    diesel::update(messages::table.find(id))
+        .set(messages::search_text.eq(None::<String>))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A message's text changed: its index entries follow.
+pub fn reindex(conn: &mut DbConn, id: i64, body: &str) -> QueryResult<()> {
+    unindex(conn, id)?;
+    let key = search_key(body);
+    diesel::update(messages::table.find(id))
+        .set(messages::search_text.eq(&key))
+        .execute(conn)?;
+    index(conn, &[(id, &key)])
+}
+
+/// Indexes the messages stored before search existed (their `search_text` is NULL), a batch
+/// per transaction; returns how many. Runs at startup, after the migrations.
+pub fn backfill(conn: &mut DbConn) -> QueryResult<usize> {
+    let mut done = 0;
+    loop {
+        let batch: Vec<(i64, String)> = messages::table
+            .filter(messages::search_text.is_null())
+            .filter(messages::deleted.eq(false))
+            .order(messages::id.asc())
+            .limit(1000)
+            .select((messages::id, messages::body))
+            .load(conn)?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            let keys: Vec<(i64, String)> = batch
+                .iter()
+                .map(|(id, body)| (*id, search_key(body)))
+                .collect();
+            for (id, key) in &keys {
+                diesel::update(messages::table.find(id))
+                    .set(messages::search_text.eq(key))
+                    .execute(conn)?;
+            }
+            let refs: Vec<(i64, &str)> = keys.iter().map(|(id, k)| (*id, k.as_str())).collect();
+            index(conn, &refs)
+        })?;
+        done += batch.len();
+    }
+}
+
+/// A search, built only from a valid query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
+    key: String,
+    room: Option<i64>,
+    before: Option<i64>,
+    limit: i64,
+}
+
+impl Search {
+    pub fn parse(query: &SearchQuery) -> Result<Search, AppError> {
+        let trimmed = query.q.trim();
+        let chars = trimmed.chars().count();
+        if !(SEARCH_MIN_CHARS..=SEARCH_MAX_CHARS).contains(&chars) {
+            return Err(AppError::Validation(format!(
+                "q: must be {SEARCH_MIN_CHARS}–{SEARCH_MAX_CHARS} characters"
+            )));
+        }
+        let limit = query.limit.unwrap_or(SEARCH_DEFAULT_LIMIT);
+        if !(1..=SEARCH_MAX_LIMIT).contains(&limit) {
+            return Err(AppError::BadRequest(format!(
+                "limit must be between 1 and {SEARCH_MAX_LIMIT}"
+            )));
+        }
+        Ok(Search {
+            key: search_key(trimmed),
+            room: query.room_id.map(|r| r.0),
+            before: query.before.map(|m| m.0),
+            limit,
+        })
+    }
+}
+
+/// The caller's messages whose current text holds the query, newest first.
+pub fn search(conn: &mut DbConn, me: i64, search: &Search) -> Result<SearchResponse, AppError> {
+    if let Some(room) = search.room {
+        super::rooms::member_room(conn, me, room)?;
+    }
+    let wanted = search.limit + 1;
+    let mut ids = match search.key.chars().count() {
+        0..=2 if search.key.chars().any(unspaced) => by_bigram(conn, me, search, wanted)?,
+        0..=2 => by_scan(conn, me, search, wanted)?,
+        _ => by_trigrams(conn, me, search, wanted)?,
+    };
+    let has_more = ids.len() as i64 > search.limit;
+    ids.truncate(search.limit as usize);
+    let mut rows: Vec<MessageRow> = messages::table
+        .filter(messages::id.eq_any(&ids))
+        .select(MessageRow::as_select())
+        .load(conn)?;
+    rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.id));
+    Ok(SearchResponse {
+        results: message_views::views(conn, rows)?,
+        has_more,
+    })
+}
+
+/// The caller's rooms, or the one room asked for (membership already checked).
+fn rooms_of(conn: &mut DbConn, me: i64, search: &Search) -> QueryResult<Vec<i64>> {
+    match search.room {
+        Some(room) => Ok(vec![room]),
+        None => room_members::table
+            .filter(room_members::user_id.eq(me))
+            .select(room_members::room_id)
+            .load(conn),
+    }
+}
+
+fn by_bigram(conn: &mut DbConn, me: i64, search: &Search, wanted: i64) -> QueryResult<Vec<i64>> {
+    let rooms = rooms_of(conn, me, search)?;
+    let mut query = message_bigrams::table
+        .inner_join(messages::table)
+        .filter(message_bigrams::gram.eq(&search.key))
+        .filter(messages::room_id.eq_any(rooms))
+        .order(message_bigrams::message_id.desc())
+        .limit(wanted)
+        .select(message_bigrams::message_id)
+        .into_boxed();
+    if let Some(before) = search.before {
+        query = query.filter(message_bigrams::message_id.lt(before));
+    }
+    query.load(conn)
+}
+
+fn by_scan(conn: &mut DbConn, me: i64, search: &Search, wanted: i64) -> QueryResult<Vec<i64>> {
+    let rooms = rooms_of(conn, me, search)?;
+    let mut query = messages::table
+        .filter(messages::room_id.eq_any(rooms))
+        .filter(
+            messages::search_text
+                .like(like_pattern(&search.key))
+                .escape('\\'),
+        )
+        .order(messages::id.desc())
+        .limit(wanted)
+        .select(messages::id)
+        .into_boxed();
+    if let Some(before) = search.before {
+        query = query.filter(messages::id.lt(before));
+    }
+    query.load(conn)
+}
+
+fn by_trigrams(conn: &mut DbConn, me: i64, search: &Search, wanted: i64) -> QueryResult<Vec<i64>> {
+    let rooms = rooms_of(conn, me, search)?;
+    match conn {
+        #[cfg(feature = "sqlite")]
+        DbConn::Sqlite(sqlite) => {
+            #[derive(QueryableByName)]
+            struct Hit {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                id: i64,
+            }
+            // The trigram index streams its matches newest first; the room filter and the
+            // exact substring check (the index may over-match) run on each until the page is
+            // full. The room list is bound as JSON: the text is never part of the SQL.
+            let rooms_json = serde_json::to_string(&rooms).unwrap_or_else(|_| "[]".into());
+            let hits: Vec<Hit> = diesel::sql_query(
+                "SELECT m.id AS id FROM message_search \
+                 JOIN messages m ON m.id = message_search.rowid \
+                 WHERE message_search MATCH ?1 AND message_search.rowid < ?2 \
+                 AND m.room_id IN (SELECT value FROM json_each(?3)) \
+                 AND instr(m.search_text, ?4) > 0 \
+                 ORDER BY message_search.rowid DESC LIMIT ?5",
+            )
+            .bind::<diesel::sql_types::Text, _>(fts_phrase(&search.key))
+            .bind::<diesel::sql_types::BigInt, _>(search.before.unwrap_or(i64::MAX))
+            .bind::<diesel::sql_types::Text, _>(rooms_json)
+            .bind::<diesel::sql_types::Text, _>(&search.key)
+            .bind::<diesel::sql_types::BigInt, _>(wanted)
+            .load(sqlite)?;
+            Ok(hits.into_iter().map(|h| h.id).collect())
+        }
+        #[cfg(feature = "postgres")]
+        DbConn::Pg(_) => {
+            // `LIKE '%…%'` on the trigram-indexed column.
+            let mut query = messages::table
+                .filter(messages::room_id.eq_any(rooms))
+                .filter(
+                    messages::search_text
+                        .like(like_pattern(&search.key))
+                        .escape('\\'),
+                )
+                .order(messages::id.desc())
+                .limit(wanted)
+                .select(messages::id)
+                .into_boxed();
+            if let Some(before) = search.before {
+                query = query.filter(messages::id.lt(before));
+            }
+            query.load(conn)
+        }
+    }
+}
+
+/// `%key%` with LIKE's metacharacters searched for literally (escape character `\`).
+fn like_pattern(key: &str) -> String {
+    let mut pattern = String::with_capacity(key.len() + 2);
+    pattern.push('%');
+    for c in key.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// An FTS5 phrase: the text in double quotes, its own quotes doubled, so nothing in it is
+/// FTS5 syntax (`*`, `OR`, `NEAR`, column filters).
+fn fts_phrase(key: &str) -> String {
+    format!("\"{}\"", key.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_nfc_and_lower_case_in_every_script() {
+        assert_eq!(search_key("ÉCOLE"), "école");
+        assert_eq!(
+            search_key("E\u{301}cole"),
+            "école",
+            "decomposed input composes"
+        );
+        assert_eq!(search_key("대화방을"), "대화방을");
+        assert_eq!(search_key("ΣΟΦΊΑ"), "σοφία");
+    }
+
+    #[test]
+    fn bigrams_are_kept_for_unspaced_scripts_only() {
+        assert_eq!(bigrams("대화방"), ["대화", "화방"]);
+        assert_eq!(bigrams("ok 中文"), [" 中", "中文"]);
+        assert!(bigrams("hello world").is_empty());
+    }
+
+    #[test]
+    fn metacharacters_are_literal() {
+        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(fts_phrase("say \"hi\" *"), "\"say \"\"hi\"\" *\"");
+    }
+}
