@@ -144,6 +144,27 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminCommand,
     },
+    /// Fill the database with generated conversations for load tests (see `cli::seed`).
+    Seed(SeedArgs),
+}
+
+/// `chat-server seed`: users `{prefix}{i}` sharing one password, each room a pair of them, and
+/// messages of mixed English and Korean text stored by the same group commit as sends
+/// (numbered, indexed for search). Prints what it made as one JSON line.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SeedArgs {
+    #[arg(long, default_value = "seed")]
+    pub prefix: String,
+    #[arg(long, default_value_t = 100)]
+    pub users: usize,
+    #[arg(long, default_value_t = 1000)]
+    pub rooms: usize,
+    /// Messages in all, spread evenly over the rooms.
+    #[arg(long, default_value_t = 100_000)]
+    pub messages: usize,
+    /// The users' password (they sign in with it; never a real account's).
+    #[arg(long, default_value = "seed-password-1")]
+    pub password: String,
 }
 
 #[derive(Debug, Clone, Subcommand)]

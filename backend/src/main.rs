@@ -9,6 +9,15 @@ async fn main() -> std::process::ExitCode {
         eprintln!("chat-server: {e:#}");
         return std::process::ExitCode::from(2);
     }
+    if let Some(Command::Seed(args)) = &settings.command {
+        return match backend::cli::seed(&settings, args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("chat-server seed: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(Command::Admin { action }) = &settings.command {
         return match backend::cli::run_admin(&settings, action) {
             Ok(()) => std::process::ExitCode::SUCCESS,
