@@ -8,7 +8,7 @@ use crate::hashing::HashPool;
 use crate::limits::{LoginLimits, PerKeyRate};
 use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
-use crate::routes::{admin, auth, ops, rooms, spa, users};
+use crate::routes::{account, admin, auth, ops, rooms, spa, users};
 use crate::state::AppState;
 use crate::writer::MessageWriter;
 use crate::ws;
@@ -265,6 +265,19 @@ fn api_scope() -> actix_web::Scope {
         .route("/auth/login", web::post().to(auth::login))
         .route("/auth/logout", web::post().to(auth::logout))
         .route("/me", web::get().to(auth::me))
+        .route("/me", web::patch().to(account::update_me))
+        .route("/me/password", web::post().to(account::change_password))
+        .route("/me/sessions", web::get().to(account::sessions))
+        .route(
+            "/me/sessions",
+            web::delete().to(account::end_other_sessions),
+        )
+        .route("/me/sessions/{id}", web::delete().to(account::end_session))
+        .route("/me/blocks", web::get().to(account::blocks))
+        .route("/me/export", web::get().to(account::export))
+        .route("/users/{id}/block", web::put().to(account::block))
+        .route("/users/{id}/block", web::delete().to(account::unblock))
+        .route("/rooms/{id}", web::patch().to(account::update_room))
         .route("/users", web::get().to(users::search_users))
         .route("/rooms", web::get().to(rooms::list_rooms))
         .route("/rooms", web::post().to(rooms::create_room))

@@ -72,6 +72,14 @@ pub enum ServerFrame {
     MessageUpdate {
         message: Message,
     },
+    /// v1.1: the caller's view of a room changed (muted, marked unread, read elsewhere).
+    RoomUpdate {
+        room: Room,
+    },
+    /// v1.1: someone who shares a room with you (or you) changed their profile.
+    User {
+        user: User,
+    },
     Error {
         code: ErrorCode,
         message: String,
@@ -251,12 +259,16 @@ mod tests {
             peer_last_read_seq: 5,
             last_activity_at: message().created_at,
             last_rev: 9,
+            muted: false,
+            marked_unread: true,
+            blocked: false,
         };
         assert_server_frame(
             ServerFrame::Room { room },
             json!({"type": "room", "room": {"id": 3, "peer": user_json(), "last_message": message_json(),
                    "last_seq": 5, "last_read_seq": 2, "unread": 3, "peer_last_read_seq": 5,
-                   "last_activity_at": "2026-11-25T10:00:00.123Z", "last_rev": 9}}),
+                   "last_activity_at": "2026-11-25T10:00:00.123Z", "last_rev": 9,
+                   "muted": false, "marked_unread": true, "blocked": false}}),
         );
         assert_server_frame(
             ServerFrame::error(ErrorCode::RateLimited, "slow down", Some("c-1".into())),

@@ -103,6 +103,15 @@ pub struct Room {
     /// v1.1: the room's highest `rev`; `?changed_after=` it returns nothing.
     #[serde(default)]
     pub last_rev: i64,
+    /// v1.1, the caller's view: no notifications from this room.
+    #[serde(default)]
+    pub muted: bool,
+    /// v1.1, the caller's view: shown as unread until read to its `last_seq`.
+    #[serde(default)]
+    pub marked_unread: bool,
+    /// Added to v1.1: the caller blocked the peer (sends are refused until they unblock).
+    #[serde(default)]
+    pub blocked: bool,
 }
 
 /// Every non-2xx answer: `{"error": {"code", "message"}}`.
@@ -336,4 +345,58 @@ pub struct SearchResponse {
     /// Newest first.
     pub results: Vec<Message>,
     pub has_more: bool,
+}
+
+/// `PATCH /api/me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateMe {
+    pub display_name: String,
+}
+
+/// `POST /api/me/password`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// One place the user is signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    /// Within a minute: it is updated at most once a minute.
+    pub last_used_at: DateTime<Utc>,
+    pub user_agent: String,
+    /// The session of this request.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsResponse {
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// `PATCH /api/rooms/{id}`: the caller's view of a room; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateRoom {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marked_unread: Option<bool>,
+}
+
+/// One room of `GET /api/me/export`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedRoom {
+    pub room: Room,
+    /// In `seq` order; deleted ones as tombstones.
+    pub messages: Vec<Message>,
+}
+
+/// `GET /api/me/export`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Export {
+    pub user: User,
+    pub rooms: Vec<ExportedRoom>,
 }

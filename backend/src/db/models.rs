@@ -51,6 +51,8 @@ pub struct NewSession<'a> {
     pub token_hash: &'a str,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub user_agent: &'a str,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

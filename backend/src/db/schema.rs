@@ -19,6 +19,8 @@ diesel::table! {
         token_hash -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        user_agent -> Text,
     }
 }
 
@@ -39,6 +41,16 @@ diesel::table! {
         room_id -> BigInt,
         user_id -> BigInt,
         last_read_seq -> BigInt,
+        muted -> Bool,
+        marked_unread -> Bool,
+    }
+}
+
+diesel::table! {
+    blocks (blocker_id, blocked_id) {
+        blocker_id -> BigInt,
+        blocked_id -> BigInt,
+        created_at -> Timestamp,
     }
 }
 
@@ -117,5 +129,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     reactions,
     message_revisions,
-    message_bigrams
+    message_bigrams,
+    blocks
 );

@@ -84,6 +84,7 @@ pub fn create_session(
     token_hash: &str,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
+    user_agent: &str,
 ) -> Result<i64, AppError> {
     Ok(diesel::insert_into(sessions::table)
         .values(NewSession {
@@ -91,6 +92,8 @@ pub fn create_session(
             token_hash,
             created_at: now,
             expires_at,
+            last_used_at: Some(now),
+            user_agent,
         })
         .returning(sessions::id)
         .get_result(conn)?)
@@ -114,11 +117,25 @@ pub fn find_session(
         .filter(sessions::token_hash.eq(hash_token(token)))
         .filter(sessions::expires_at.gt(now))
         .filter(users::disabled.eq(false))
-        .select((sessions::id, UserRow::as_select()))
-        .first::<(i64, UserRow)>(conn)
+        .select((sessions::id, sessions::last_used_at, UserRow::as_select()))
+        .first::<(i64, Option<NaiveDateTime>, UserRow)>(conn)
         .optional()?;
-    Ok(found.map(|(session_id, user)| Authenticated { session_id, user }))
+    let Some((session_id, last_used, user)) = found else {
+        return Ok(None);
+    };
+    // "Last used" within a minute is all the sessions list shows: one write a minute per
+    // session, not one per request.
+    if last_used.is_none_or(|at| now - at >= chrono::Duration::seconds(LAST_USED_GRANULARITY_SECS))
+    {
+        diesel::update(sessions::table.find(session_id))
+            .set(sessions::last_used_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(Some(Authenticated { session_id, user }))
 }
+
+/// How stale a session's `last_used_at` may be.
+pub const LAST_USED_GRANULARITY_SECS: i64 = 60;
 
 pub fn delete_session(conn: &mut DbConn, session_id: i64) -> Result<(), AppError> {
     diesel::delete(sessions::table.find(session_id)).execute(conn)?;

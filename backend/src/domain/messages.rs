@@ -142,18 +142,22 @@ struct Known {
     rooms: HashMap<i64, RoomRow>,
     earlier: HashMap<(i64, String), Message>,
     originals: Originals,
+    /// `(blocker, blocked)` between the rooms' members.
+    blocks: Vec<(i64, i64)>,
 }
 
 impl Known {
     fn load(conn: &mut DbConn, batch: &[SendRequest]) -> QueryResult<Known> {
         let room_ids: Vec<i64> = batch.iter().map(|r| r.room_id).collect();
-        let rooms = rooms::table
+        let rooms: HashMap<i64, RoomRow> = rooms::table
             .filter(rooms::id.eq_any(&room_ids))
             .select(RoomRow::as_select())
             .load(conn)?
             .into_iter()
             .map(|r: RoomRow| (r.id, r))
             .collect();
+        let pairs: Vec<(i64, i64)> = rooms.values().map(|r| (r.user_lo, r.user_hi)).collect();
+        let blocks = super::account::blocks_between(conn, &pairs)?;
         let senders: Vec<i64> = batch.iter().map(|r| r.sender).collect();
         let client_ids: Vec<&str> = batch.iter().map(|r| r.client_id.as_str()).collect();
         let earlier_rows = messages::table
@@ -175,6 +179,7 @@ impl Known {
             rooms,
             earlier,
             originals,
+            blocks,
         })
     }
 }
@@ -207,6 +212,11 @@ fn plan(batch: &[SendRequest], known: &Known) -> Vec<Plan> {
             let key = (req.sender, req.client_id.as_str().to_owned());
             if let Some(existing) = known.earlier.get(&key) {
                 return Plan::Done(earlier_send(existing.clone(), room));
+            }
+            if let Some(refusal) =
+                super::account::send_refusal(&known.blocks, req.sender, room.peer_of(req.sender))
+            {
+                return Plan::Done(Err(refusal));
             }
             if let Some(seq) = req.reply_to {
                 if !known.originals.contains_key(&(room.id, seq)) {

@@ -1,5 +1,6 @@
 //! The rules of the chat, as plain functions over a storage connection. No HTTP here.
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod changes;

@@ -63,7 +63,7 @@ pub fn get_or_create(
     }
 }
 
-fn find_pair(conn: &mut DbConn, lo: i64, hi: i64) -> Result<Option<RoomRow>, AppError> {
+pub fn find_pair(conn: &mut DbConn, lo: i64, hi: i64) -> Result<Option<RoomRow>, AppError> {
     Ok(rooms::table
         .filter(rooms::user_lo.eq(lo))
         .filter(rooms::user_hi.eq(hi))
@@ -110,17 +110,22 @@ fn views(conn: &mut DbConn, me: i64, rows: Vec<RoomRow>) -> Result<Vec<Room>, Ap
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let peer_ids: Vec<i64> = rows.iter().map(|r| r.peer_of(me)).collect();
 
-    let read_marks: HashMap<(i64, i64), i64> = room_members::table
+    let members: HashMap<(i64, i64), (i64, bool, bool)> = room_members::table
         .filter(room_members::room_id.eq_any(&ids))
         .select((
             room_members::room_id,
             room_members::user_id,
             room_members::last_read_seq,
+            room_members::muted,
+            room_members::marked_unread,
         ))
-        .load::<(i64, i64, i64)>(conn)?
+        .load::<(i64, i64, i64, bool, bool)>(conn)?
         .into_iter()
-        .map(|(room, user, seq)| ((room, user), seq))
+        .map(|(room, user, seq, muted, marked)| ((room, user), (seq, muted, marked)))
         .collect();
+    let read_mark = |room: i64, user: i64| members.get(&(room, user)).map_or(0, |m| m.0);
+    let pairs: Vec<(i64, i64)> = rows.iter().map(|r| (r.user_lo, r.user_hi)).collect();
+    let blocks = super::account::blocks_between(conn, &pairs)?;
     let peers: HashMap<i64, UserRow> = users::table
         .filter(users::id.eq_any(&peer_ids))
         .select(UserRow::as_select())
@@ -167,9 +172,12 @@ fn views(conn: &mut DbConn, me: i64, rows: Vec<RoomRow>) -> Result<Vec<Room>, Ap
                 peer: peer.to_user(false),
                 last_message: last_messages.remove(&row.id),
                 last_seq: row.last_seq,
-                last_read_seq: read_marks.get(&(row.id, me)).copied().unwrap_or(0),
+                last_read_seq: read_mark(row.id, me),
                 unread: unread.get(&row.id).copied().unwrap_or(0),
-                peer_last_read_seq: read_marks.get(&(row.id, peer_id)).copied().unwrap_or(0),
+                peer_last_read_seq: read_mark(row.id, peer_id),
+                muted: members.get(&(row.id, me)).is_some_and(|m| m.1),
+                marked_unread: members.get(&(row.id, me)).is_some_and(|m| m.2),
+                blocked: blocks.contains(&(me, peer_id)),
                 last_activity_at: to_utc(row.last_activity_at),
                 last_rev: row.last_rev,
             })
@@ -198,18 +206,34 @@ pub fn mark_read(
     )
     .set(room_members::last_read_seq.eq(target))
     .execute(conn)?;
-    Ok((moved > 0).then_some((target, room)))
+    // Read to the end: whatever "marked unread" said is answered.
+    let cleared = if target == room.last_seq {
+        diesel::update(
+            room_members::table
+                .filter(room_members::room_id.eq(room_id))
+                .filter(room_members::user_id.eq(me))
+                .filter(room_members::marked_unread.eq(true)),
+        )
+        .set(room_members::marked_unread.eq(false))
+        .execute(conn)?
+    } else {
+        0
+    };
+    Ok((moved > 0 || cleared > 0).then_some((target, room)))
 }
 
-/// Everyone who shares a room with `user` (they receive `user`'s presence).
+/// Everyone who shares a room with `user` and no block with them (they receive `user`'s
+/// presence and profile changes).
 pub fn peers_of(conn: &mut DbConn, user: i64) -> Result<Vec<i64>, AppError> {
     let pairs = rooms::table
         .filter(rooms::user_lo.eq(user).or(rooms::user_hi.eq(user)))
         .select((rooms::user_lo, rooms::user_hi))
         .load::<(i64, i64)>(conn)?;
+    let blocked = super::account::block_partners(conn, user)?;
     Ok(pairs
         .into_iter()
         .map(|(lo, hi)| if lo == user { hi } else { lo })
+        .filter(|peer| !blocked.contains(peer))
         .collect())
 }
 

@@ -10,6 +10,14 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use shared::{AuthResponse, LoginRequest, RegisterRequest, SESSION_COOKIE};
 
+fn user_agent(req: &HttpRequest) -> String {
+    req.headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 fn session_cookie(req: &HttpRequest, token: &str, max_age_days: i64) -> Cookie<'static> {
     Cookie::build(SESSION_COOKIE, token.to_owned())
         .path("/")
@@ -44,7 +52,7 @@ pub async fn register(
     state: web::Data<AppState>,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let session = sessions::register(&state, body.into_inner()).await?;
+    let session = sessions::register(&state, body.into_inner(), user_agent(&req)).await?;
     Ok(signed_in(&state, &req, StatusCode::CREATED, session))
 }
 
@@ -56,7 +64,7 @@ pub async fn login(
     let address = client_ip(&req, &state.settings.trusted_proxies)
         .map(|ip| ip.to_string())
         .unwrap_or_default();
-    let session = sessions::login(&state, body.into_inner(), address).await?;
+    let session = sessions::login(&state, body.into_inner(), address, user_agent(&req)).await?;
     Ok(signed_in(&state, &req, StatusCode::OK, session))
 }
 

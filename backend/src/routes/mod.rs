@@ -1,5 +1,6 @@
 //! HTTP handlers: parse, authenticate, call the use cases, answer with the `shared` types.
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod extract;

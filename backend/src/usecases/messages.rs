@@ -167,9 +167,15 @@ pub async fn mark_read(
 ) -> Result<(), AppError> {
     let moved = state
         .db
-        .run(move |conn| rooms::mark_read(conn, me.0, room_id.0, seq))
+        .run(move |conn| {
+            let Some((seq, row)) = rooms::mark_read(conn, me.0, room_id.0, seq)? else {
+                return Ok(None);
+            };
+            let mine = rooms::view(conn, me.0, row.clone())?;
+            Ok(Some((seq, row, mine)))
+        })
         .await?;
-    if let Some((seq, room)) = moved {
+    if let Some((seq, room, mine)) = moved {
         state.hub.publish(Event::Deliver {
             to: vec![UserId(room.user_lo), UserId(room.user_hi)],
             frame: ServerFrame::Read {
@@ -178,6 +184,9 @@ pub async fn mark_read(
                 seq,
             },
         });
+        // The caller's other tabs see the room read (and no longer marked unread).
+        let mine = super::presence::room_with_presence(state, mine).await;
+        super::account::room_changed(state, me, mine);
     }
     Ok(())
 }
@@ -187,10 +196,18 @@ pub async fn typing(state: &AppState, me: UserId, room_id: RoomId) -> Result<(),
     if state.typing_limiter.try_take(&me).is_err() {
         return Ok(());
     }
-    let room = state
+    let (room, blocks) = state
         .db
-        .run(move |conn| rooms::member_room(conn, me.0, room_id.0))
+        .run(move |conn| {
+            let room = rooms::member_room(conn, me.0, room_id.0)?;
+            let blocks =
+                crate::domain::account::blocks_between(conn, &[(room.user_lo, room.user_hi)])?;
+            Ok((room, blocks))
+        })
         .await?;
+    if !blocks.is_empty() {
+        return Ok(()); // a block stands between them: typing does not cross
+    }
     state.hub.publish(Event::Deliver {
         to: vec![UserId(room.peer_of(me.0))],
         frame: ServerFrame::Typing {

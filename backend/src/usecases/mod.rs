@@ -3,6 +3,7 @@
 //! the fan-out who must hear about it. Handlers and sessions parse, authenticate and map
 //! errors; they never publish. Ids travel as the `shared` newtypes.
 
+pub mod account;
 pub mod messages;
 pub mod moderation;
 pub mod presence;

@@ -39,6 +39,25 @@ pub async fn rooms_with_presence(state: &AppState, mut rooms: Vec<Room>) -> Vec<
     for room in &mut rooms {
         room.peer.online = online.contains(&room.peer.id);
     }
+    hide_blocked(state, rooms).await
+}
+
+/// Each side of a block sees the other offline.
+async fn hide_blocked(state: &AppState, mut rooms: Vec<Room>) -> Vec<Room> {
+    if rooms.is_empty() {
+        return rooms;
+    }
+    let ids: Vec<i64> = rooms.iter().map(|r| r.id.0).collect();
+    let blocked = state
+        .db
+        .run(move |conn| Ok(crate::domain::account::blocked_rooms(conn, &ids)?))
+        .await
+        .unwrap_or_default();
+    for room in &mut rooms {
+        if blocked.contains(&room.id.0) {
+            room.peer.online = false;
+        }
+    }
     rooms
 }
 

@@ -25,7 +25,11 @@ pub async fn authenticate(state: &AppState, token: String) -> Result<Authenticat
 }
 
 /// Creates an account and signs it in.
-pub async fn register(state: &AppState, request: RegisterRequest) -> Result<NewSession, AppError> {
+pub async fn register(
+    state: &AppState,
+    request: RegisterRequest,
+    user_agent: String,
+) -> Result<NewSession, AppError> {
     let RegisterRequest {
         username,
         password,
@@ -43,7 +47,7 @@ pub async fn register(state: &AppState, request: RegisterRequest) -> Result<NewS
         .db
         .run(move |conn| users::create_user(conn, &username, &display_name, &hash, db::now()))
         .await?;
-    start_session(state, user).await
+    start_session(state, user, user_agent).await
 }
 
 /// Checks a username and password (limited per username and per client address).
@@ -51,6 +55,7 @@ pub async fn login(
     state: &AppState,
     request: LoginRequest,
     client_address: String,
+    user_agent: String,
 ) -> Result<NewSession, AppError> {
     let LoginRequest { username, password } = request;
     let username = username.trim().to_ascii_lowercase();
@@ -78,11 +83,19 @@ pub async fn login(
         return Err(AppError::Forbidden("this account has been disabled".into()));
     }
     state.login_failures.succeeded(&username);
-    start_session(state, user).await
+    start_session(state, user, user_agent).await
 }
 
-/// Issues a new session for `user`.
-async fn start_session(state: &AppState, user: UserRow) -> Result<NewSession, AppError> {
+/// Longest user agent kept for the sessions list.
+const USER_AGENT_MAX_CHARS: usize = 256;
+
+/// Issues a new session for `user`, remembering the browser it was issued to.
+async fn start_session(
+    state: &AppState,
+    user: UserRow,
+    user_agent: String,
+) -> Result<NewSession, AppError> {
+    let user_agent: String = user_agent.chars().take(USER_AGENT_MAX_CHARS).collect();
     let (token, token_hash) = auth::new_token();
     let days = state.settings.session_days;
     let user_id = user.id;
@@ -96,6 +109,7 @@ async fn start_session(state: &AppState, user: UserRow) -> Result<NewSession, Ap
                 &token_hash,
                 now,
                 now + chrono::Duration::days(days),
+                &user_agent,
             )
         })
         .await?;

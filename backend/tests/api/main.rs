@@ -4,6 +4,7 @@
 // Test code: a panic is a test failure, which is exactly what an unwrap should cause here.
 #![allow(clippy::unwrap_used)]
 
+mod account;
 mod admin;
 mod auth;
 mod bad_input;
