@@ -54,13 +54,15 @@ async function send(page, text) {
 const chip = (page, text, emoji) => rows(page, text).locator('.chip:not(.chip-add)', { hasText: emoji });
 
 async function chipState(page, text, emoji) {
-  const c = chip(page, text, emoji);
-  if ((await c.count()) === 0) return null;
-  return {
-    count: Number(await c.locator('.chip-count').textContent()),
-    mine: (await c.getAttribute('aria-pressed')) === 'true',
-    title: await c.getAttribute('title'),
-  };
+  // One read of the DOM: a chip may go away between two separate reads.
+  const states = await chip(page, text, emoji).evaluateAll((els) =>
+    els.map((c) => ({
+      count: Number(c.querySelector('.chip-count').textContent),
+      mine: c.getAttribute('aria-pressed') === 'true',
+      title: c.getAttribute('title'),
+    })),
+  );
+  return states[0] ?? null;
 }
 
 async function expectChip(page, text, emoji, expected, what) {

@@ -41,9 +41,13 @@ fn position(anchor: Anchor) -> String {
             (get(w.inner_width()), get(w.inner_height()))
         })
         .unwrap_or((1024.0, 768.0));
-    let left = (anchor.right - WIDTH)
-        .max(MARGIN)
-        .min((w - WIDTH - MARGIN).max(MARGIN));
+    // Starting at the anchor's left edge when that fits, else ending at its right edge.
+    let left = if anchor.left + WIDTH + MARGIN <= w {
+        anchor.left
+    } else {
+        anchor.right - WIDTH
+    };
+    let left = left.min(w - WIDTH - MARGIN).max(MARGIN);
     let top = if anchor.bottom + MARGIN + HEIGHT <= h {
         anchor.bottom + MARGIN
     } else {
