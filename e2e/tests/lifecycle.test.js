@@ -237,7 +237,23 @@ test('edit, delete, reply and react, live in two browsers, and caught up after b
       const quote = rows(page, 'Sounds good, see you there').locator('.reply-quote');
       await eventually(async () => assert.match(await quote.textContent(), /Lunch at 12:30\?/), { what: 'the quote' });
     }
+    await a.mouse.move(1, 1);
     await screenshot(a, 'lifecycle-reply.png');
+    // By keyboard: the toolbar's buttons are in the Tab order and show when focused.
+    const replyRow = rows(a, 'Sounds good, see you there');
+    await replyRow.locator('.reply-quote').focus();
+    await a.keyboard.press('Tab');
+    await eventually(
+      async () =>
+        assert.deepEqual(
+          await replyRow.evaluate((el) => [
+            document.activeElement.getAttribute('aria-label'),
+            getComputedStyle(el.querySelector('.msg-actions')).opacity,
+          ]),
+          ['React', '1'],
+        ),
+      { what: 'Tab from the quote lands on React, and the toolbar shows' },
+    );
     // Clicking the quote scrolls to the original and highlights it.
     await rows(a, 'Sounds good, see you there').locator('.reply-quote').click();
     await eventually(async () => assert.equal(await rows(a, 'Lunch at 12:30?').and(a.locator('.row.highlight')).count(), 1), {
@@ -302,6 +318,8 @@ test('edit, delete, reply and react, live in two browsers, and caught up after b
     const tomb = a.locator('.messages .row.deleted').last();
     await tomb.locator('.bubble').hover();
     assert.equal(await tomb.locator('.msg-actions').count(), 0);
+    await b.mouse.move(1, 1);
+    await sleep(200);
     await screenshot(b, 'lifecycle-edited-deleted.png');
   });
 
@@ -358,7 +376,8 @@ test('edit, delete, reply and react, live in two browsers, and caught up after b
     await screenshot(p, 'lifecycle-phone.png');
     await rows(p, 'Lunch at 13:00 instead?').locator('.bubble .text').tap();
     const toolbar = rows(p, 'Lunch at 13:00 instead?').locator('.msg-actions');
-    await eventually(async () => assert.ok(await toolbar.isVisible()), { what: 'a tap opens the toolbar' });
+    const shown = () => toolbar.evaluate((el) => getComputedStyle(el).opacity === '1');
+    await eventually(async () => assert.ok(await shown()), { what: 'a tap opens the toolbar' });
     await screenshot(p, 'lifecycle-phone-toolbar.png');
     await toolbar.getByRole('button', { name: 'React' }).tap();
     await p.getByRole('dialog', { name: 'Add a reaction' }).waitFor();
