@@ -2,16 +2,16 @@
 # The project's benchmark (issue 5). Every run is bounded and stops by itself.
 #
 #   scripts/bench.sh           the standard set: release build, then every scenario at the
-#                              issue's sizes on SQLite, then burst and steady on PostgreSQL,
-#                              then burst and steady through nginx in front of two instances
+#                              issue's sizes on SQLite, then burst, steady and reactions on
+#                              PostgreSQL, then the same three through nginx in front of two instances
 #                              joined by Redis (on PostgreSQL), then the release .wasm size.
 #                              Human tables on stderr; one JSON line per scenario appended
 #                              to target/bench/results.jsonl.
 #   scripts/bench.sh --only sqlite|postgres|topology|bundle   one part of the standard set.
 #   scripts/bench.sh --quick   the correctness run of CI (about a minute): tiny sizes against
 #                              $CHAT_SERVER_BIN (default target/debug/chat-server, built when
-#                              missing): every scenario on SQLite, burst and steady on
-#                              PostgreSQL and through nginx + two instances + Redis (each
+#                              missing): every scenario on SQLite, burst, steady and reactions
+#                              on PostgreSQL and through nginx + two instances + Redis (each
 #                              when available). Fails only on loss, duplicates, disorder or
 #                              errors, never on timing. JSON in target/bench/quick.jsonl.
 #
@@ -138,7 +138,7 @@ wait_healthy() {
     echo "$1 did not become healthy" >&2
     return 1
 }
-# topology SERVER BENCH [chat-bench global options…]: burst and steady through nginx.
+# topology SERVER BENCH [chat-bench global options…]: burst, steady and reactions through nginx.
 topology() {
     local server="$1" bench="$2"
     shift 2
@@ -169,7 +169,7 @@ topology() {
     topo_pids+=($!); echo "nginx" >"$dir/pid-$!"
     wait_healthy "http://127.0.0.1:$nport" || return 1
     local rc=0
-    for scenario in burst steady; do
+    for scenario in burst steady reactions; do
         echo "=== $scenario through nginx, two instances joined by Redis, PostgreSQL"
         "$bench" --url "http://127.0.0.1:$nport" --server-pid "$s1" --server-pid "$s2" \
             --tag topology=nginx+2xchat-server+redis --tag database=postgres \
@@ -192,7 +192,7 @@ if $quick; then
     echo "=== chat-bench --quick, every scenario on SQLite ($server)"
     "$bench" --spawn "$server" "${common[@]}" all >/dev/null || status=1
     if pg_reachable; then
-        for scenario in burst steady; do
+        for scenario in burst steady reactions; do
             fresh_pg_db "quick_$scenario"
             echo "=== chat-bench --quick $scenario on PostgreSQL"
             "$bench" --spawn "$server" --database-url "$pg_url" "${common[@]}" "$scenario" \
@@ -238,14 +238,14 @@ fi
 
 if want postgres; then
     if pg_reachable; then
-        for scenario in burst steady; do
+        for scenario in burst steady reactions; do
             fresh_pg_db "$scenario"
             echo "=== $scenario on PostgreSQL"
             "$bench" --spawn "$server" --database-url "$pg_url" "${common[@]}" "$scenario" \
                 >/dev/null || status=1
         done
     else
-        echo "!!! SKIPPED: burst and steady on PostgreSQL ($PG_URL not reachable)" >&2
+        echo "!!! SKIPPED: burst, steady and reactions on PostgreSQL ($PG_URL not reachable)" >&2
     fi
 fi
 

@@ -72,6 +72,32 @@ impl Api {
             .await?)
     }
 
+    /// `PUT` (`add`) or `DELETE` the caller's `emoji` on message `seq`: the whole message
+    /// with its new `rev`. Bounded by `wait`.
+    pub async fn react(
+        &self,
+        token: &str,
+        room_id: i64,
+        seq: i64,
+        emoji: &str,
+        add: bool,
+        wait: Duration,
+    ) -> Result<Message> {
+        let call = self.inner.react(token, RoomId(room_id), seq, emoji, add);
+        tokio::time::timeout(wait, call)
+            .await
+            .map_err(|_| anyhow!("reaction on {room_id}/{seq}: no answer within {wait:?}"))?
+            .map_err(anyhow::Error::from)
+    }
+
+    /// Every message of the room changed after `rev` (all of them for 0), as stored now.
+    pub async fn changed_after(&self, token: &str, room_id: i64, rev: i64) -> Result<Vec<Message>> {
+        Ok(self
+            .inner
+            .changed_after(token, RoomId(room_id), rev, 100)
+            .await?)
+    }
+
     pub fn parse_messages(bytes: &[u8]) -> Result<MessagesResponse> {
         Ok(chat_client::parse_messages(bytes)?)
     }

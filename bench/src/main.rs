@@ -84,6 +84,9 @@ enum Command {
     History(scenario::history::HistoryArgs),
     /// 200 logins at once while websockets carry traffic: websocket p99 during the storm.
     LoginStorm(scenario::login::LoginArgs),
+    /// R pairs react and unreact over REST (10 changes/s each) while steady traffic runs:
+    /// message_update delivery p99, no lost update.
+    Reactions(scenario::reactions::ReactionsArgs),
     /// Every scenario above with its default (or quick) sizes.
     All,
     /// Prints a Markdown table of the JSON lines in FILE (the last line of each scenario,
@@ -136,6 +139,7 @@ async fn run(cli: Cli) -> Result<bool> {
             Command::Idle(defaults()?),
             Command::History(defaults()?),
             Command::LoginStorm(defaults()?),
+            Command::Reactions(defaults()?),
         ],
         other => vec![other.clone()],
     };
@@ -176,6 +180,7 @@ async fn run(cli: Cli) -> Result<bool> {
             Command::Idle(_) => "idle",
             Command::History(_) => "history",
             Command::LoginStorm(_) => "login-storm",
+            Command::Reactions(_) => "reactions",
             Command::All | Command::Summarize { .. } => "none",
         };
         let server = Server::start(&spec).await?;
@@ -232,6 +237,7 @@ async fn run_one(ctx: &mut Ctx, command: &Command) -> Result<Report> {
         Command::Idle(a) => scenario::idle::run(ctx, a).await,
         Command::History(a) => scenario::history::run(ctx, a).await,
         Command::LoginStorm(a) => scenario::login::run(ctx, a).await,
+        Command::Reactions(a) => scenario::reactions::run(ctx, a).await,
         Command::All | Command::Summarize { .. } => {
             anyhow::bail!("not a scenario")
         }

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use shared::Message;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -88,6 +89,54 @@ impl Inbox {
 
     pub fn has(&self, n: u64) -> bool {
         self.seen.get(n as usize).is_some_and(|c| *c > 0)
+    }
+
+    /// The highest `seq` this socket has been given.
+    pub fn last_seq(&self) -> i64 {
+        self.last_seq
+    }
+}
+
+/// One socket's view of the `message_update`s of one room: when each `rev` arrived, and the
+/// version with the highest `rev` of each message (what a client holds, api.md 1.1).
+#[derive(Debug, Default)]
+pub struct Updates {
+    /// Arrival (µs) of each `rev`, the first time it came.
+    arrivals: HashMap<i64, u64>,
+    /// The highest-`rev` version seen of each `seq`.
+    latest: HashMap<i64, Message>,
+    pub received: u64,
+    /// The same `rev` again (harmless to a client that keeps the higher `rev`).
+    pub duplicates: u64,
+    /// A `rev` lower than the one held for that message (not applied).
+    pub stale: u64,
+}
+
+impl Updates {
+    pub fn on_update(&mut self, message: &Message) {
+        let now = now_us();
+        if self.arrivals.contains_key(&message.rev) {
+            self.duplicates += 1;
+            return;
+        }
+        self.arrivals.insert(message.rev, now);
+        self.received += 1;
+        match self.latest.get(&message.seq) {
+            Some(held) if held.rev >= message.rev => self.stale += 1,
+            _ => {
+                self.latest.insert(message.seq, message.clone());
+            }
+        }
+    }
+
+    /// When the update carrying `rev` arrived, if it did.
+    pub fn arrival(&self, rev: i64) -> Option<u64> {
+        self.arrivals.get(&rev).copied()
+    }
+
+    /// The version of message `seq` this socket holds (highest `rev` seen).
+    pub fn latest(&self, seq: i64) -> Option<&Message> {
+        self.latest.get(&seq)
     }
 }
 
@@ -210,6 +259,26 @@ mod tests {
         assert_eq!(inbox.foreign, 2);
         assert!(inbox.has(0) && inbox.has(1) && inbox.has(2) && !inbox.has(3));
         assert_eq!(inbox.latencies.len(), 3);
+    }
+
+    #[test]
+    fn updates_keep_the_highest_rev_and_time_each_rev() {
+        let version = |rev: i64, body: &str| {
+            let mut m = message(4, body.into());
+            m.rev = rev;
+            m
+        };
+        let mut updates = Updates::default();
+        updates.on_update(&version(10, "a"));
+        updates.on_update(&version(12, "c"));
+        updates.on_update(&version(11, "b"));
+        updates.on_update(&version(12, "c"));
+        assert_eq!(updates.received, 3);
+        assert_eq!(updates.duplicates, 1);
+        assert_eq!(updates.stale, 1);
+        assert_eq!(updates.latest(4).map(|m| m.rev), Some(12));
+        assert!(updates.arrival(11).is_some() && updates.arrival(13).is_none());
+        assert!(updates.latest(5).is_none());
     }
 
     #[test]

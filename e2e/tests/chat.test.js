@@ -16,9 +16,11 @@ const rows = (page, text) => page.locator('.messages .row', { hasText: text });
 
 /** The unread badge of the conversation with `name` (0 without a badge). */
 async function badge(page, name) {
-  const b = roomItem(page, name).locator('.badge');
-  if ((await b.count()) === 0) return 0;
-  return Number(await b.getAttribute('data-count'));
+  // One read of the DOM: the badge may go away between a count() and a getAttribute().
+  const counts = await roomItem(page, name)
+    .locator('.badge')
+    .evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-count'))));
+  return counts[0] ?? 0;
 }
 
 /** Whether an element lies inside the visible part of the message list. */

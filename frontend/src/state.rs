@@ -2,6 +2,7 @@
 //! [`Action`]s through [`ChatState::reduce`] (Yew's `Reducible`), exposed to components by
 //! `components::provider::ChatProvider` and the `use_chat()` hook.
 
+use crate::logic::emoji::EmojiList;
 use crate::logic::timeline::{Delivery, Outgoing, Timeline};
 use crate::logic::typing::TYPING_SHOW_MS;
 use crate::logic::unread;
@@ -94,6 +95,8 @@ pub struct ChatState {
     pub now_ms: f64,
     /// A passing problem to show in a banner.
     pub notice: Option<String>,
+    /// The reaction picker's full list, once fetched.
+    pub emoji: Option<Rc<EmojiList>>,
     /// Bumped by every change, so equality (which Yew uses to re-render context consumers) is
     /// a cheap integer comparison instead of a walk over every message.
     revision: u64,
@@ -115,6 +118,7 @@ impl Default for ChatState {
             visible: true,
             now_ms: 0.0,
             notice: None,
+            emoji: None,
             revision: 0,
         }
     }
@@ -185,6 +189,7 @@ pub enum Action {
     Visibility(bool),
     Tick(f64),
     Notice(Option<String>),
+    EmojiLoaded(Rc<EmojiList>),
 }
 
 impl ChatState {
@@ -267,6 +272,7 @@ impl Reducible for ChatState {
                     session: Session::SignedOut,
                     visible: s.visible,
                     now_ms: s.now_ms,
+                    emoji: s.emoji.clone(),
                     revision: s.revision,
                     ..ChatState::default()
                 });
@@ -456,6 +462,7 @@ impl Reducible for ChatState {
                 }
             }
             Action::Notice(notice) => s.notice = notice,
+            Action::EmojiLoaded(list) => s.emoji = Some(list),
         }
         Rc::new(s)
     }

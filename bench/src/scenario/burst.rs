@@ -1,7 +1,7 @@
 //! Burst: N pairs, each sender keeps a window of unacknowledged messages in flight until M
 //! messages in all are sent; throughput = messages stored and delivered to the peer per second.
 
-use super::pairs::{connect_pairs, setup_pairs, totals, wait_drained};
+use super::pairs::{connect_pairs, join_senders, setup_pairs, shut_down, totals, wait_drained};
 use super::Ctx;
 use crate::report::{Report, TargetCheck};
 use crate::server::Monitor;
@@ -66,26 +66,14 @@ pub async fn run(ctx: &Ctx, args: &BurstArgs) -> Result<Report> {
             sender
         }));
     }
-    let mut finished = Vec::new();
-    for t in tasks {
-        match t.await {
-            Ok(sender) => finished.push(sender),
-            Err(e) => ctx.errors.add(format!("sender task: {e}")),
-        }
-    }
+    let finished = join_senders(tasks, &ctx.errors).await;
     let drained = wait_drained(&pairs, ctx.drain_wait()).await;
     let usage = monitor.finish();
     if !drained {
         ctx.errors
             .add("not every acknowledged message arrived before the drain timeout");
     }
-    let _ = stop_tx.send(true);
-    for s in finished {
-        s.close().await;
-    }
-    for r in readers {
-        r.abort();
-    }
+    shut_down(&stop_tx, finished, readers).await;
 
     let t = totals(&pairs, &ctx.errors);
     let end_us = t.last_arrival_us.unwrap_or(start_us);

@@ -1,7 +1,7 @@
 //! Login storm: L logins at once (Argon2 on the server) while a few steady pairs exchange
 //! messages and one socket pings; the websocket latency during the storm must stay low.
 
-use super::pairs::{connect_pairs, setup_pairs, totals, wait_drained};
+use super::pairs::{connect_pairs, join_senders, setup_pairs, shut_down, totals, wait_drained};
 use super::Ctx;
 use crate::api::{register_many, send_frame};
 use crate::report::{Report, TargetCheck};
@@ -140,13 +140,7 @@ pub async fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Report> {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let _ = probe_stop_tx.send(true);
-    let mut finished = Vec::new();
-    for t in probe_tasks {
-        match t.await {
-            Ok(s) => finished.push(s),
-            Err(e) => ctx.errors.add(format!("probe task: {e}")),
-        }
-    }
+    let finished = join_senders(probe_tasks, &ctx.errors).await;
     let _ = ping_task.await;
     let drained = wait_drained(&pairs, ctx.drain_wait()).await;
     let usage = monitor.finish();
@@ -154,13 +148,7 @@ pub async fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Report> {
         ctx.errors
             .add("not every acknowledged message arrived before the drain timeout");
     }
-    let _ = stop_tx.send(true);
-    for s in finished {
-        s.close().await;
-    }
-    for r in readers {
-        r.abort();
-    }
+    shut_down(&stop_tx, finished, readers).await;
 
     let t = totals(&pairs, &ctx.errors);
     let rtts = rtts.lock().map(|r| r.clone()).unwrap_or_default();

@@ -5,6 +5,7 @@ pub mod history;
 pub mod idle;
 pub mod login;
 pub mod pairs;
+pub mod reactions;
 pub mod steady;
 
 use crate::api::Api;

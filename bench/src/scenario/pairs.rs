@@ -1,9 +1,9 @@
 //! Pairs of users in their own room: the sender's socket sends, both members' sockets
-//! receive. Used by burst, steady and the login storm's probe traffic.
+//! receive. Used by burst, steady, reactions and the login storm's probe traffic.
 
 use crate::api::{register_many, send_frame, Account, Api, Ws};
 use crate::report::{Checks, Errors};
-use crate::track::{make_body, now_us, parse_body, Inbox};
+use crate::track::{make_body, now_us, parse_body, Inbox, Updates};
 use anyhow::{Context, Result};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::StreamExt;
@@ -29,6 +29,13 @@ pub struct PairState {
     pub recipient: Inbox,
     /// The sender's own socket (every socket of both members gets the message).
     pub echo: Inbox,
+    /// `message_update`s on the recipient's socket.
+    pub recipient_updates: Updates,
+    /// `message_update`s on the sender's socket.
+    pub echo_updates: Updates,
+    /// Frames of a type this tool does not model (v1.1's `room_update`, `user`), ignored as
+    /// api.md asks of clients.
+    pub ignored_frames: u64,
 }
 
 pub struct Pair {
@@ -52,7 +59,7 @@ pub struct PairSender {
 
 pub type Shared = Arc<Mutex<PairState>>;
 
-fn lock(state: &Shared) -> std::sync::MutexGuard<'_, PairState> {
+pub fn lock(state: &Shared) -> std::sync::MutexGuard<'_, PairState> {
     state
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -219,6 +226,11 @@ fn spawn_reader(
             };
             let frame: ServerFrame = match serde_json::from_str(&text) {
                 Ok(frame) => frame,
+                // A newer server's frame type (api.md: clients ignore unknown frames).
+                Err(e) if e.to_string().starts_with("unknown variant") => {
+                    lock(&state).ignored_frames += 1;
+                    continue;
+                }
                 Err(e) => {
                     errors.add(format!("unparseable frame {text}: {e}"));
                     continue;
@@ -237,6 +249,20 @@ fn spawn_reader(
                     match role {
                         Role::Recipient => st.recipient.on_message(&message, stream_id, true),
                         Role::Sender => st.echo.on_message(&message, stream_id, false),
+                    }
+                }
+                ServerFrame::MessageUpdate { message } => {
+                    if message.room_id.0 != room_id {
+                        errors.add(format!(
+                            "pair {stream_id}: message_update of room {} on this socket",
+                            message.room_id
+                        ));
+                        continue;
+                    }
+                    let mut st = lock(&state);
+                    match role {
+                        Role::Recipient => st.recipient_updates.on_update(&message),
+                        Role::Sender => st.echo_updates.on_update(&message),
                     }
                 }
                 ServerFrame::Ack { client_id, message } if role == Role::Sender => {
@@ -319,6 +345,34 @@ impl PairSender {
     pub async fn close(mut self) {
         use futures_util::SinkExt;
         let _ = tokio::time::timeout(Duration::from_secs(2), self.sink.close()).await;
+    }
+}
+
+/// Waits for the sender tasks; a task that panicked is an error.
+pub async fn join_senders(tasks: Vec<JoinHandle<PairSender>>, errors: &Errors) -> Vec<PairSender> {
+    let mut finished = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(sender) => finished.push(sender),
+            Err(e) => errors.add(format!("sender task: {e}")),
+        }
+    }
+    finished
+}
+
+/// Ends a run's sockets: tells the readers the closes to come are expected, closes the
+/// senders, stops the readers.
+pub async fn shut_down(
+    stop: &watch::Sender<bool>,
+    senders: Vec<PairSender>,
+    readers: Vec<JoinHandle<()>>,
+) {
+    let _ = stop.send(true);
+    for s in senders {
+        s.close().await;
+    }
+    for r in readers {
+        r.abort();
     }
 }
 

@@ -1,8 +1,10 @@
-//! The reaction picker: eight frequent emoji at once, and the full list of the `emojis`
-//! crate, grouped and searchable by name, rendered only once asked for (it is ~1,900
-//! buttons). A popover next to what opened it on wide screens, a bottom sheet on phones.
+//! The reaction picker: eight frequent emoji at once, and the full list (from the `emojis`
+//! crate, see `logic::emoji`), grouped and searchable by name, fetched and rendered only once
+//! asked for (it is ~1,900 buttons). A popover next to what opened it on wide screens, a
+//! bottom sheet on phones.
 
-use crate::logic::emoji::{group_label, groups, search, FREQUENT};
+use crate::hooks::use_chat;
+use crate::logic::emoji::{Entry, FREQUENT};
 use crate::services::platform::is_narrow;
 use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
@@ -39,9 +41,13 @@ fn position(anchor: Anchor) -> String {
             (get(w.inner_width()), get(w.inner_height()))
         })
         .unwrap_or((1024.0, 768.0));
-    let left = (anchor.right - WIDTH)
-        .max(MARGIN)
-        .min((w - WIDTH - MARGIN).max(MARGIN));
+    // Starting at the anchor's left edge when that fits, else ending at its right edge.
+    let left = if anchor.left + WIDTH + MARGIN <= w {
+        anchor.left
+    } else {
+        anchor.right - WIDTH
+    };
+    let left = left.min(w - WIDTH - MARGIN).max(MARGIN);
     let top = if anchor.bottom + MARGIN + HEIGHT <= h {
         anchor.bottom + MARGIN
     } else {
@@ -50,19 +56,20 @@ fn position(anchor: Anchor) -> String {
     format!("left: {left}px; top: {top}px;")
 }
 
-fn emoji_button(emoji: &'static emojis::Emoji, on_pick: &Callback<String>) -> Html {
+fn emoji_button(entry: &Entry, on_pick: &Callback<String>) -> Html {
     let on_pick = on_pick.clone();
-    let value = emoji.as_str();
+    let value = entry.emoji.clone();
     html! {
-        <button type="button" class="emoji-btn" title={emoji.name()} aria-label={emoji.name()}
-            onclick={Callback::from(move |_| on_pick.emit(value.to_owned()))}>
-            { value }
+        <button type="button" class="emoji-btn" title={entry.name.clone()} aria-label={entry.name.clone()}
+            onclick={Callback::from(move |_| on_pick.emit(value.clone()))}>
+            { entry.emoji.clone() }
         </button>
     }
 }
 
 #[component]
 pub fn EmojiPicker(props: &EmojiPickerProps) -> Html {
+    let chat = use_chat();
     let query = use_state(String::new);
     let expanded = use_state(|| false);
     let search_input = use_node_ref();
@@ -108,16 +115,25 @@ pub fn EmojiPicker(props: &EmojiPickerProps) -> Html {
             query.set(value);
         })
     };
+    // The full list is fetched once, the first time it is asked for.
+    {
+        let chat = chat.clone();
+        use_effect_with(*expanded, move |expanded| {
+            if *expanded {
+                chat.load_emoji();
+            }
+        });
+    }
     let on_more = {
         let expanded = expanded.clone();
         Callback::from(move |_| expanded.set(true))
     };
+    let list = chat.state().emoji.clone();
 
     let on_pick = &props.on_pick;
-    let frequent = FREQUENT.iter().enumerate().map(|(i, e)| {
+    let frequent = FREQUENT.iter().enumerate().map(|(i, (value, name))| {
         let on_pick = on_pick.clone();
-        let value = *e;
-        let name = crate::logic::emoji::name_of(value).unwrap_or(value);
+        let (value, name) = (*value, *name);
         html! {
             <button type="button" class="emoji-btn" title={name} aria-label={name}
                 ref={if i == 0 { first.clone() } else { NodeRef::default() }}
@@ -133,19 +149,25 @@ pub fn EmojiPicker(props: &EmojiPickerProps) -> Html {
                 { "All emoji…" }
             </button>
         }
-    } else if query.trim().is_empty() {
+    } else if list.is_none() {
+        html! {
+            <div class="picker-full picker-loading" role="status">
+                <span class="spinner spinner-sm" aria-hidden="true"></span>{ "Loading emoji…" }
+            </div>
+        }
+    } else if let (Some(list), true) = (&list, query.trim().is_empty()) {
         html! {
             <div class="picker-full">
-                { for groups().into_iter().map(|(group, list)| html! {
-                    <section class="picker-group" aria-label={group_label(group)}>
-                        <h3>{ group_label(group) }</h3>
-                        <div class="emoji-grid">{ for list.into_iter().map(|e| emoji_button(e, on_pick)) }</div>
+                { for list.groups.iter().map(|(group, entries)| html! {
+                    <section class="picker-group" aria-label={group.clone()}>
+                        <h3>{ group.clone() }</h3>
+                        <div class="emoji-grid">{ for entries.iter().map(|e| emoji_button(e, on_pick)) }</div>
                     </section>
                 }) }
             </div>
         }
     } else {
-        let found = search(&query);
+        let found = list.as_ref().map(|l| l.search(&query)).unwrap_or_default();
         html! {
             <div class="picker-full">
                 if found.is_empty() {

@@ -113,7 +113,38 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     let jump = use_state_eq(|| None::<i64>);
     let highlight = use_state_eq(|| None::<i64>);
     let copied = use_state_eq(|| None::<i64>);
-    let timers = use_mut_ref(Vec::<Timeout>::new);
+    // The pending "un-highlight" and "un-copied" timers (a newer one replaces the older).
+    let timers = use_mut_ref(|| (None::<Timeout>, None::<Timeout>));
+    // Reactions show their emoji's name in the tooltip: fetch the list once any are shown.
+    {
+        let chat = chat.clone();
+        let any = chat.state().rooms.get(&props.room_id).is_some_and(|e| {
+            e.timeline
+                .messages()
+                .iter()
+                .any(|m| !m.reactions.is_empty())
+        });
+        use_effect_with(any, move |any| {
+            if *any {
+                chat.load_emoji();
+            }
+        });
+    }
+    // Another room: nothing of the previous one stays open.
+    {
+        let (selected, picker, deleting, jump) = (
+            selected.clone(),
+            picker.clone(),
+            deleting.clone(),
+            jump.clone(),
+        );
+        use_effect_with(props.room_id, move |_| {
+            selected.set(None);
+            picker.set(None);
+            deleting.set(None);
+            jump.set(None);
+        });
+    }
 
     let state = chat.state();
     let me = state.me().map(|u| u.id).unwrap_or_default();
@@ -271,9 +302,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             jump.set(None);
             highlight.set(Some(seq));
             let highlight = highlight.clone();
-            timers
-                .borrow_mut()
-                .push(Timeout::new(HIGHLIGHT_MS, move || highlight.set(None)));
+            timers.borrow_mut().0 = Some(Timeout::new(HIGHLIGHT_MS, move || highlight.set(None)));
         });
     }
 
@@ -388,9 +417,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             if copy_text(&text) {
                 copied.set(Some(seq));
                 let copied = copied.clone();
-                timers
-                    .borrow_mut()
-                    .push(Timeout::new(COPIED_MS, move || copied.set(None)));
+                timers.borrow_mut().1 = Some(Timeout::new(COPIED_MS, move || copied.set(None)));
             }
         })
     };
@@ -510,7 +537,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         let chips = live_seq.filter(|_| !row.reactions.is_empty()).map(|seq| {
             let chips = row.reactions.iter().map(|r| {
                 let mine_r = is_mine(r, me);
-                let name = name_of(&r.emoji);
+                let name = name_of(&r.emoji, state.emoji.as_deref());
                 let title = reacted_by(r, me, &name_of_user, name);
                 let (on_react, emoji) = (on_react.clone(), r.emoji.clone());
                 html! {

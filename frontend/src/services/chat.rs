@@ -5,6 +5,7 @@
 use super::platform::{local_now, now_ms};
 use super::ws::Outbox;
 use super::{api, platform, session};
+use crate::logic::emoji::{EmojiList, LIST_PATH as EMOJI_LIST};
 use crate::logic::time::from_millis;
 use crate::state::{Action, ChatState, Compose, Page};
 use gloo_timers::future::TimeoutFuture;
@@ -358,6 +359,31 @@ impl Chat {
         let room = api::create_room(username).await?;
         self.dispatch(Action::RoomUpserted(room.clone()));
         Ok(room)
+    }
+
+    /// Fetches the reaction picker's full list once (it is not in the `.wasm`, see
+    /// `logic::emoji`); a failure is retried at the next call.
+    pub fn load_emoji(&self) {
+        thread_local! {
+            static LOADING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        }
+        if self.state().emoji.is_some() || LOADING.with(|l| l.replace(true)) {
+            return;
+        }
+        let chat = self.clone();
+        spawn_local(async move {
+            let text = match gloo_net::http::Request::get(EMOJI_LIST).send().await {
+                Ok(response) if response.ok() => response.text().await.ok(),
+                _ => None,
+            };
+            LOADING.with(|l| l.set(false));
+            match text.map(|t| EmojiList::parse(&t)) {
+                Some(list) if !list.is_empty() => chat.dispatch(Action::EmojiLoaded(Rc::new(list))),
+                _ => chat.dispatch(Action::Notice(Some(
+                    "Could not load the list of emoji. Try again in a moment.".to_owned(),
+                ))),
+            }
+        });
     }
 
     /// Periodic clock for relative times.

@@ -327,7 +327,7 @@ pub fn AdminConversation(props: &AdminConversationProps) -> Html {
                 </ConfirmDialog>
             }
             if let Some(r) = &*revisions {
-                { revisions_dialog(r, &on_history_close) }
+                <RevisionsDialog revisions={r.clone()} on_close={on_history_close.clone()} />
             }
         </section>
     }
@@ -469,9 +469,34 @@ fn message_row(
     }
 }
 
-/// The earlier texts of one message, oldest first, the current one last: a dialog that
-/// closes with its button, Escape or a click outside.
-fn revisions_dialog(r: &Revisions, on_close: &Callback<()>) -> Html {
+#[derive(Properties, PartialEq)]
+struct RevisionsDialogProps {
+    revisions: Revisions,
+    on_close: Callback<()>,
+}
+
+/// The earlier texts of one message, oldest first, the current one last: a dialog that takes
+/// the focus (on Close), closes with it, Escape or a click outside, and gives the focus back.
+#[component]
+fn RevisionsDialog(props: &RevisionsDialogProps) -> Html {
+    let (r, on_close) = (&props.revisions, &props.on_close);
+    let close_button = use_node_ref();
+    {
+        let close_button = close_button.clone();
+        use_effect_with((), move |_| {
+            let opener = crate::services::platform::document()
+                .and_then(|d| d.active_element())
+                .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok());
+            if let Some(el) = close_button.cast::<web_sys::HtmlElement>() {
+                let _ = el.focus();
+            }
+            move || {
+                if let Some(opener) = opener {
+                    let _ = opener.focus();
+                }
+            }
+        });
+    }
     let close = {
         let on_close = on_close.clone();
         Callback::from(move |_: MouseEvent| on_close.emit(()))
@@ -537,7 +562,7 @@ fn revisions_dialog(r: &Revisions, on_close: &Callback<()>) -> Html {
                     { body }
                 </div>
                 <div class="modal-actions">
-                    <button type="button" class="btn btn-ghost" onclick={close} autofocus=true>{ "Close" }</button>
+                    <button type="button" class="btn btn-ghost" ref={close_button} onclick={close}>{ "Close" }</button>
                 </div>
             </div>
         </div>
