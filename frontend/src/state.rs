@@ -186,6 +186,8 @@ pub enum Action {
         user_id: UserId,
         online: bool,
     },
+    /// Someone (a peer, or the signed-in user) changed their profile: a `user` frame.
+    UserChanged(User),
     Visibility(bool),
     Tick(f64),
     Notice(Option<String>),
@@ -452,6 +454,23 @@ impl Reducible for ChatState {
                     }
                 }
             }
+            Action::UserChanged(user) => {
+                for e in s.rooms.values_mut() {
+                    if e.room.peer.id == user.id {
+                        // Presence comes by its own frames; keep what this tab knows.
+                        let online = e.room.peer.online;
+                        e.room.peer = User {
+                            online,
+                            ..user.clone()
+                        };
+                    }
+                }
+                if let Session::SignedIn(me) = &s.session {
+                    if me.id == user.id {
+                        s.session = Session::SignedIn(user);
+                    }
+                }
+            }
             Action::Visibility(visible) => s.visible = visible,
             Action::Tick(now_ms) => {
                 s.now_ms = now_ms;
@@ -494,6 +513,9 @@ mod tests {
             peer_last_read_seq: 0,
             last_activity_at: DateTime::from_timestamp(at_secs, 0).unwrap_or_default(),
             last_rev: 0,
+            muted: false,
+            marked_unread: false,
+            blocked: false,
         }
     }
 

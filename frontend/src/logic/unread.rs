@@ -120,6 +120,9 @@ mod tests {
             peer_last_read_seq: 0,
             last_activity_at: DateTime::default(),
             last_rev: 0,
+            muted: false,
+            marked_unread: false,
+            blocked: false,
         }
     }
 

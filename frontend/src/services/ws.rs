@@ -260,6 +260,8 @@ fn handle_frame(chat: &Chat, frame: ServerFrame) -> Result<(), Refused> {
         }
         ServerFrame::Room { room } => chat.dispatch(Action::RoomUpserted(room)),
         ServerFrame::MessageUpdate { message } => chat.dispatch(Action::MessageUpdated(message)),
+        ServerFrame::RoomUpdate { room } => chat.dispatch(Action::RoomUpserted(room)),
+        ServerFrame::User { user } => chat.dispatch(Action::UserChanged(user)),
         ServerFrame::Error {
             code,
             message,
