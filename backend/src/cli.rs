@@ -104,7 +104,8 @@ const COMMON: &[&str] = &[
     "확인",
 ];
 const RARE: &str = "zebrafish 희귀종";
-const RARE_EVERY: usize = 5_000;
+/// Prime, so the rare messages spread over every room count's rooms.
+const RARE_EVERY: usize = 4_999;
 /// Messages per group commit while seeding.
 const SEED_BATCH: usize = 2_000;
 
