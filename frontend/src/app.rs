@@ -5,6 +5,7 @@ use crate::hooks::use_chat;
 use crate::pages::admin::{AdminPage, AdminRoute};
 use crate::pages::auth::{AuthMode, AuthPage};
 use crate::pages::chat::ChatPage;
+use crate::pages::settings::SettingsPage;
 use crate::state::Session;
 use serde::{Deserialize, Serialize};
 use shared::RoomId;
@@ -19,6 +20,8 @@ pub enum Route {
     Login,
     #[at("/register")]
     Register,
+    #[at("/settings")]
+    Settings,
     #[at("/rooms/:id")]
     Room { id: i64 },
     /// The administration section (admins only); its sub-routes are `pages::admin::AdminRoute`.
@@ -50,6 +53,7 @@ fn switch(route: Route) -> Html {
         }
         Route::Home => html! { <Gate><ChatPage room={None::<RoomId>} /></Gate> },
         Route::Room { id } => html! { <Gate><ChatPage room={Some(RoomId(id))} /></Gate> },
+        Route::Settings => html! { <Gate><SettingsPage /></Gate> },
         Route::Admin | Route::AdminSection => html! { <Gate><AdminPage /></Gate> },
         Route::NotFound => html! { <Redirect<Route> to={Route::Home} /> },
     }
@@ -73,7 +77,7 @@ pub struct NextQuery {
 fn worth_remembering(route: &Route) -> bool {
     matches!(
         route,
-        Route::Room { .. } | Route::Admin | Route::AdminSection
+        Route::Room { .. } | Route::Settings | Route::Admin | Route::AdminSection
     )
 }
 

@@ -97,6 +97,14 @@ pub struct ChatState {
     pub notice: Option<String>,
     /// The reaction picker's full list, once fetched.
     pub emoji: Option<Rc<EmojiList>>,
+    /// A message to show in its conversation once that is open (a search result).
+    pub jump: Option<(RoomId, i64)>,
+    /// The message search was asked for (Ctrl+K aside): its scope, and a counter bumped by
+    /// each request so the search field takes the focus again.
+    pub search_in: Option<RoomId>,
+    pub search_nonce: u32,
+    /// The sidebar shows message search results (narrow screens show it over a conversation).
+    pub searching: bool,
     /// Bumped by every change, so equality (which Yew uses to re-render context consumers) is
     /// a cheap integer comparison instead of a walk over every message.
     revision: u64,
@@ -119,6 +127,10 @@ impl Default for ChatState {
             now_ms: 0.0,
             notice: None,
             emoji: None,
+            jump: None,
+            search_in: None,
+            search_nonce: 0,
+            searching: false,
             revision: 0,
         }
     }
@@ -192,6 +204,16 @@ pub enum Action {
     Tick(f64),
     Notice(Option<String>),
     EmojiLoaded(Rc<EmojiList>),
+    /// Show this message in its conversation (opened at it, highlighted).
+    JumpTo {
+        room_id: RoomId,
+        seq: i64,
+    },
+    /// The conversation took the jump over.
+    JumpDone,
+    /// Search the messages of one conversation (`Some`) or of all: focuses the search field.
+    SearchIn(Option<RoomId>),
+    Searching(bool),
 }
 
 impl ChatState {
@@ -482,6 +504,24 @@ impl Reducible for ChatState {
             }
             Action::Notice(notice) => s.notice = notice,
             Action::EmojiLoaded(list) => s.emoji = Some(list),
+            Action::JumpTo { room_id, seq } => s.jump = Some((room_id, seq)),
+            Action::JumpDone => {
+                if s.jump.is_none() {
+                    return self;
+                }
+                s.jump = None;
+            }
+            Action::SearchIn(room) => {
+                s.search_in = room;
+                s.search_nonce = s.search_nonce.wrapping_add(1);
+                s.searching = true;
+            }
+            Action::Searching(on) => {
+                if s.searching == on {
+                    return self;
+                }
+                s.searching = on;
+            }
         }
         Rc::new(s)
     }

@@ -256,6 +256,10 @@ pub fn Composer(props: &ComposerProps) -> Html {
         Compose::New => ("Write a message…", "Send"),
     };
 
+    if entry.is_some_and(|e| e.room.blocked) {
+        return html! { <Blocked {room_id} name={peer_name} /> };
+    }
+
     html! {
         <div class={classes!("composer-wrap", matches!(compose, Compose::Edit(_)).then_some("is-editing"))}>
             { bar }
@@ -279,6 +283,48 @@ pub fn Composer(props: &ComposerProps) -> Html {
                     </button>
                 </div>
             </form>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct BlockedProps {
+    room_id: RoomId,
+    name: AttrValue,
+}
+
+/// In place of the composer while we block the peer: say so, and offer to unblock.
+#[component]
+fn Blocked(props: &BlockedProps) -> Html {
+    let chat = use_chat();
+    let busy = use_state_eq(|| false);
+    let error = use_state_eq(|| None::<String>);
+    let room_id = props.room_id;
+    let unblock = {
+        let (chat, busy, error) = (chat.clone(), busy.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            if *busy {
+                return;
+            }
+            busy.set(true);
+            let (chat, busy, error) = (chat.clone(), busy.clone(), error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let result = chat.set_blocked(room_id, false).await;
+                busy.set(false);
+                error.set(result.err().map(|e| e.to_string()));
+            });
+        })
+    };
+    html! {
+        <div class="composer-wrap">
+            <div class="composer blocked-note" role="status">
+                <p>{ format!("You blocked {}. You cannot message this person until you unblock them.", props.name) }</p>
+                if let Some(error) = &*error {
+                    <p class="field-error" role="alert">{ error.clone() }</p>
+                }
+                <button type="button" class="btn btn-sm btn-ghost" onclick={unblock}
+                    aria-disabled={busy.then_some("true")}>{ "Unblock" }</button>
+            </div>
         </div>
     }
 }

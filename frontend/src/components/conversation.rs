@@ -1,10 +1,12 @@
 use crate::app::Route;
 use crate::components::avatar::Avatar;
 use crate::components::composer::Composer;
+use crate::components::conversation_menu::ConversationMenu;
 use crate::components::icons;
 use crate::components::message_list::MessageList;
 use crate::hooks::use_chat;
-use shared::RoomId;
+use crate::state::Action;
+use shared::{RoomId, UpdateRoom};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -21,6 +23,31 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     {
         let chat = chat.clone();
         use_effect_with(room_id, move |room_id| chat.open_room(*room_id));
+    }
+    // Opening a room marked unread reads it: the mark goes (once per opening).
+    {
+        let chat = chat.clone();
+        let known = chat.state().rooms.contains_key(&room_id);
+        let checked = use_mut_ref(|| false);
+        use_effect_with(known, move |known| {
+            if !*known || std::mem::replace(&mut *checked.borrow_mut(), true) {
+                return;
+            }
+            if chat
+                .state()
+                .rooms
+                .get(&room_id)
+                .is_some_and(|e| e.room.marked_unread)
+            {
+                chat.update_room(
+                    room_id,
+                    UpdateRoom {
+                        muted: None,
+                        marked_unread: Some(false),
+                    },
+                );
+            }
+        });
     }
     let state = chat.state();
     let back = html! {
@@ -46,6 +73,10 @@ pub fn Conversation(props: &ConversationProps) -> Html {
         };
     };
     let peer = &entry.room.peer;
+    let on_search = {
+        let chat = chat.clone();
+        Callback::from(move |_| chat.dispatch(Action::SearchIn(Some(room_id))))
+    };
     let (status, status_class) = if entry.typing_until > 0.0 {
         ("typing…", "typing")
     } else if peer.online {
@@ -64,6 +95,18 @@ pub fn Conversation(props: &ConversationProps) -> Html {
                         { status }
                         <span class="handle">{ format!(" · @{}", peer.username) }</span>
                     </div>
+                </div>
+                <div class="conv-actions">
+                    if entry.room.muted {
+                        <span class="muted-mark" title="Notifications muted">
+                            { icons::bell_off() }<span class="sr-only">{ "Notifications muted" }</span>
+                        </span>
+                    }
+                    <button type="button" class="icon-btn" onclick={on_search}
+                        aria-label="Search in this conversation" title="Search in this conversation">
+                        { icons::search() }
+                    </button>
+                    <ConversationMenu {room_id} />
                 </div>
             </header>
             <MessageList {room_id} />

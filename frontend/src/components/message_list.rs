@@ -19,7 +19,7 @@ use crate::logic::time::{clock, day_label, full};
 use crate::logic::timeline::Delivery;
 use crate::services::chat::today;
 use crate::services::platform::{copy_text, is_touch, local};
-use crate::state::Compose;
+use crate::state::{Action, Compose};
 use chrono::{DateTime, Utc};
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
@@ -396,6 +396,21 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             });
         })
     };
+    // A search result asks to be shown: once the latest page is in (so the pages join up),
+    // jump to it like to a reply's original.
+    {
+        let (chat, on_jump) = (chat.clone(), on_jump.clone());
+        let wanted = state
+            .jump
+            .filter(|(room, _)| *room == room_id)
+            .map(|(_, seq)| seq);
+        use_effect_with((wanted, loaded), move |(wanted, loaded)| {
+            if let (Some(seq), true) = (*wanted, *loaded) {
+                chat.dispatch(Action::JumpDone);
+                on_jump.emit(seq);
+            }
+        });
+    }
     let on_react = {
         let (chat, picker, selected) = (chat.clone(), picker.clone(), selected.clone());
         Callback::from(move |(seq, emoji): (i64, String)| {

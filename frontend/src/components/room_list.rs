@@ -1,8 +1,10 @@
 use crate::app::Route;
 use crate::components::avatar::Avatar;
+use crate::components::icons;
 use crate::hooks::use_chat;
 use crate::logic::text::preview;
 use crate::logic::time::{full, relative};
+use crate::logic::unread::shown_unread;
 use crate::services::platform::{local, local_now};
 use crate::state::RoomEntry;
 use shared::RoomId;
@@ -47,11 +49,11 @@ pub fn RoomList(props: &RoomListProps) -> Html {
             Some(m) => preview(&m.body, 60),
             None => "No messages yet".to_owned(),
         };
-        let unread = room.unread.max(0);
+        let (unread, reads_unread) = shown_unread(room);
         html! {
             <li key={room.id.0}>
                 <Link<Route> to={Route::Room { id: room.id.0 }}
-                    classes={classes!("room-item", active.then_some("active"), (unread > 0).then_some("has-unread"))}>
+                    classes={classes!("room-item", active.then_some("active"), reads_unread.then_some("has-unread"))}>
                     <Avatar user={room.peer.clone()} presence=true />
                     <span class="room-main">
                         <span class="room-top">
@@ -59,6 +61,9 @@ pub fn RoomList(props: &RoomListProps) -> Html {
                                 { room.peer.display_name.clone() }
                                 if room.peer.online { <span class="sr-only">{ " (online)" }</span> }
                             </span>
+                            if room.muted {
+                                <span class="room-muted" title="Muted">{ icons::bell_off() }<span class="sr-only">{ " (muted)" }</span></span>
+                            }
                             <time class="room-time" datetime={when.to_rfc3339()} title={full(local(when))}>
                                 { relative(local(when), now) }
                             </time>
@@ -72,6 +77,8 @@ pub fn RoomList(props: &RoomListProps) -> Html {
                                 <span class="badge" data-count={unread.to_string()}>{ if unread > 99 { "99+".to_owned() } else { unread.to_string() } }
                                     <span class="sr-only">{ " unread" }</span>
                                 </span>
+                            } else if reads_unread {
+                                <span class="unread-dot" title="Marked as unread"><span class="sr-only">{ "Marked as unread" }</span></span>
                             }
                         </span>
                     </span>

@@ -2,6 +2,7 @@ use crate::app::Route;
 use crate::components::admin::{shield_icon, NavLink};
 use crate::components::avatar::Avatar;
 use crate::components::icons;
+use crate::components::message_search::MessageSearch;
 use crate::components::new_conversation::NewConversation;
 use crate::components::room_list::RoomList;
 use crate::hooks::use_chat;
@@ -10,7 +11,7 @@ use crate::state::Conn;
 use shared::RoomId;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
-use yew_router::Routable;
+use yew_router::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct SidebarProps {
@@ -45,11 +46,14 @@ pub fn Sidebar(props: &SidebarProps) -> Html {
     html! {
         <aside class="sidebar" aria-label="Conversations">
             <header class="sidebar-head">
-                <Avatar user={me.clone()} />
-                <div class="me">
-                    <div class="me-name">{ me.display_name.clone() }</div>
-                    <div class={classes!("me-status", status.1)}>{ status.0 }</div>
-                </div>
+                <Link<Route> to={Route::Settings} classes="me-link">
+                    <Avatar user={me.clone()} />
+                    <span class="me">
+                        <span class="me-name">{ me.display_name.clone() }</span>
+                        <span class={classes!("me-status", status.1)}>{ status.0 }</span>
+                    </span>
+                    <span class="sr-only">{ " — your account and settings" }</span>
+                </Link<Route>>
                 if *permission == NotifyPermission::Default {
                     <button type="button" class="icon-btn" onclick={on_notify}
                         title="Enable notifications" aria-label="Enable notifications">
@@ -61,13 +65,18 @@ pub fn Sidebar(props: &SidebarProps) -> Html {
                         { shield_icon() }
                     </NavLink>
                 }
+                <Link<Route> to={Route::Settings} classes="icon-btn">
+                    { icons::settings() }<span class="sr-only">{ "Settings" }</span>
+                </Link<Route>>
                 <button type="button" class="icon-btn" onclick={on_sign_out}
                     title="Sign out" aria-label="Sign out">
                     { icons::sign_out() }
                 </button>
             </header>
-            <NewConversation />
-            <RoomList active={props.active} />
+            <MessageSearch>
+                <NewConversation />
+                <RoomList active={props.active} />
+            </MessageSearch>
         </aside>
     }
 }

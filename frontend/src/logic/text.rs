@@ -53,6 +53,41 @@ pub fn preview(body: &str, max_chars: usize) -> String {
     cut
 }
 
+/// A short name for a browser's user agent ("Chrome on Linux"), for the sessions list.
+pub fn device_name(user_agent: &str) -> String {
+    let ua = user_agent;
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chromium/", "Chromium"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .into_iter()
+    .find(|(mark, _)| ua.contains(mark))
+    .map(|(_, name)| name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(mark, _)| ua.contains(mark))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(s)) => s.to_owned(),
+        (None, None) if ua.trim().is_empty() => "Unknown device".to_owned(),
+        (None, None) => preview(ua, 40),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +124,17 @@ mod tests {
         assert_eq!(preview("abcdefghij", 5), "abcd…");
         assert_eq!(preview("abc  defgh", 5), "abc…");
         assert_eq!(preview("", 5), "");
+    }
+
+    #[test]
+    fn devices_get_short_names() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+        assert_eq!(device_name(chrome), "Chrome on Linux");
+        assert_eq!(
+            device_name("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"),
+            "Safari on iPhone"
+        );
+        assert_eq!(device_name(""), "Unknown device");
+        assert_eq!(device_name("curl/8.0"), "curl");
     }
 }

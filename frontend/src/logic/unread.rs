@@ -82,9 +82,24 @@ pub fn merge_server_room(local: Option<&Room>, server: Room) -> Room {
     room
 }
 
-/// The number in the tab title: unread messages over all rooms.
+/// What the room list shows of a room: its unread count, and whether it reads as unread (it
+/// has unread messages or was marked unread).
+pub fn shown_unread(room: &Room) -> (i64, bool) {
+    let count = room.unread.max(0);
+    (count, count > 0 || room.marked_unread)
+}
+
+/// The number in the tab title: unread messages over all rooms that are not muted; a room
+/// marked unread without unread messages counts as one.
 pub fn total_unread<'a>(rooms: impl IntoIterator<Item = &'a Room>) -> i64 {
-    rooms.into_iter().map(|r| r.unread.max(0)).sum()
+    rooms
+        .into_iter()
+        .filter(|r| !r.muted)
+        .map(|r| match shown_unread(r) {
+            (0, true) => 1,
+            (count, _) => count,
+        })
+        .sum()
 }
 
 /// The tab title: "(3) Chat" with unread messages, "Chat" without.
@@ -213,5 +228,19 @@ mod tests {
         assert_eq!(total_unread([&a, &b]), 3);
         assert_eq!(title(3), "(3) Chat");
         assert_eq!(title(0), "Chat");
+    }
+
+    #[test]
+    fn muted_rooms_stay_out_of_the_title_and_marked_ones_count_once() {
+        let mut a = room();
+        a.unread = 3;
+        let mut muted = room();
+        muted.unread = 5;
+        muted.muted = true;
+        let mut marked = room();
+        marked.marked_unread = true;
+        assert_eq!(total_unread([&a, &muted, &marked]), 4);
+        assert_eq!(shown_unread(&marked), (0, true));
+        assert_eq!(shown_unread(&room()), (0, false));
     }
 }

@@ -2,6 +2,7 @@ use crate::components::banners::Banners;
 use crate::components::conversation::Conversation;
 use crate::components::icons;
 use crate::components::sidebar::Sidebar;
+use crate::hooks::use_chat;
 use shared::RoomId;
 use yew::prelude::*;
 
@@ -14,8 +15,9 @@ pub struct ChatPageProps {
 /// screens only one of the two shows (the stylesheet decides from `has-room`).
 #[component]
 pub fn ChatPage(props: &ChatPageProps) -> Html {
+    let searching = use_chat().state().searching;
     html! {
-        <div class={classes!("chat", props.room.is_some().then_some("has-room"))}>
+        <div class={classes!("chat", props.room.is_some().then_some("has-room"), searching.then_some("searching"))}>
             <Banners />
             <div class="chat-body">
                 <Sidebar active={props.room} />

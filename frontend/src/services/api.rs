@@ -6,8 +6,9 @@ use super::{config::api_base, session};
 use gloo_net::http::{Method, RequestBuilder, Response};
 use serde::{de::DeserializeOwned, Serialize};
 use shared::{
-    AuthResponse, CreateRoom, EditMessage, ErrorCode, ErrorResponse, LoginRequest, MarkRead,
-    Message, MessagesResponse, RegisterRequest, Room, RoomId, RoomsResponse, SendMessage, User,
+    AuthResponse, ChangePassword, CreateRoom, EditMessage, ErrorCode, ErrorResponse, LoginRequest,
+    MarkRead, Message, MessageId, MessagesResponse, RegisterRequest, Room, RoomId, RoomsResponse,
+    SearchResponse, SendMessage, SessionInfo, SessionsResponse, UpdateMe, UpdateRoom, User, UserId,
     UsersResponse,
 };
 use std::fmt;
@@ -244,4 +245,78 @@ pub async fn search_users(prefix: &str) -> Result<Vec<User>, Error> {
     request::<_, UsersResponse>(Method::GET, "/users", &[("q", prefix.to_owned())], NO_BODY)
         .await
         .map(|r| r.users)
+}
+
+/// Messages of our rooms holding `q` (newest first), older than `before` when paging.
+pub async fn search(
+    q: &str,
+    room: Option<RoomId>,
+    before: Option<MessageId>,
+) -> Result<SearchResponse, Error> {
+    let mut query = vec![("q", q.to_owned())];
+    if let Some(room) = room {
+        query.push(("room_id", room.to_string()));
+    }
+    if let Some(before) = before {
+        query.push(("before", before.to_string()));
+    }
+    request(Method::GET, "/search", &query, NO_BODY).await
+}
+
+/// Changes our display name; peers see it live (`user` frame).
+pub async fn update_me(display_name: &str) -> Result<User, Error> {
+    let body = UpdateMe {
+        display_name: display_name.to_owned(),
+    };
+    request(Method::PATCH, "/me", &[], Some(&body)).await
+}
+
+/// Every other session ends; this one stays.
+pub async fn change_password(current: &str, new: &str) -> Result<(), Error> {
+    let body = ChangePassword {
+        current_password: current.to_owned(),
+        new_password: new.to_owned(),
+    };
+    request_empty(Method::POST, "/me/password", Some(&body)).await
+}
+
+pub async fn sessions() -> Result<Vec<SessionInfo>, Error> {
+    request::<_, SessionsResponse>(Method::GET, "/me/sessions", &[], NO_BODY)
+        .await
+        .map(|r| r.sessions)
+}
+
+/// Ends one session (`Some`) or every session but this one (`None`).
+pub async fn end_sessions(id: Option<i64>) -> Result<(), Error> {
+    let path = match id {
+        Some(id) => format!("/me/sessions/{id}"),
+        None => "/me/sessions".to_owned(),
+    };
+    request_empty(Method::DELETE, &path, NO_BODY).await
+}
+
+/// Our view of a room: muted, marked unread.
+pub async fn update_room(room: RoomId, body: &UpdateRoom) -> Result<Room, Error> {
+    request(Method::PATCH, &format!("/rooms/{room}"), &[], Some(body)).await
+}
+
+/// Blocks (`on`) or unblocks a person.
+pub async fn block(user: UserId, on: bool) -> Result<(), Error> {
+    let method = if on { Method::PUT } else { Method::DELETE };
+    request_empty(method, &format!("/users/{user}/block"), NO_BODY).await
+}
+
+pub async fn blocks() -> Result<Vec<User>, Error> {
+    request::<_, UsersResponse>(Method::GET, "/me/blocks", &[], NO_BODY)
+        .await
+        .map(|r| r.users)
+}
+
+/// Everything we can read, as the JSON file of `GET /api/me/export`.
+pub async fn export() -> Result<Vec<u8>, Error> {
+    send(Method::GET, "/me/export", &[], NO_BODY)
+        .await?
+        .binary()
+        .await
+        .map_err(|e| Error::Decode(e.to_string()))
 }

@@ -9,7 +9,7 @@ use crate::logic::emoji::{EmojiList, LIST_PATH as EMOJI_LIST};
 use crate::logic::time::from_millis;
 use crate::state::{Action, ChatState, Compose, Page};
 use gloo_timers::future::TimeoutFuture;
-use shared::{AuthResponse, ClientFrame, MessageBody, Room, RoomId};
+use shared::{AuthResponse, ClientFrame, MessageBody, Room, RoomId, UpdateRoom};
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -384,6 +384,51 @@ impl Chat {
                 ))),
             }
         });
+    }
+
+    /// Changes our view of a room (muted, marked unread): at once here, then on the server,
+    /// whose answer (and the `room_update` to our other tabs) is the final word.
+    pub fn update_room(&self, room_id: RoomId, change: UpdateRoom) {
+        let Some(mut room) = self.state().rooms.get(&room_id).map(|e| e.room.clone()) else {
+            return;
+        };
+        let before = room.clone();
+        room.muted = change.muted.unwrap_or(room.muted);
+        room.marked_unread = change.marked_unread.unwrap_or(room.marked_unread);
+        self.dispatch(Action::RoomUpserted(room));
+        let chat = self.clone();
+        spawn_local(async move {
+            match api::update_room(room_id, &change).await {
+                Ok(room) => chat.dispatch(Action::RoomUpserted(room)),
+                Err(error) => {
+                    chat.dispatch(Action::RoomUpserted(before));
+                    chat.failed(&error);
+                }
+            }
+        });
+    }
+
+    /// Blocks or unblocks the peer of a room, then reloads the room (its `blocked` flag).
+    pub async fn set_blocked(&self, room_id: RoomId, on: bool) -> Result<(), api::Error> {
+        let Some(peer) = self.state().rooms.get(&room_id).map(|e| e.room.peer.id) else {
+            return Ok(());
+        };
+        let result = async {
+            api::block(peer, on).await?;
+            api::room(room_id).await
+        };
+        match result.await {
+            Ok(room) => {
+                self.dispatch(Action::RoomUpserted(room));
+                Ok(())
+            }
+            Err(error) => {
+                if let api::Error::Unauthorized(_) = error {
+                    self.signed_out();
+                }
+                Err(error)
+            }
+        }
     }
 
     /// Periodic clock for relative times.

@@ -223,7 +223,10 @@ fn handle_frame(chat: &Chat, frame: ServerFrame) -> Result<(), Refused> {
                     // A room we have not heard of (its `room` event raced this): refresh.
                     spawn_local(chat::refresh_rooms(chat.clone()));
                 }
-                Some(entry) if Some(message.sender_id) != me && document_hidden() => {
+                // A muted room never notifies.
+                Some(entry)
+                    if Some(message.sender_id) != me && document_hidden() && !entry.room.muted =>
+                {
                     notify(
                         &entry.room.peer.display_name,
                         &preview(&message.body, 120),
