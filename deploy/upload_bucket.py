@@ -35,6 +35,7 @@ TYPES = {
     ".json": "application/json",
     ".map": "application/json",
     ".txt": "text/plain; charset=utf-8",
+    ".tsv": "text/tab-separated-values; charset=utf-8",
     ".svg": "image/svg+xml",
     ".png": "image/png",
     ".jpg": "image/jpeg",

@@ -14,7 +14,7 @@ cargo fetch --locked
 # nginx (brotli_static, gzip_static) send them as they are, so no request pays for
 # compression, and the bucket upload stores the gzip one with Content-Encoding.
 # Best levels: this runs once per build, and smaller bytes are what every visitor waits for.
-for file in frontend/dist/*.wasm frontend/dist/*.js frontend/dist/*.mjs frontend/dist/*.css; do
+for file in frontend/dist/*.wasm frontend/dist/*.js frontend/dist/*.mjs frontend/dist/*.css frontend/dist/*.tsv; do
     [[ -f "$file" ]] || continue
     gzip -9 -n -c "$file" >"$file.gz"
     brotli -q 11 -f -o "$file.br" "$file"

@@ -137,7 +137,7 @@ impl Application {
                 app = app
                     .app_data(web::Data::new(spa::StaticDir(static_dir.clone())))
                     .service(
-                        web::resource("/{name:[^/]+\\.(?:wasm|js|mjs|css)}")
+                        web::resource("/{name:[^/]+\\.(?:wasm|js|mjs|css|tsv)}")
                             .route(web::get().to(spa::precompressed))
                             .route(web::head().to(spa::precompressed)),
                     )

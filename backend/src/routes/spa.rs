@@ -77,7 +77,8 @@ pub fn cache_control(path: &str) -> Option<&'static str> {
     }
 }
 
-/// `GET /{name}` for the bundle's compressible top-level files (`.wasm`, `.js`, `.css`): the
+/// `GET /{name}` for the bundle's compressible top-level files (`.wasm`, `.js`, `.css`, the
+/// picker's `.tsv` emoji list): the
 /// build writes `.br` and `.gz` siblings of each (`scripts/build-frontend.sh`), so the best
 /// one the client accepts is sent as it is, with no CPU per request. The name has no `/`
 /// (the route's pattern), so it cannot leave the bundle's folder.
@@ -92,6 +93,10 @@ pub async fn precompressed(
         "application/wasm"
             .parse()
             .unwrap_or(mime::APPLICATION_OCTET_STREAM)
+    } else if name.ends_with(".tsv") {
+        "text/tab-separated-values; charset=utf-8"
+            .parse()
+            .unwrap_or(mime::TEXT_PLAIN_UTF_8)
     } else {
         actix_files::file_extension_to_mime(
             Path::new(&name)
