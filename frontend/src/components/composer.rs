@@ -42,6 +42,8 @@ pub fn Composer(props: &ComposerProps) -> Html {
     let stash = use_mut_ref(|| None::<String>);
     let throttle = use_mut_ref(TypingThrottle::default);
     let input = use_node_ref();
+    // While we block the peer: the unblock request is running, or why it failed.
+    let unblocking = use_state_eq(|| Ok::<bool, String>(false));
 
     let state = chat.state();
     let me = state.me().map(|u| u.id).unwrap_or_default();
@@ -257,7 +259,7 @@ pub fn Composer(props: &ComposerProps) -> Html {
     };
 
     if entry.is_some_and(|e| e.room.blocked) {
-        return html! { <Blocked {room_id} name={peer_name} /> };
+        return blocked_note(&chat, room_id, &peer_name, &unblocking);
     }
 
     html! {
@@ -287,39 +289,33 @@ pub fn Composer(props: &ComposerProps) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-struct BlockedProps {
-    room_id: RoomId,
-    name: AttrValue,
-}
-
 /// In place of the composer while we block the peer: say so, and offer to unblock.
-#[component]
-fn Blocked(props: &BlockedProps) -> Html {
-    let chat = use_chat();
-    let busy = use_state_eq(|| false);
-    let error = use_state_eq(|| None::<String>);
-    let room_id = props.room_id;
+fn blocked_note(
+    chat: &crate::services::chat::Chat,
+    room_id: RoomId,
+    name: &str,
+    unblocking: &UseStateHandle<Result<bool, String>>,
+) -> Html {
+    let busy = unblocking.as_ref().is_ok_and(|b| *b);
     let unblock = {
-        let (chat, busy, error) = (chat.clone(), busy.clone(), error.clone());
+        let (chat, unblocking) = (chat.clone(), unblocking.clone());
         Callback::from(move |_: MouseEvent| {
-            if *busy {
+            if busy {
                 return;
             }
-            busy.set(true);
-            let (chat, busy, error) = (chat.clone(), busy.clone(), error.clone());
+            unblocking.set(Ok(true));
+            let (chat, unblocking) = (chat.clone(), unblocking.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 let result = chat.set_blocked(room_id, false).await;
-                busy.set(false);
-                error.set(result.err().map(|e| e.to_string()));
+                unblocking.set(result.map(|_| false).map_err(|e| e.to_string()));
             });
         })
     };
     html! {
         <div class="composer-wrap">
             <div class="composer blocked-note" role="status">
-                <p>{ format!("You blocked {}. You cannot message this person until you unblock them.", props.name) }</p>
-                if let Some(error) = &*error {
+                <p>{ format!("You blocked {name}. You cannot message this person until you unblock them.") }</p>
+                if let Err(error) = &**unblocking {
                     <p class="field-error" role="alert">{ error.clone() }</p>
                 }
                 <button type="button" class="btn btn-sm btn-ghost" onclick={unblock}

@@ -84,7 +84,7 @@ pub fn bell_off() -> Html {
 }
 
 pub fn more() -> Html {
-    icon("M12 6h.01M12 12h.01M12 18h.01")
+    icon("M11 5a1 1 0 1 0 2 0 1 1 0 1 0-2 0M11 12a1 1 0 1 0 2 0 1 1 0 1 0-2 0M11 19a1 1 0 1 0 2 0 1 1 0 1 0-2 0")
 }
 
 pub fn settings() -> Html {

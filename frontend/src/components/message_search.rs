@@ -12,7 +12,7 @@ use crate::logic::time::{full, relative};
 use crate::services::api;
 use crate::services::platform::{document, local, local_now};
 use crate::state::Action;
-use gloo_events::EventListener;
+use gloo_events::{EventListener, EventListenerOptions};
 use gloo_timers::callback::Timeout;
 use shared::{Message, RoomId};
 use wasm_bindgen::JsCast;
@@ -82,7 +82,9 @@ pub fn MessageSearch(props: &MessageSearchProps) -> Html {
         let focus_input = focus_input.clone();
         use_effect_with((), move |_| {
             let listener = document().map(|doc| {
-                EventListener::new(&doc, "keydown", move |e| {
+                // Not passive: the browser's own Ctrl+K (its search bar) is prevented.
+                let options = EventListenerOptions::enable_prevent_default();
+                EventListener::new_with_options(&doc, "keydown", options, move |e| {
                     let Some(e) = e.dyn_ref::<KeyboardEvent>() else {
                         return;
                     };
@@ -330,11 +332,7 @@ pub fn MessageSearch(props: &MessageSearchProps) -> Html {
         let peer_name = peer
             .as_ref()
             .map_or_else(|| "Conversation".to_owned(), |p| p.display_name.clone());
-        let who = if Some(message.sender_id) == me {
-            "You".to_owned()
-        } else {
-            peer_name.clone()
-        };
+        let mine = Some(message.sender_id) == me;
         let text = search::excerpt(&message.body, &q, LEAD_CHARS);
         let selected = *active == Some(index);
         let onclick = {
@@ -357,7 +355,7 @@ pub fn MessageSearch(props: &MessageSearchProps) -> Html {
                         </time>
                     </span>
                     <span class="hit-text">
-                        <span class="hit-who">{ format!("{who}: ") }</span>
+                        if mine { <span class="hit-who">{ "You: " }</span> }
                         { for segments(&text, &q).into_iter().map(|(piece, hit)| if hit {
                             html! { <mark>{ piece.to_owned() }</mark> }
                         } else {

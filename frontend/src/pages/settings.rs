@@ -60,10 +60,52 @@ fn failed(chat: &Chat, error: api::Error) -> Outcome {
     Outcome::Failed(error.to_string())
 }
 
+/// The page's state, made by its one component (each Yew component costs code in the `.wasm`,
+/// so the sections are plain functions of these handles, not components of their own).
+#[derive(Clone)]
+struct Hooks {
+    chat: Chat,
+    name: UseStateHandle<String>,
+    profile: UseStateHandle<Outcome>,
+    current: UseStateHandle<String>,
+    new: UseStateHandle<String>,
+    password: UseStateHandle<Outcome>,
+    sessions: UseStateHandle<Loaded<Vec<SessionInfo>>>,
+    sessions_outcome: UseStateHandle<Outcome>,
+    blocks: UseStateHandle<Loaded<Vec<User>>>,
+    blocks_outcome: UseStateHandle<Outcome>,
+    data: UseStateHandle<Outcome>,
+}
+
 #[component]
 pub fn SettingsPage() -> Html {
     let chat = use_chat();
-    let Some(me) = chat.state().me().cloned() else {
+    let me = chat.state().me().cloned();
+    let h = Hooks {
+        chat: chat.clone(),
+        name: use_state(|| {
+            me.as_ref()
+                .map(|m| m.display_name.clone())
+                .unwrap_or_default()
+        }),
+        profile: use_state(Outcome::default),
+        current: use_state(String::new),
+        new: use_state(String::new),
+        password: use_state(Outcome::default),
+        sessions: use_state(|| Loaded::Loading),
+        sessions_outcome: use_state(Outcome::default),
+        blocks: use_state(|| Loaded::Loading),
+        blocks_outcome: use_state(Outcome::default),
+        data: use_state(Outcome::default),
+    };
+    {
+        let h = h.clone();
+        use_effect_with((), move |_| {
+            load_sessions(&h);
+            load_blocks(&h);
+        });
+    }
+    let Some(me) = me else {
         return html! {};
     };
     html! {
@@ -79,26 +121,18 @@ pub fn SettingsPage() -> Html {
                     <h2 id="privacy-title">{ "Who can read your messages" }</h2>
                     <p>{ ADMINS_READ_EVERYTHING }</p>
                 </section>
-                <Profile me={me.clone()} />
-                <Password />
-                <Sessions />
-                <Blocks />
-                <YourData />
+                { profile(&h, &me) }
+                { password(&h) }
+                { sessions(&h) }
+                { blocks(&h) }
+                { your_data(&h) }
             </main>
         </div>
     }
 }
 
-#[derive(Properties, PartialEq)]
-struct ProfileProps {
-    me: User,
-}
-
-#[component]
-fn Profile(props: &ProfileProps) -> Html {
-    let chat = use_chat();
-    let name = use_state_eq(|| props.me.display_name.clone());
-    let outcome = use_state_eq(Outcome::default);
+fn profile(h: &Hooks, me: &User) -> Html {
+    let (chat, name, outcome) = (&h.chat, &h.name, &h.profile);
     let onsubmit = {
         let (chat, name, outcome) = (chat.clone(), name.clone(), outcome.clone());
         Callback::from(move |e: SubmitEvent| {
@@ -128,13 +162,13 @@ fn Profile(props: &ProfileProps) -> Html {
         <section class="card" aria-labelledby="profile-title">
             <h2 id="profile-title">{ "Profile" }</h2>
             <div class="profile-who">
-                <Avatar user={props.me.clone()} />
-                <span>{ format!("@{}", props.me.username) }</span>
+                <Avatar user={me.clone()} />
+                <span>{ format!("@{}", me.username) }</span>
             </div>
             <form {onsubmit}>
                 <div class="field">
                     <label for="display-name">{ "Display name" }</label>
-                    <input id="display-name" type="text" value={(*name).clone()} {oninput}
+                    <input id="display-name" type="text" value={(**name).clone()} {oninput}
                         maxlength={DISPLAY_NAME_MAX_CHARS.to_string()} autocomplete="nickname" required=true />
                     <p class="field-hint">{ "The name people see in their conversations with you." }</p>
                 </div>
@@ -147,12 +181,8 @@ fn Profile(props: &ProfileProps) -> Html {
     }
 }
 
-#[component]
-fn Password() -> Html {
-    let chat = use_chat();
-    let current = use_state_eq(String::new);
-    let new = use_state_eq(String::new);
-    let outcome = use_state_eq(Outcome::default);
+fn password(h: &Hooks) -> Html {
+    let (chat, current, new, outcome) = (&h.chat, &h.current, &h.new, &h.password);
     let onsubmit = {
         let (chat, current, new, outcome) =
             (chat.clone(), current.clone(), new.clone(), outcome.clone());
@@ -201,12 +231,12 @@ fn Password() -> Html {
             <form {onsubmit}>
                 <div class="field">
                     <label for="current-password">{ "Current password" }</label>
-                    <input id="current-password" type="password" value={(*current).clone()} oninput={on_current}
+                    <input id="current-password" type="password" value={(**current).clone()} oninput={on_current}
                         autocomplete="current-password" required=true />
                 </div>
                 <div class="field">
                     <label for="new-password">{ "New password" }</label>
-                    <input id="new-password" type="password" value={(*new).clone()} oninput={on_new}
+                    <input id="new-password" type="password" value={(**new).clone()} oninput={on_new}
                         autocomplete="new-password" required=true aria-describedby="new-password-hint" />
                     <p id="new-password-hint" class="field-hint">
                         { format!("At least {PASSWORD_MIN_CHARS} characters. Changing it signs you out on every other device.") }
@@ -228,32 +258,42 @@ enum Loaded<T> {
     Ready(T),
 }
 
-#[component]
-fn Sessions() -> Html {
-    let chat = use_chat();
-    let sessions = use_state(|| Loaded::<Vec<SessionInfo>>::Loading);
-    let outcome = use_state_eq(Outcome::default);
+fn load_sessions(h: &Hooks) {
+    let (chat, sessions) = (h.chat.clone(), h.sessions.clone());
+    spawn_local(async move {
+        sessions.set(match api::sessions().await {
+            Ok(list) => Loaded::Ready(list),
+            Err(error) => {
+                if let api::Error::Unauthorized(_) = error {
+                    chat.signed_out();
+                }
+                Loaded::Failed(error.to_string())
+            }
+        });
+    });
+}
+
+fn load_blocks(h: &Hooks) {
+    let (chat, blocks) = (h.chat.clone(), h.blocks.clone());
+    spawn_local(async move {
+        blocks.set(match api::blocks().await {
+            Ok(list) => Loaded::Ready(list),
+            Err(error) => {
+                if let api::Error::Unauthorized(_) = error {
+                    chat.signed_out();
+                }
+                Loaded::Failed(error.to_string())
+            }
+        });
+    });
+}
+
+fn sessions(h: &Hooks) -> Html {
+    let (chat, sessions, outcome) = (&h.chat, &h.sessions, &h.sessions_outcome);
     let reload = {
-        let (chat, sessions) = (chat.clone(), sessions.clone());
-        Callback::from(move |_: ()| {
-            let (chat, sessions) = (chat.clone(), sessions.clone());
-            spawn_local(async move {
-                sessions.set(match api::sessions().await {
-                    Ok(list) => Loaded::Ready(list),
-                    Err(error) => {
-                        if let api::Error::Unauthorized(_) = error {
-                            chat.signed_out();
-                        }
-                        Loaded::Failed(error.to_string())
-                    }
-                });
-            });
-        })
+        let h = h.clone();
+        Callback::from(move |_: ()| load_sessions(&h))
     };
-    {
-        let reload = reload.clone();
-        use_effect_with((), move |_| reload.emit(()));
-    }
     let end = {
         let (chat, outcome, reload) = (chat.clone(), outcome.clone(), reload.clone());
         Callback::from(move |id: Option<i64>| {
@@ -278,7 +318,7 @@ fn Sessions() -> Html {
         })
     };
     let now = local_now();
-    let list = match &*sessions {
+    let list = match &**sessions {
         Loaded::Loading => {
             html! { <p class="muted-text" role="status">{ "Loading sessions…" }</p> }
         }
@@ -302,7 +342,7 @@ fn Sessions() -> Html {
                                     <span class="list-main">
                                         <span class="list-title">
                                             { device_name(&s.user_agent) }
-                                            if s.current { <span class="chip">{ "This device" }</span> }
+                                            if s.current { <span class="tag">{ "This device" }</span> }
                                         </span>
                                         <span class="list-sub">
                                             { "Last active " }
@@ -338,32 +378,12 @@ fn Sessions() -> Html {
     }
 }
 
-#[component]
-fn Blocks() -> Html {
-    let chat = use_chat();
-    let blocks = use_state(|| Loaded::<Vec<User>>::Loading);
-    let outcome = use_state_eq(Outcome::default);
+fn blocks(h: &Hooks) -> Html {
+    let (chat, blocks, outcome) = (&h.chat, &h.blocks, &h.blocks_outcome);
     let reload = {
-        let (chat, blocks) = (chat.clone(), blocks.clone());
-        Callback::from(move |_: ()| {
-            let (chat, blocks) = (chat.clone(), blocks.clone());
-            spawn_local(async move {
-                blocks.set(match api::blocks().await {
-                    Ok(list) => Loaded::Ready(list),
-                    Err(error) => {
-                        if let api::Error::Unauthorized(_) = error {
-                            chat.signed_out();
-                        }
-                        Loaded::Failed(error.to_string())
-                    }
-                });
-            });
-        })
+        let h = h.clone();
+        Callback::from(move |_: ()| load_blocks(&h))
     };
-    {
-        let reload = reload.clone();
-        use_effect_with((), move |_| reload.emit(()));
-    }
     let unblock = {
         let (chat, outcome, reload) = (chat.clone(), outcome.clone(), reload.clone());
         Callback::from(move |user: User| {
@@ -385,7 +405,7 @@ fn Blocks() -> Html {
             });
         })
     };
-    let list = match &*blocks {
+    let list = match &**blocks {
         Loaded::Loading => html! { <p class="muted-text" role="status">{ "Loading…" }</p> },
         Loaded::Failed(error) => html! { <p class="form-error" role="alert">{ error.clone() }</p> },
         Loaded::Ready(list) if list.is_empty() => {
@@ -447,10 +467,8 @@ fn save_file(bytes: &[u8], name: &str) -> bool {
     saved
 }
 
-#[component]
-fn YourData() -> Html {
-    let chat = use_chat();
-    let outcome = use_state_eq(Outcome::default);
+fn your_data(h: &Hooks) -> Html {
+    let (chat, outcome) = (&h.chat, &h.data);
     let onclick = {
         let (chat, outcome) = (chat.clone(), outcome.clone());
         Callback::from(move |_: MouseEvent| {

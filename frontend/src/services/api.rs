@@ -43,12 +43,28 @@ impl fmt::Display for Error {
 /// Query parameters as owned pairs.
 type Query<'a> = &'a [(&'a str, String)];
 
-/// Sends one request; any non-2xx status becomes an [`Error`].
+/// Sends one request with a JSON body; any non-2xx status becomes an [`Error`]. Only the
+/// body's serialisation is generic: the request itself is compiled once, not once per body
+/// type (which matters for the size of the `.wasm`).
 async fn send<B: Serialize>(
     method: Method,
     path: &str,
     query: Query<'_>,
     body: Option<&B>,
+) -> Result<Response, Error> {
+    let body = body
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| Error::Decode(e.to_string()))?;
+    send_text(method, path, query, body).await
+}
+
+/// [`send`] with the body already serialised.
+async fn send_text(
+    method: Method,
+    path: &str,
+    query: Query<'_>,
+    body: Option<String>,
 ) -> Result<Response, Error> {
     let mut builder = RequestBuilder::new(&format!("{}{}", api_base(), path))
         .method(method)
@@ -60,7 +76,9 @@ async fn send<B: Serialize>(
         builder = builder.header("Authorization", &format!("Bearer {token}"));
     }
     let request = match body {
-        Some(body) => builder.json(body),
+        Some(body) => builder
+            .header("Content-Type", "application/json")
+            .body(body),
         None => builder.build(),
     }
     .map_err(|e| Error::Decode(e.to_string()))?;
