@@ -1,5 +1,5 @@
-//! The message writer: threads that store messages by group commit and then hand them to
-//! the fan-out.
+//! The message writer: threads that store messages by group commit, and make changes to
+//! stored messages (edits, deletions, reactions), then hand them to the fan-out.
 //!
 //! Sends from every socket and REST call queue here; a thread takes whatever has queued
 //! (up to `MAX_BATCH`) and stores it in one transaction, so the cost of a commit (an fsync)
@@ -7,9 +7,13 @@
 //! committed. A room always goes to the same thread (its lane), which stores and publishes
 //! its messages, so the frames of a room leave this instance in `seq` order. SQLite takes one
 //! writer at a time, so it gets one lane; PostgreSQL commits several transactions at once,
-//! so lanes there overlap their round trips and fsyncs.
+//! so lanes there overlap their round trips and fsyncs. Changes go through the same lanes:
+//! on SQLite a change on a connection of its own would wait for the writer's lock in
+//! `busy_timeout`'s sleeps (hundreds of milliseconds under load), and in the lane it follows
+//! the room's messages in order.
 
 use crate::db::{self, Db};
+use crate::domain::changes::{self, Change, Changed, Target};
 use crate::domain::messages::{self, SendRequest, Stored};
 use crate::error::AppError;
 use crate::fanout::FanOut;
@@ -26,9 +30,16 @@ use tokio::sync::oneshot;
 /// Most messages stored in one transaction.
 const MAX_BATCH: usize = 512;
 
-struct Job {
-    request: SendRequest,
-    reply: oneshot::Sender<Result<Stored, AppError>>,
+enum Job {
+    Send {
+        request: SendRequest,
+        reply: oneshot::Sender<Result<Stored, AppError>>,
+    },
+    Change {
+        target: Target,
+        change: Change,
+        reply: oneshot::Sender<Result<Changed, AppError>>,
+    },
 }
 
 pub struct MessageWriter {
@@ -80,21 +91,46 @@ impl MessageWriter {
     /// sends in flight and they share commits.
     pub fn submit(&self, request: SendRequest) -> Result<PendingSend, AppError> {
         let (reply, stored) = oneshot::channel();
+        self.queue(request.room_id, Job::Send { request, reply })?;
+        Ok(PendingSend(stored))
+    }
+
+    /// Queues a change to a stored message (in its room's lane; an administrator's, which
+    /// names only the message, in the first); resolves once it is committed and published.
+    pub async fn change(&self, target: Target, change: Change) -> Result<Changed, AppError> {
+        let (reply, changed) = oneshot::channel();
+        let room = match target {
+            Target::Member { room_id, .. } => room_id,
+            Target::Admin { .. } => 0,
+        };
+        self.queue(
+            room,
+            Job::Change {
+                target,
+                change,
+                reply,
+            },
+        )?;
+        changed.await.unwrap_or_else(|_| {
+            Err(AppError::internal(anyhow::anyhow!(
+                "the message writer stopped"
+            )))
+        })
+    }
+
+    fn queue(&self, room: i64, job: Job) -> Result<(), AppError> {
         if self.lanes.is_empty() {
             return Err(AppError::Unavailable("the server is shutting down".into()));
         }
-        let lane = request.room_id.rem_euclid(self.lanes.len() as i64) as usize;
-        self.lanes[lane]
-            .try_send(Job { request, reply })
-            .map_err(|e| match e {
-                TrySendError::Full(_) => {
-                    AppError::Unavailable("the server is busy: retry shortly".into())
-                }
-                TrySendError::Disconnected(_) => {
-                    AppError::Unavailable("the server is shutting down".into())
-                }
-            })?;
-        Ok(PendingSend(stored))
+        let lane = room.rem_euclid(self.lanes.len() as i64) as usize;
+        self.lanes[lane].try_send(job).map_err(|e| match e {
+            TrySendError::Full(_) => {
+                AppError::Unavailable("the server is busy: retry shortly".into())
+            }
+            TrySendError::Disconnected(_) => {
+                AppError::Unavailable("the server is shutting down".into())
+            }
+        })
     }
 }
 
@@ -117,17 +153,35 @@ impl Future for PendingSend {
 
 fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Metrics>) {
     while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        let mut round = vec![first];
+        while round.len() < MAX_BATCH {
             match jobs.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => round.push(job),
                 Err(_) => break,
             }
         }
-        let (requests, replies): (Vec<SendRequest>, Vec<_>) =
-            batch.into_iter().map(|j| (j.request, j.reply)).unzip();
-        let outcomes = store(&db, &requests);
-        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+        let mut requests = Vec::new();
+        let mut send_replies = Vec::new();
+        let mut changes = Vec::new();
+        let mut change_replies = Vec::new();
+        for job in round {
+            match job {
+                Job::Send { request, reply } => {
+                    requests.push(request);
+                    send_replies.push(reply);
+                }
+                Job::Change {
+                    target,
+                    change,
+                    reply,
+                } => {
+                    changes.push((target, change));
+                    change_replies.push(reply);
+                }
+            }
+        }
+        let (stored, changed) = commit(&db, &requests, &changes);
+        for (reply, outcome) in send_replies.into_iter().zip(stored) {
             let fresh = outcome
                 .as_ref()
                 .ok()
@@ -143,38 +197,92 @@ fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Met
                 hub.publish(event);
             }
         }
+        for (reply, outcome) in change_replies.into_iter().zip(changed) {
+            let events = outcome
+                .as_ref()
+                .map(usecases::messages::updates)
+                .unwrap_or_default();
+            let _ = reply.send(outcome);
+            for event in events {
+                hub.publish(event);
+            }
+        }
     }
 }
 
-fn store(db: &Db, requests: &[SendRequest]) -> Vec<Result<Stored, AppError>> {
-    let unavailable = || {
-        requests
-            .iter()
-            .map(|_| Err(AppError::Unavailable("the database is unavailable".into())))
-            .collect()
-    };
-    let Ok(mut conn) = db.get_blocking() else {
-        return unavailable();
-    };
+type Outcomes = (
+    Vec<Result<Stored, AppError>>,
+    Vec<Result<Changed, AppError>>,
+);
+
+/// Group commit of one round: its sends and its changes in ONE transaction, so the round
+/// pays for one fsync however many it holds. The sends are stored first (a change never
+/// names a message of its own round: its `seq` is known only after the ack); each change runs
+/// in a savepoint of its own (diesel nests `apply`'s transaction), so one that is refused or
+/// already in place rolls back alone.
+fn commit(db: &Db, requests: &[SendRequest], changes: &[(Target, Change)]) -> Outcomes {
     let now = db::now();
-    match messages::store_batch(&mut conn, requests, now) {
-        Ok(outcomes) => outcomes,
-        Err(e) => {
-            // A batch fails whole on a race with another instance (or a database error);
-            // one by one, each send gets its own answer. A lost connection is not reused:
-            // the retry takes a fresh one (the pool drops the broken one).
-            tracing::debug!(error = %e, "group commit failed; storing one by one");
-            if db::is_connection_lost(&e) {
-                drop(conn);
-                let Ok(fresh) = db.get_blocking() else {
-                    return unavailable();
-                };
-                conn = fresh;
-            }
-            requests
+    let attempt = || -> Result<Outcomes, AppError> {
+        let mut conn = db.get_blocking()?;
+        diesel::Connection::transaction::<_, diesel::result::Error, _>(&mut *conn, |conn| {
+            take_write_lock(conn)?;
+            let stored = store_sends(conn, requests, now)?;
+            let changed = changes
                 .iter()
-                .map(|r| messages::store(&mut conn, r, now))
-                .collect()
+                .map(|(target, change)| changes::apply(conn, *target, change.clone(), now))
+                .collect();
+            Ok((stored, changed))
+        })
+        .map_err(AppError::from)
+    };
+    // A lost connection rolled the whole round back: once more on a fresh one (the pool
+    // drops the broken one).
+    let outcome = match attempt() {
+        Err(AppError::Unavailable(_)) => attempt(),
+        other => other,
+    };
+    outcome.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, sends = requests.len(), changes = changes.len(), "a round of writes failed");
+        let unavailable = || AppError::Unavailable("the database is unavailable".into());
+        (
+            requests.iter().map(|_| Err(unavailable())).collect(),
+            changes.iter().map(|_| Err(unavailable())).collect(),
+        )
+    })
+}
+
+/// SQLite: the round's first statement takes the write lock (a no-op UPDATE does). Reading
+/// first would make the later upgrade fail at once (`SQLITE_BUSY_SNAPSHOT`) whenever another
+/// connection wrote in between. PostgreSQL locks rows as it goes.
+fn take_write_lock(conn: &mut db::DbConn) -> diesel::QueryResult<()> {
+    #[cfg(feature = "sqlite")]
+    if let db::DbConn::Sqlite(sqlite) = conn {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("UPDATE rooms SET last_rev = last_rev WHERE 0").execute(sqlite)?;
+    }
+    let _ = conn;
+    Ok(())
+}
+
+/// The round's sends by group commit; on a race with another instance (a unique key), one by
+/// one, so each gets its own answer.
+fn store_sends(
+    conn: &mut db::DbConn,
+    requests: &[SendRequest],
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<Vec<Result<Stored, AppError>>> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    match messages::store_batch(conn, requests, now) {
+        Ok(outcomes) => Ok(outcomes),
+        Err(e) if db::is_connection_lost(&e) => Err(e),
+        Err(e) => {
+            tracing::debug!(error = %e, "group commit failed; storing one by one");
+            Ok(requests
+                .iter()
+                .map(|r| messages::store(conn, r, now))
+                .collect())
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Sending messages and changing them (edits, deletions, reactions), read marks and typing.
 
-use crate::domain::changes::{self, Change, Changed, Target};
+use crate::domain::changes::{Change, Changed, Target};
 use crate::domain::messages::{self, Page, SendRequest, Stored};
 use crate::domain::rooms;
 use crate::domain::search::Search;
@@ -100,24 +100,20 @@ pub async fn change_message(
     apply_change(state, target, change).await
 }
 
-/// Makes a change and, when it changed anything, sends `message_update` for the message
-/// (and for the replies whose excerpt followed it) to every socket of both members.
+/// Makes a change through the room's writer lane; when it changed anything, every socket of
+/// both members gets `message_update` (see `updates`).
 pub async fn apply_change(
     state: &AppState,
     target: Target,
     change: Change,
 ) -> Result<Message, AppError> {
-    let changed = state
-        .db
-        .run(move |conn| changes::apply(conn, target, change, crate::db::now()))
-        .await?;
-    for event in updates(&changed) {
-        state.hub.publish(event);
-    }
-    Ok(changed.message)
+    Ok(state.writer.change(target, change).await?.message)
 }
 
-fn updates(changed: &Changed) -> Vec<Event> {
+/// What the fan-out must be told once a change is committed: `message_update` for the
+/// message (and for the replies whose excerpt followed it) to every socket of both members.
+/// The writer publishes it from the room's lane, after the room's earlier messages.
+pub fn updates(changed: &Changed) -> Vec<Event> {
     if !changed.changed {
         return Vec::new();
     }
