@@ -1,8 +1,8 @@
 //! Message search on the client side: when a query is worth sending, and where it matches a
 //! result's text (to highlight it), case-insensitively in every script that has case.
 
-use std::ops::Range;
 use crate::logic::text::char_to_lower;
+use std::ops::Range;
 
 /// Queries shorter than this (in characters, trimmed) are never sent (api.md: 2–200).
 pub const MIN_CHARS: usize = 2;
