@@ -231,14 +231,13 @@ impl ChatState {
 
     /// Rooms, most recent activity first.
     pub fn sorted_rooms(&self) -> Vec<&RoomEntry> {
-        let mut rooms: Vec<&RoomEntry> = self.rooms.values().collect();
-        rooms.sort_by(|a, b| {
+        let rooms: Vec<&RoomEntry> = self.rooms.values().collect();
+        crate::logic::sort::sorted_by(rooms, |a, b| {
             b.room
                 .last_activity_at
                 .cmp(&a.room.last_activity_at)
                 .then(b.room.id.cmp(&a.room.id))
-        });
-        rooms
+        })
     }
 
     pub fn total_unread(&self) -> i64 {

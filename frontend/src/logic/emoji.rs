@@ -6,6 +6,8 @@
 //! rather than linked in, the list costs the `.wasm` nothing: the crate's tables (every skin
 //! tone, lookup maps) would add ~90 KB gzipped to a bundle that must stay under 350 KB.
 
+use crate::logic::text::to_lower;
+
 /// Shown first, before the full list is loaded (Slack's and Signal's defaults, roughly), with
 /// their CLDR names (checked against the crate by the tests).
 pub const FREQUENT: [(&str, &str); 8] = [
@@ -119,12 +121,12 @@ pub fn name_of<'a>(emoji: &str, list: Option<&'a EmojiList>) -> Option<&'a str> 
 /// Whether `entry` matches a search: every word of `query` starts a word of its name, or the
 /// query is part of one of its shortcodes ("thumbs", "party pop", ":tada:", "+1").
 pub fn matches(entry: &Entry, query: &str) -> bool {
-    let query = query.trim().to_lowercase();
+    let query = to_lower(query.trim());
     let query = query.trim_matches(':');
     if query.is_empty() {
         return true;
     }
-    let name = entry.name.to_lowercase();
+    let name = to_lower(&entry.name);
     let by_name = query.split_whitespace().all(|word| {
         name.split(|c: char| c.is_whitespace() || c == '-' || c == ':')
             .any(|part| part.starts_with(word))

@@ -7,6 +7,7 @@ pub mod layout;
 pub mod lifecycle;
 pub mod links;
 pub mod search;
+pub mod sort;
 pub mod text;
 pub mod time;
 pub mod timeline;

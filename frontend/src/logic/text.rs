@@ -22,15 +22,52 @@ pub fn initials(name: &str) -> String {
     let mut words = name.split_whitespace().filter_map(|w| w.chars().next());
     let first = words.next();
     let last = words.next_back();
-    let out: String = first
-        .into_iter()
-        .chain(last)
-        .flat_map(char::to_uppercase)
-        .collect();
+    let out = to_upper(&first.into_iter().chain(last).collect::<String>());
     if out.is_empty() {
         "?".to_owned()
     } else {
         out
+    }
+}
+
+/// `text` in upper case (full Unicode mapping, "ß" → "SS"). In the browser this is
+/// JavaScript's `toUpperCase`, which spares the bundle Rust's upper-case table.
+pub fn to_upper(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_uppercase();
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::JsString::from(text).to_upper_case().into()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        text.to_uppercase()
+    }
+}
+
+/// `text` in lower case, as `str::to_lowercase` does it (final sigma included). In the browser
+/// this is JavaScript's `toLowerCase`, which spares the bundle Rust's lower-case table.
+pub fn to_lower(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::JsString::from(text).to_lower_case().into()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        text.to_lowercase()
+    }
+}
+
+/// One char in lower case, as `char::to_lowercase` does it (no context: "Σ" → "σ").
+pub fn char_to_lower(c: char, mut push: impl FnMut(char)) {
+    if c.is_ascii() {
+        push(c.to_ascii_lowercase());
+    } else {
+        to_lower(c.encode_utf8(&mut [0; 4])).chars().for_each(push);
     }
 }
 

@@ -94,7 +94,7 @@ fn capitalise(message: &str) -> String {
     let mut chars = message.chars();
     chars
         .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
+        .map(|c| crate::logic::text::to_upper(c.encode_utf8(&mut [0; 4])) + chars.as_str())
         .unwrap_or_default()
 }
 

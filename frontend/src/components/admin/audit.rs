@@ -7,12 +7,12 @@ use crate::services::admin;
 use crate::services::chat::today;
 use crate::services::platform::local;
 use shared::{AdminUser, AuditEntry};
-use std::collections::HashMap;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-/// The entries, and usernames by id to name the users they concern.
-type Loaded = (Vec<AuditEntry>, HashMap<i64, String>);
+/// The entries, and (id, username) pairs to name the users they concern (a list: a map type
+/// of its own would cost the bundle more than the scan of a few hundred users does).
+type Loaded = (Vec<AuditEntry>, Vec<(i64, String)>);
 
 #[component]
 pub fn AdminAudit() -> Html {
@@ -95,9 +95,14 @@ pub fn AdminAudit() -> Html {
     }
 }
 
-fn entry_row(e: &AuditEntry, names: &HashMap<i64, String>) -> Html {
+fn entry_row(e: &AuditEntry, names: &[(i64, String)]) -> Html {
     let t = local(e.created_at);
-    let target_name = names.get(&e.target_id).map(String::as_str);
+    // The last pair for an id, as a map built from the list would keep.
+    let target_name = names
+        .iter()
+        .rev()
+        .find(|(id, _)| *id == e.target_id)
+        .map(|(_, name)| name.as_str());
     let tone = match e.action.as_str() {
         "delete_message" | "disable_user" => "pill-danger",
         "enable_user" => "pill-ok",

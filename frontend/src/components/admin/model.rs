@@ -4,6 +4,8 @@
 //!
 //! (It lives next to its components rather than in `logic/`, which belongs to the chat screen.)
 
+use crate::logic::sort::sorted_by;
+use crate::logic::text::to_lower;
 use crate::logic::time::{clock, day_label};
 use chrono::{NaiveDate, NaiveDateTime};
 use shared::{AdminRoom, AdminUser, AuditEntry, DeletedBy, Message, MessageId, TOMBSTONE_BODY};
@@ -70,15 +72,12 @@ impl<C: Column> Sort<C> {
 /// Whether any of `fields` contains the (trimmed, case-insensitive) query; an empty query
 /// matches everything.
 pub fn matches_query<'a>(query: &str, fields: impl IntoIterator<Item = &'a str>) -> bool {
-    let query = query.trim().to_lowercase();
-    query.is_empty()
-        || fields
-            .into_iter()
-            .any(|f| f.to_lowercase().contains(&query))
+    let query = to_lower(query.trim());
+    query.is_empty() || fields.into_iter().any(|f| to_lower(f).contains(&query))
 }
 
 fn text_cmp(a: &str, b: &str) -> Ordering {
-    a.to_lowercase().cmp(&b.to_lowercase())
+    to_lower(a).cmp(&to_lower(b))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,16 +143,15 @@ pub fn visible_users<'a>(
     query: &str,
     sort: Sort<UserColumn>,
 ) -> Vec<&'a AdminUser> {
-    let mut shown: Vec<&AdminUser> = users
+    let shown: Vec<&AdminUser> = users
         .iter()
         .filter(|u| matches_query(query, [u.user.username.as_str(), &u.user.display_name]))
         .collect();
-    shown.sort_by(|a, b| {
+    sorted_by(shown, |a, b| {
         sort.apply(user_cmp(a, b, sort.column))
             .then_with(|| text_cmp(&a.user.username, &b.user.username))
             .then(a.user.id.cmp(&b.user.id))
-    });
-    shown
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,7 +216,7 @@ pub fn visible_rooms<'a>(
     query: &str,
     sort: Sort<RoomColumn>,
 ) -> Vec<&'a AdminRoom> {
-    let mut shown: Vec<&AdminRoom> = rooms
+    let shown: Vec<&AdminRoom> = rooms
         .iter()
         .filter(|r| {
             let fields = r
@@ -228,11 +226,10 @@ pub fn visible_rooms<'a>(
             matches_query(query, fields)
         })
         .collect();
-    shown.sort_by(|a, b| {
+    sorted_by(shown, |a, b| {
         sort.apply(room_cmp(a, b, sort.column))
             .then(a.id.cmp(&b.id))
-    });
-    shown
+    })
 }
 
 /// What the read-only conversation view holds of a room: an unbroken run of its latest
