@@ -242,6 +242,16 @@ fn by_bigram(conn: &mut DbConn, me: i64, search: &Search, wanted: i64) -> QueryR
 
 fn by_scan(conn: &mut DbConn, me: i64, search: &Search, wanted: i64) -> QueryResult<Vec<i64>> {
     let rooms = rooms_of(conn, me, search)?;
+    like_in_rooms(conn, rooms, search, wanted)
+}
+
+/// `search_text LIKE '%key%'` in these rooms, newest first.
+fn like_in_rooms(
+    conn: &mut DbConn,
+    rooms: Vec<i64>,
+    search: &Search,
+    wanted: i64,
+) -> QueryResult<Vec<i64>> {
     let mut query = messages::table
         .filter(messages::room_id.eq_any(rooms))
         .filter(
@@ -289,25 +299,10 @@ fn by_trigrams(conn: &mut DbConn, me: i64, search: &Search, wanted: i64) -> Quer
             .load(sqlite)?;
             Ok(hits.into_iter().map(|h| h.id).collect())
         }
+        // `LIKE '%…%'` on the trigram-indexed column: the scan's query, which PostgreSQL's
+        // planner serves from the GIN index.
         #[cfg(feature = "postgres")]
-        DbConn::Pg(_) => {
-            // `LIKE '%…%'` on the trigram-indexed column.
-            let mut query = messages::table
-                .filter(messages::room_id.eq_any(rooms))
-                .filter(
-                    messages::search_text
-                        .like(like_pattern(&search.key))
-                        .escape('\\'),
-                )
-                .order(messages::id.desc())
-                .limit(wanted)
-                .select(messages::id)
-                .into_boxed();
-            if let Some(before) = search.before {
-                query = query.filter(messages::id.lt(before));
-            }
-            query.load(conn)
-        }
+        DbConn::Pg(_) => like_in_rooms(conn, rooms, search, wanted),
     }
 }
 
