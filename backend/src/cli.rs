@@ -163,6 +163,7 @@ pub fn seed(settings: &Settings, args: &SeedArgs) -> anyhow::Result<()> {
                     body: MessageBody::parse(format!("{} #{m}", words.join(" ")))?,
                     client_id: ClientId::parse(format!("{}-{m}", args.prefix))?,
                     reply_to: None,
+                    attachments: Vec::new(),
                 })
             })
             .collect::<anyhow::Result<_>>()?;

@@ -126,6 +126,28 @@ pub struct Settings {
     #[arg(long, env = "CHAT_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
 
+    /// Where attachments live: `file://PATH` or `s3://BUCKET/PREFIX` (credentials and
+    /// endpoint from `AWS_*`). Unset: a folder `uploads` beside the SQLite file (or
+    /// `data/uploads` on PostgreSQL).
+    #[arg(long, env = "CHAT_UPLOAD_STORE")]
+    pub upload_store: Option<String>,
+
+    /// Largest upload in bytes (413 beyond it).
+    #[arg(long, env = "CHAT_UPLOAD_MAX_BYTES", default_value_t = 25 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub upload_max_bytes: u64,
+
+    /// Uploads per user per minute before 429.
+    #[arg(long, env = "CHAT_UPLOADS_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub uploads_per_minute: u32,
+
+    /// Seconds an upload no message holds is kept before it is deleted.
+    #[arg(long, env = "CHAT_UPLOAD_ORPHAN_SECS", default_value_t = 24 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub upload_orphan_secs: u64,
+
+    /// Seconds between sweeps of unsent uploads and of stored objects no row names.
+    #[arg(long, env = "CHAT_UPLOAD_SWEEP_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub upload_sweep_secs: u64,
+
     /// Largest JSON request body in bytes.
     #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 64 * 1024, value_parser = positive_usize())]
     pub max_body_bytes: usize,
@@ -197,6 +219,24 @@ impl Settings {
     {
         let command = Self::command().mut_args(|arg| arg.env(None));
         Self::from_arg_matches(&command.try_get_matches_from(args)?)
+    }
+
+    /// `CHAT_UPLOAD_STORE`, or its default beside the SQLite file.
+    pub fn upload_store_url(&self) -> String {
+        if let Some(url) = &self.upload_store {
+            return url.clone();
+        }
+        match crate::db::DbUrl::parse(&self.database_url) {
+            Ok(crate::db::DbUrl::Sqlite(file)) => {
+                let folder = file
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map(|p| p.join("uploads"))
+                    .unwrap_or_else(|| PathBuf::from("uploads"));
+                format!("file://{}", folder.display())
+            }
+            _ => "file://data/uploads".to_owned(),
+        }
     }
 
     /// Rejects nonsense at start-up with a message that says what to change.

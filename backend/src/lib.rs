@@ -14,6 +14,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod uploads;
 pub mod usecases;
 pub mod writer;
 pub mod ws;

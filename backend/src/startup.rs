@@ -8,8 +8,9 @@ use crate::hashing::HashPool;
 use crate::limits::{LoginLimits, PerKeyRate};
 use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
-use crate::routes::{account, admin, auth, ops, rooms, spa, users};
+use crate::routes::{account, admin, auth, ops, rooms, spa, uploads, users};
 use crate::state::AppState;
+use crate::uploads::Uploads;
 use crate::writer::MessageWriter;
 use crate::ws;
 use actix_cors::Cors;
@@ -69,10 +70,12 @@ impl Application {
             send_limiter: PerKeyRate::new(settings.messages_per_second, settings.message_burst),
             typing_limiter: PerKeyRate::new(2.0, 10),
             metrics,
+            uploads: Uploads::new(&settings)?,
             db,
             settings,
         });
         sweep_limits(&state)?;
+        sweep_uploads(&state)?;
         let listener = TcpListener::bind(&state.settings.bind)
             .with_context(|| format!("binding {}", state.settings.bind))?;
         limit_unsent_data(&listener, state.settings.kernel_send_timeout())?;
@@ -235,6 +238,34 @@ fn sweep_limits(state: &web::Data<AppState>) -> anyhow::Result<()> {
             state.send_limiter.sweep();
             state.typing_limiter.sweep();
             state.login_failures.sweep();
+            state.uploads.limiter.sweep();
+        })?;
+    Ok(())
+}
+
+/// Sweeps unsent uploads and unnamed objects on a thread of its own: its runtime runs for as
+/// long as the thread, so the store client's connections made here are always driven.
+fn sweep_uploads(state: &web::Data<AppState>) -> anyhow::Result<()> {
+    let interval = Duration::from_secs(state.settings.upload_sweep_secs);
+    let orphan_after = Duration::from_secs(state.settings.upload_orphan_secs);
+    let state = Arc::downgrade(&state.clone().into_inner());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("upload-sweeper".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                loop {
+                    tokio::time::sleep(interval).await;
+                    let Some(state) = state.upgrade() else { return };
+                    match crate::usecases::uploads::sweep(&state, orphan_after).await {
+                        Ok(0) => {}
+                        Ok(deleted) => tracing::info!(deleted, "swept unused uploads"),
+                        Err(e) => tracing::warn!(error = %e, "the upload sweep failed"),
+                    }
+                }
+            })
         })?;
     Ok(())
 }
@@ -286,6 +317,11 @@ fn api_scope() -> actix_web::Scope {
         .route("/rooms/{id}/messages", web::post().to(rooms::send_message))
         .route("/rooms/{id}/read", web::post().to(rooms::mark_read))
         .route("/search", web::get().to(rooms::search))
+        .route("/uploads", web::post().to(uploads::upload))
+        .route(
+            "/attachments/{id}/{variant}",
+            web::get().to(uploads::download),
+        )
         .route(
             "/rooms/{id}/messages/{seq}",
             web::get().to(rooms::get_message),

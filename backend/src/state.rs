@@ -7,6 +7,7 @@ use crate::hashing::HashPool;
 use crate::limits::{LoginLimits, PerKeyRate};
 use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
+use crate::uploads::Uploads;
 use crate::writer::MessageWriter;
 use shared::UserId;
 use std::sync::Arc;
@@ -24,4 +25,5 @@ pub struct AppState {
     pub writer: MessageWriter,
     /// Argon2 threads (see `Settings::hash_concurrency`).
     pub password_hashing: HashPool,
+    pub uploads: Uploads,
 }

@@ -207,6 +207,7 @@ impl Api {
                     body,
                     client_id,
                     reply_to: None,
+                    attachments: Vec::new(),
                 },
             )
             .await?;

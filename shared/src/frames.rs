@@ -1,6 +1,6 @@
 //! Websocket frames: one JSON object per text frame, tagged by `"type"`.
 
-use crate::ids::{RoomId, UserId};
+use crate::ids::{AttachmentId, RoomId, UserId};
 use crate::types::{ErrorCode, Message, Room, User};
 use serde::{Deserialize, Serialize};
 
@@ -18,11 +18,16 @@ pub enum ClientFrame {
     },
     Send {
         room_id: RoomId,
+        /// May be empty (or left out) when the message carries attachments.
+        #[serde(default)]
         body: String,
         client_id: String,
         /// v1.1: the `seq` of the message of the same room this one answers.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<i64>,
+        /// v1.1: uploads of the sender's own, in display order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<AttachmentId>,
     },
     Read {
         room_id: RoomId,
@@ -103,7 +108,7 @@ impl ServerFrame {
 mod tests {
     use super::*;
     use crate::ids::MessageId;
-    use crate::types::{Reaction, ReplyRef};
+    use crate::types::{Attachment, Reaction, ReplyRef};
     use chrono::{TimeZone, Utc};
     use serde_json::{json, Value};
 
@@ -140,6 +145,16 @@ mod tests {
                 count: 1,
                 user_ids: vec![UserId(8)],
             }],
+            attachments: vec![Attachment {
+                id: AttachmentId(4),
+                name: "cat.png".into(),
+                content_type: "image/png".into(),
+                size: 1234,
+                width: Some(640),
+                height: Some(480),
+                url: "/api/attachments/4/original?exp=1&sig=s".into(),
+                thumbnail_url: Some("/api/attachments/4/thumbnail?exp=1&sig=t".into()),
+            }],
             created_at: Utc
                 .with_ymd_and_hms(2026, 11, 25, 10, 0, 0)
                 .single()
@@ -153,7 +168,11 @@ mod tests {
                "client_id": "c-1", "created_at": "2026-11-25T10:00:00.123Z", "deleted": false,
                "rev": 9, "edited_at": null, "deleted_by": null,
                "reply_to": {"seq": 2, "sender_id": 8, "excerpt": "earlier", "deleted": false},
-               "reactions": [{"emoji": "👍", "count": 1, "user_ids": [8]}]})
+               "reactions": [{"emoji": "👍", "count": 1, "user_ids": [8]}],
+               "attachments": [{"id": 4, "name": "cat.png", "content_type": "image/png",
+                                "size": 1234, "width": 640, "height": 480,
+                                "url": "/api/attachments/4/original?exp=1&sig=s",
+                                "thumbnail_url": "/api/attachments/4/thumbnail?exp=1&sig=t"}]})
     }
 
     fn user_json() -> Value {
@@ -184,8 +203,19 @@ mod tests {
                 body: "hi".into(),
                 client_id: "c".into(),
                 reply_to: None,
+                attachments: Vec::new(),
             },
             json!({"type": "send", "room_id": 3, "body": "hi", "client_id": "c"}),
+        );
+        assert_client_frame(
+            ClientFrame::Send {
+                room_id: RoomId(3),
+                body: String::new(),
+                client_id: "c".into(),
+                reply_to: None,
+                attachments: vec![AttachmentId(5), AttachmentId(4)],
+            },
+            json!({"type": "send", "room_id": 3, "body": "", "client_id": "c", "attachments": [5, 4]}),
         );
         assert_client_frame(
             ClientFrame::Send {
@@ -193,6 +223,7 @@ mod tests {
                 body: "hi".into(),
                 client_id: "c".into(),
                 reply_to: Some(2),
+                attachments: Vec::new(),
             },
             json!({"type": "send", "room_id": 3, "body": "hi", "client_id": "c", "reply_to": 2}),
         );

@@ -39,3 +39,7 @@ id_type!(
     /// A stored message (global id; `seq` is its position inside the room).
     MessageId
 );
+id_type!(
+    /// v1.1: an uploaded file (attached to at most one message).
+    AttachmentId
+);

@@ -7,8 +7,8 @@ pub mod types;
 pub mod validation;
 
 pub use frames::{ClientFrame, ServerFrame};
-pub use ids::{MessageId, RoomId, UserId};
+pub use ids::{AttachmentId, MessageId, RoomId, UserId};
 pub use types::*;
 pub use validation::{
-    ClientId, DisplayName, Emoji, MessageBody, Password, Username, ValidationError,
+    ClientId, DisplayName, Emoji, FileName, MessageBody, Password, Username, ValidationError,
 };

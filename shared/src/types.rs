@@ -1,6 +1,6 @@
 //! REST bodies and the resources they carry.
 
-use crate::ids::{MessageId, RoomId, UserId};
+use crate::ids::{AttachmentId, MessageId, RoomId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -48,7 +48,31 @@ pub struct Message {
     /// v1.1: in the order each emoji was first used on this message.
     #[serde(default)]
     pub reactions: Vec<Reaction>,
+    /// v1.1: files sent with the message, in the order they were given; none once deleted.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
+
+/// v1.1: an uploaded file as its room's members (or its uploader, before sending) see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub name: String,
+    /// The type the server decided from the bytes.
+    pub content_type: String,
+    pub size: i64,
+    /// Images only: as displayed (EXIF orientation applied).
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    /// Capability links: work without a session, for a limited time (see api.md).
+    pub url: String,
+    pub thumbnail_url: Option<String>,
+}
+
+/// Most attachments one message may carry.
+pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
+/// Longest attachment name, in bytes.
+pub const MAX_ATTACHMENT_NAME_BYTES: usize = 255;
 
 /// Who deleted a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,11 +220,16 @@ pub struct RoomsResponse {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendMessage {
+    /// May be empty (or left out) when the message carries attachments.
+    #[serde(default)]
     pub body: String,
     pub client_id: String,
     /// v1.1: the `seq` of the message of the same room this one answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<i64>,
+    /// v1.1: uploads of the sender's own, in display order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentId>,
 }
 
 /// `PATCH /api/rooms/{id}/messages/{seq}`.

@@ -133,14 +133,54 @@ pub struct MessageBody(String);
 
 impl MessageBody {
     pub fn parse(raw: String) -> Result<Self, ValidationError> {
+        Self::parse_beside(raw, 0)
+    }
+
+    /// v1.1: a message with attachments may have an empty body.
+    pub fn parse_beside(raw: String, attachments: usize) -> Result<Self, ValidationError> {
         let chars = raw.trim().chars().count();
-        if chars == 0 {
+        if chars == 0 && attachments == 0 {
             return Err(ValidationError::new("body", "must not be empty"));
         }
         if chars > MESSAGE_MAX_CHARS {
             return Err(ValidationError::new(
                 "body",
                 format!("must be at most {MESSAGE_MAX_CHARS} characters"),
+            ));
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// v1.1: an attachment's file name: not blank, at most `MAX_ATTACHMENT_NAME_BYTES` bytes, no
+/// path separator and no control character (it ends up in a `Content-Disposition`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileName(String);
+
+impl FileName {
+    pub fn parse(raw: String) -> Result<Self, ValidationError> {
+        let max = crate::types::MAX_ATTACHMENT_NAME_BYTES;
+        if raw.trim().is_empty() {
+            return Err(ValidationError::new("name", "must not be empty"));
+        }
+        if raw.len() > max {
+            return Err(ValidationError::new(
+                "name",
+                format!("must be at most {max} bytes"),
+            ));
+        }
+        if raw.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
+            return Err(ValidationError::new(
+                "name",
+                "must not hold /, \\ or control characters",
             ));
         }
         Ok(Self(raw))
@@ -292,6 +332,15 @@ mod tests {
     fn bodies_are_measured_trimmed_but_kept_verbatim() {
         assert!(MessageBody::parse("   \n\t ".into()).is_err());
         assert!(MessageBody::parse(String::new()).is_err());
+        assert!(MessageBody::parse_beside(String::new(), 1).is_ok());
+        assert!(FileName::parse("photo 1.jpg".into()).is_ok());
+        assert!(FileName::parse("こんにちは.png".into()).is_ok());
+        for bad in ["", "  ", "a/b", "a\\b", "a\nb", "a\u{7f}b"] {
+            assert!(FileName::parse(bad.into()).is_err(), "{bad:?}");
+        }
+        assert!(FileName::parse("x".repeat(255)).is_ok());
+        assert!(FileName::parse("é".repeat(128)).is_err(), "256 bytes");
+        assert!(MessageBody::parse_beside("x".repeat(4001), 1).is_err());
         assert_eq!(
             MessageBody::parse("  hi\n there ".into()).unwrap().as_str(),
             "  hi\n there "

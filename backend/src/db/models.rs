@@ -6,7 +6,7 @@ use super::schema::{
 use super::to_utc;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use shared::{DeletedBy, Message, MessageId, Reaction, ReplyRef, RoomId, User, UserId};
+use shared::{Attachment, DeletedBy, Message, MessageId, Reaction, ReplyRef, RoomId, User, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]
@@ -119,9 +119,15 @@ pub const DELETED_BY_SENDER: &str = "sender";
 pub const DELETED_BY_ADMIN: &str = "admin";
 
 impl MessageRow {
-    /// The API view, given what lives in other rows: the answered message and the reactions
-    /// (see `domain::message_views`, which loads them for many messages at once).
-    pub fn into_message(self, reply_to: Option<ReplyRef>, reactions: Vec<Reaction>) -> Message {
+    /// The API view, given what lives in other rows: the answered message, the reactions and
+    /// the attachments (see `domain::message_views`, which loads them for many messages at
+    /// once). A deleted message shows neither reactions nor attachments.
+    pub fn into_message(
+        self,
+        reply_to: Option<ReplyRef>,
+        reactions: Vec<Reaction>,
+        attachments: Vec<Attachment>,
+    ) -> Message {
         let deleted_by = match self.deleted_by.as_deref() {
             Some(DELETED_BY_SENDER) => Some(DeletedBy::Sender),
             Some(_) => Some(DeletedBy::Admin),
@@ -143,6 +149,11 @@ impl MessageRow {
             deleted_by,
             reply_to,
             reactions: if self.deleted { Vec::new() } else { reactions },
+            attachments: if self.deleted {
+                Vec::new()
+            } else {
+                attachments
+            },
         }
     }
 }

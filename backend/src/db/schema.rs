@@ -99,6 +99,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        uploader_id -> BigInt,
+        name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        width -> Nullable<BigInt>,
+        height -> Nullable<BigInt>,
+        object_key -> Text,
+        thumbnail_key -> Nullable<Text>,
+        link_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    message_attachments (attachment_id) {
+        attachment_id -> BigInt,
+        message_id -> BigInt,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> BigInt,
         actor_id -> Nullable<BigInt>,
@@ -119,6 +143,9 @@ diesel::joinable!(audit_log -> users (actor_id));
 diesel::joinable!(reactions -> messages (message_id));
 diesel::joinable!(message_revisions -> messages (message_id));
 diesel::joinable!(message_bigrams -> messages (message_id));
+diesel::joinable!(attachments -> users (uploader_id));
+diesel::joinable!(message_attachments -> attachments (attachment_id));
+diesel::joinable!(message_attachments -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -130,5 +157,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reactions,
     message_revisions,
     message_bigrams,
-    blocks
+    blocks,
+    attachments,
+    message_attachments
 );

@@ -209,6 +209,8 @@ fn write(
                 message_revisions::table.filter(message_revisions::message_id.eq(row.id)),
             )
             .execute(conn)?;
+            // Its files go too; `uploads::sweep` deletes the objects no row names any more.
+            super::attachments::purge_of_message(conn, row.id)?;
             empty(conn, &mut row, TOMBSTONE_BODY, DELETED_BY_ADMIN, rev)?;
             let admin = match target {
                 Target::Admin { user, .. } => Some(user),

@@ -1,7 +1,8 @@
-//! The API view of stored messages: a row plus what lives in other rows (its reactions and
-//! the current excerpt of the message it answers), loaded with a fixed number of queries for
+//! The API view of stored messages: a row plus what lives in other rows (its reactions, its
+//! attachments and the current excerpt of the message it answers), loaded with a fixed number of queries for
 //! any number of messages.
 
+use super::attachments;
 use crate::db::models::MessageRow;
 use crate::db::schema::{messages, reactions};
 use crate::db::DbConn;
@@ -16,12 +17,15 @@ pub fn views(conn: &mut DbConn, rows: Vec<MessageRow>) -> QueryResult<Vec<Messag
     }
     let mut reactions = reactions_of(conn, &rows)?;
     let originals = originals_of(conn, &rows)?;
+    let live: Vec<i64> = rows.iter().filter(|r| !r.deleted).map(|r| r.id).collect();
+    let mut attachments = attachments::of_messages(conn, &live)?;
     Ok(rows
         .into_iter()
         .map(|row| {
             let reply_to = reply_ref(&row, &originals);
             let reactions = reactions.remove(&row.id).unwrap_or_default();
-            row.into_message(reply_to, reactions)
+            let attachments = attachments.remove(&row.id).unwrap_or_default();
+            row.into_message(reply_to, reactions, attachments)
         })
         .collect())
 }

@@ -1,5 +1,6 @@
 //! Storing messages (numbered per room, idempotent per sender) and reading them back.
 
+use super::attachments::{self, Requested};
 use super::message_views::{self, load_originals, reply_ref, Originals};
 use super::rooms::member_room;
 use super::search;
@@ -110,6 +111,8 @@ pub struct SendRequest {
     pub client_id: ClientId,
     /// The `seq` of the message of the same room this one answers.
     pub reply_to: Option<i64>,
+    /// Uploads of the sender's, in display order.
+    pub attachments: Vec<i64>,
 }
 
 /// Group commit: stores many senders' messages in ONE transaction (one fsync), numbering
@@ -131,9 +134,9 @@ pub fn store_batch(
     let plans = plan(batch, &known);
     let inserted = conn.transaction::<_, diesel::result::Error, _>(|conn| {
         let placed = number(conn, batch, &plans, now)?;
-        insert(conn, &placed, now)
+        insert(conn, batch, &placed, now)
     })?;
-    Ok(answer(plans, &inserted, &known.originals))
+    Ok(answer(batch, plans, &inserted, &known))
 }
 
 /// What storage already holds for a batch: its rooms, the senders' earlier messages with
@@ -144,6 +147,7 @@ struct Known {
     originals: Originals,
     /// `(blocker, blocked)` between the rooms' members.
     blocks: Vec<(i64, i64)>,
+    uploads: Requested,
 }
 
 impl Known {
@@ -175,11 +179,17 @@ impl Known {
             .filter_map(|r| r.reply_to.map(|seq| (r.room_id, seq)))
             .collect();
         let originals = load_originals(conn, &answered)?;
+        let upload_ids: Vec<i64> = batch
+            .iter()
+            .flat_map(|r| r.attachments.iter().copied())
+            .collect();
+        let uploads = Requested::load(conn, &upload_ids)?;
         Ok(Known {
             rooms,
             earlier,
             originals,
             blocks,
+            uploads,
         })
     }
 }
@@ -197,6 +207,8 @@ enum Plan {
 /// Decides each request's fate from what storage holds, before anything is written.
 fn plan(batch: &[SendRequest], known: &Known) -> Vec<Plan> {
     let mut first_in_batch: HashMap<(i64, &str), usize> = HashMap::new();
+    // Uploads given to an earlier send of this batch.
+    let mut taken: HashSet<i64> = HashSet::new();
     batch
         .iter()
         .enumerate()
@@ -228,6 +240,12 @@ fn plan(batch: &[SendRequest], known: &Known) -> Vec<Plan> {
             match first_in_batch.entry((req.sender, req.client_id.as_str())) {
                 Entry::Occupied(first) => Plan::SameAs(*first.get(), room),
                 Entry::Vacant(slot) => {
+                    if let Some(refusal) =
+                        known.uploads.refusal(req.sender, &req.attachments, &taken)
+                    {
+                        return Plan::Done(Err(refusal));
+                    }
+                    taken.extend(&req.attachments);
                     slot.insert(i);
                     Plan::Insert(room)
                 }
@@ -291,13 +309,17 @@ fn number<'a>(
     Ok(placed)
 }
 
-/// Inserts the numbered messages; their rows by request index.
+/// Inserts the numbered messages and gives them their uploads; their rows by request index.
 fn insert(
     conn: &mut DbConn,
+    batch: &[SendRequest],
     placed: &[(usize, NewMessage)],
     now: NaiveDateTime,
 ) -> QueryResult<HashMap<usize, MessageRow>> {
     let ids = insert_all(conn, placed)?;
+    for ((i, _), id) in placed.iter().zip(&ids) {
+        attachments::attach(conn, *id, &batch[*i].attachments)?;
+    }
     // Findable once acknowledged: indexed in the transaction that stores it.
     let keys: Vec<(i64, &str)> = placed
         .iter()
@@ -330,14 +352,19 @@ fn insert(
 
 /// Each request's outcome, in request order, once the transaction has committed.
 fn answer(
+    batch: &[SendRequest],
     plans: Vec<Plan>,
     inserted: &HashMap<usize, MessageRow>,
-    originals: &Originals,
+    known: &Known,
 ) -> Vec<Result<Stored, AppError>> {
-    // A new message has no reactions yet; its reply excerpt comes from what `Known` loaded.
-    let fresh = |row: &MessageRow| {
-        row.clone()
-            .into_message(reply_ref(row, originals), Vec::new())
+    // A new message has no reactions yet; its reply excerpt and its uploads come from what
+    // `Known` loaded.
+    let fresh = |i: usize, row: &MessageRow| {
+        row.clone().into_message(
+            reply_ref(row, &known.originals),
+            Vec::new(),
+            known.uploads.views(&batch[i].attachments),
+        )
     };
     let vanished = || AppError::internal(anyhow::anyhow!("batched message vanished"));
     plans
@@ -348,14 +375,14 @@ fn answer(
             Plan::Insert(room) => inserted
                 .get(&i)
                 .map(|row| Stored {
-                    message: fresh(row),
+                    message: fresh(i, row),
                     created: true,
                     room,
                 })
                 .ok_or_else(vanished),
             Plan::SameAs(first, room) => inserted
                 .get(&first)
-                .map(fresh)
+                .map(|row| fresh(first, row))
                 .ok_or_else(vanished)
                 .and_then(|message| earlier_send(message, room)),
         })
@@ -590,6 +617,7 @@ mod tests {
             body: MessageBody::parse(body.into()).unwrap(),
             client_id: ClientId::parse(client_id.into()).unwrap(),
             reply_to: None,
+            attachments: Vec::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod attachments;
 pub mod auth;
 pub mod changes;
 pub mod message_views;

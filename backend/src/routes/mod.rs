@@ -7,4 +7,5 @@ pub mod extract;
 pub mod ops;
 pub mod rooms;
 pub mod spa;
+pub mod uploads;
 pub mod users;

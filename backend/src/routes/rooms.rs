@@ -59,18 +59,11 @@ pub async fn send_message(
     path: web::Path<i64>,
     body: web::Json<SendMessage>,
 ) -> Result<HttpResponse, AppError> {
-    let SendMessage {
-        body,
-        client_id,
-        reply_to,
-    } = body.into_inner();
     let stored = messages::send_message(
         &state,
         caller.id(),
         RoomId(path.into_inner()),
-        body,
-        client_id,
-        reply_to,
+        body.into_inner(),
     )
     .await?;
     Ok(if stored.created {

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use crate::writer::PendingSend;
 use shared::{
     ClientId, Emoji, Message, MessageBody, MessagesResponse, RoomId, SearchQuery, SearchResponse,
-    ServerFrame, UserId,
+    SendMessage, ServerFrame, UserId, MAX_ATTACHMENTS_PER_MESSAGE,
 };
 
 fn rate_limited(retry_after_secs: u64) -> AppError {
@@ -27,19 +27,23 @@ pub fn submit_message(
     state: &AppState,
     sender: UserId,
     room_id: RoomId,
-    body: String,
-    client_id: String,
-    reply_to: Option<i64>,
+    send: SendMessage,
 ) -> Result<PendingSend, AppError> {
-    let client_id = ClientId::parse(client_id)?;
-    let body = MessageBody::parse(body)?;
+    let client_id = ClientId::parse(send.client_id)?;
+    if send.attachments.len() > MAX_ATTACHMENTS_PER_MESSAGE {
+        return Err(AppError::Validation(format!(
+            "attachments: at most {MAX_ATTACHMENTS_PER_MESSAGE} per message"
+        )));
+    }
+    let body = MessageBody::parse_beside(send.body, send.attachments.len())?;
     state.send_limiter.try_take(&sender).map_err(rate_limited)?;
     state.writer.submit(SendRequest {
         sender: sender.0,
         room_id: room_id.0,
         body,
         client_id,
-        reply_to,
+        reply_to: send.reply_to,
+        attachments: send.attachments.iter().map(|id| id.0).collect(),
     })
 }
 
@@ -48,11 +52,9 @@ pub async fn send_message(
     state: &AppState,
     sender: UserId,
     room_id: RoomId,
-    body: String,
-    client_id: String,
-    reply_to: Option<i64>,
+    send: SendMessage,
 ) -> Result<Stored, AppError> {
-    submit_message(state, sender, room_id, body, client_id, reply_to)?.await
+    submit_message(state, sender, room_id, send)?.await
 }
 
 /// One message of a room, for one of its members.

@@ -9,4 +9,5 @@ pub mod moderation;
 pub mod presence;
 pub mod rooms;
 pub mod sessions;
+pub mod uploads;
 pub mod users;

@@ -17,7 +17,7 @@ use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReaso
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use shared::frames::MAX_FRAME_BYTES;
-use shared::{ClientFrame, ErrorCode, ServerFrame, UserId, MAX_PAGE_LIMIT};
+use shared::{ClientFrame, ErrorCode, SendMessage, ServerFrame, UserId, MAX_PAGE_LIMIT};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
@@ -561,8 +561,15 @@ async fn handle_frame(state: &Arc<AppState>, me: UserId, text: &str) -> Handled 
             body,
             client_id,
             reply_to,
+            attachments,
         } => {
-            match messages::submit_message(state, me, room_id, body, client_id.clone(), reply_to) {
+            let send = SendMessage {
+                body,
+                client_id: client_id.clone(),
+                reply_to,
+                attachments,
+            };
+            match messages::submit_message(state, me, room_id, send) {
                 Ok(pending) => Handled::Queued(InFlight { client_id, pending }),
                 Err(e) => Handled::Reply(vec![send_failed(e, &client_id)]),
             }

@@ -333,6 +333,7 @@ async fn blocks_stop_messages_both_ways(one: &TestApp, two: &TestApp) {
             body: "over the socket".into(),
             client_id: "b2".into(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await;
     let frame = bob_ws

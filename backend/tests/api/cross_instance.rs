@@ -55,6 +55,7 @@ async fn two_people_chat_live(one: &TestApp, two: &TestApp) {
             body: "hi across".into(),
             client_id: "x1".into(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await;
     let message = bob_ws.next_message().await;
@@ -71,6 +72,7 @@ async fn two_people_chat_live(one: &TestApp, two: &TestApp) {
             body: "hello back".into(),
             client_id: "y1".into(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await;
     assert_eq!(alice_ws.next_message().await.body, "hello back");

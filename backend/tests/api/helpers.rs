@@ -23,12 +23,14 @@ pub fn postgres_base_url() -> Option<String> {
         .filter(|u| u.starts_with("postgres"))
 }
 
-/// A database of its own for each test, dropped afterwards.
+/// A database of its own for each test, dropped afterwards (with the folder holding its
+/// SQLite file and its uploads).
 enum TestDb {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres {
         admin_url: String,
         name: String,
+        _uploads: tempfile::TempDir,
     },
     /// Owned by another `TestApp` of the same test.
     Shared,
@@ -36,7 +38,10 @@ enum TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let TestDb::Postgres { admin_url, name } = self {
+        if let TestDb::Postgres {
+            admin_url, name, ..
+        } = self
+        {
             if let Ok(mut conn) = diesel::PgConnection::establish(admin_url) {
                 let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
@@ -57,7 +62,8 @@ fn unique_suffix() -> String {
     )
 }
 
-fn fresh_database() -> (String, TestDb) {
+/// The database's URL, the upload store's URL (a folder of the test's own) and what to drop.
+fn fresh_database() -> (String, String, TestDb) {
     match postgres_base_url() {
         Some(admin_url) => {
             let name = format!("chat_test_{}", unique_suffix());
@@ -69,12 +75,20 @@ fn fresh_database() -> (String, TestDb) {
             // Plain TCP: libpq's TLS teardown at process exit races with the connections
             // of servers still alive in other threads and can crash the test binary.
             let url = format!("{base}/{name}?sslmode=disable");
-            (url, TestDb::Postgres { admin_url, name })
+            let uploads = tempfile::tempdir().unwrap();
+            let store = format!("file://{}", uploads.path().display());
+            let db = TestDb::Postgres {
+                admin_url,
+                name,
+                _uploads: uploads,
+            };
+            (url, store, db)
         }
         None => {
             let dir = tempfile::tempdir().unwrap();
             let url = format!("sqlite://{}", dir.path().join("chat.db").display());
-            (url, TestDb::Sqlite(dir))
+            let store = format!("file://{}", dir.path().join("uploads").display());
+            (url, store, TestDb::Sqlite(dir))
         }
     }
 }
@@ -101,8 +115,8 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let (database_url, db) = fresh_database();
-    spawn_on(database_url, db, configure)
+    let (database_url, uploads, db) = fresh_database();
+    spawn_on(database_url, uploads, db, configure)
 }
 
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -129,13 +143,13 @@ pub async fn spawn_pair_with_redis() -> Option<(TestApp, TestApp)> {
         return None;
     }
     let prefix = format!("chat_test_{}", unique_suffix());
-    let (database_url, db) = fresh_database();
+    let (database_url, uploads, db) = fresh_database();
     let redis = |s: &mut Settings| {
         s.redis_url = Some(REDIS_URL.into());
         s.redis_prefix = prefix.clone();
     };
-    let first = spawn_on(database_url.clone(), db, redis);
-    let second = spawn_on(database_url, TestDb::Shared, redis);
+    let first = spawn_on(database_url.clone(), uploads.clone(), db, redis);
+    let second = spawn_on(database_url, uploads, TestDb::Shared, redis);
     for app in [&first, &second] {
         wait_until_pubsub_ok(app).await;
     }
@@ -154,13 +168,19 @@ async fn wait_until_pubsub_ok(app: &TestApp) {
     panic!("pub/sub never came up");
 }
 
-fn spawn_on(database_url: String, db: TestDb, configure: impl FnOnce(&mut Settings)) -> TestApp {
+fn spawn_on(
+    database_url: String,
+    uploads: String,
+    db: TestDb,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         let _ = backend::telemetry::init("info");
     }
     let mut settings = Settings::defaults();
     settings.bind = "127.0.0.1:0".into();
     settings.database_url = database_url.clone();
+    settings.upload_store = Some(uploads);
     settings.static_dir = "/nonexistent-chat-dist".into();
     settings.workers = 2;
     configure(&mut settings);

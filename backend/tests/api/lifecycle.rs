@@ -509,6 +509,7 @@ async fn every_change_reaches_every_socket(one: &TestApp, two: &TestApp) {
             body: "live original".into(),
             client_id: "o1".into(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await;
     let original = bob_ws.next_message().await;
@@ -518,6 +519,7 @@ async fn every_change_reaches_every_socket(one: &TestApp, two: &TestApp) {
             body: "live reply".into(),
             client_id: "o2".into(),
             reply_to: Some(original.seq),
+            attachments: Vec::new(),
         })
         .await;
     let ack = bob_ws
@@ -533,6 +535,7 @@ async fn every_change_reaches_every_socket(one: &TestApp, two: &TestApp) {
             body: "to nowhere".into(),
             client_id: "o3".into(),
             reply_to: Some(77),
+            attachments: Vec::new(),
         })
         .await;
     let refused = bob_ws

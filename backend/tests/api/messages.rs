@@ -129,6 +129,7 @@ async fn concurrent_senders_get_seq_numbers_without_gaps_or_duplicates() {
                     body: format!("ws{n}-{i}"),
                     client_id: format!("ws{n}-{i}"),
                     reply_to: None,
+                    attachments: Vec::new(),
                 })
                 .await;
         }

@@ -108,6 +108,7 @@ async fn a_socket_that_stops_reading_is_released_and_holds_nobody_up() {
                     body: body.clone(),
                     client_id: format!("m-{batch}-{n}"),
                     reply_to: None,
+                    attachments: Vec::new(),
                 })
                 .await;
         }

@@ -107,6 +107,7 @@ async fn send_is_acked_then_delivered_to_every_socket_of_both_members() {
             body: "hello bob".into(),
             client_id: "k1".into(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await;
 
@@ -130,6 +131,7 @@ async fn send_is_acked_then_delivered_to_every_socket_of_both_members() {
             body: "hello bob".into(),
             client_id: "k1".into(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await;
     let again = alice_tab1
@@ -149,6 +151,7 @@ async fn send_is_acked_then_delivered_to_every_socket_of_both_members() {
             body: "after the retry".into(),
             client_id: "k2".into(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await;
     bob_ws
@@ -413,6 +416,7 @@ async fn sending_too_fast_over_the_socket_gets_rate_limited_error_frames() {
             body: "x".into(),
             client_id: format!("f{i}"),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await;
     }
@@ -616,6 +620,7 @@ async fn with_several_writer_lanes_acks_keep_send_order_and_each_room_its_seq_or
             body: format!("m{i}"),
             client_id: format!("c{i}"),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await;
     }

@@ -425,6 +425,7 @@ impl ChatClient {
                 body: body.to_owned(),
                 client_id: client_id.to_owned(),
                 reply_to: None,
+                attachments: Vec::new(),
             };
             if ws.send(&frame).await.is_err() {
                 self.ws = None;

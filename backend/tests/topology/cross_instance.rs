@@ -47,6 +47,7 @@ async fn sockets_on_different_instances_get_each_others_events_live() {
             body: "hello from instance 1".into(),
             client_id: "ann-1".into(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .unwrap();
@@ -70,6 +71,7 @@ async fn sockets_on_different_instances_get_each_others_events_live() {
             body: "hello from instance 2".into(),
             client_id: "bob-1".into(),
             reply_to: None,
+            attachments: Vec::new(),
         })
         .await
         .unwrap();
@@ -188,6 +190,7 @@ async fn users_behind_nginx_chat_live_across_both_instances() {
                 body: body.clone(),
                 client_id: format!("nginx-{round}"),
                 reply_to: None,
+                attachments: Vec::new(),
             })
             .await
             .unwrap();

@@ -326,6 +326,7 @@ impl PairSender {
             body: make_body(self.index, n, body_len),
             client_id: format!("{}-{n}", self.client_prefix),
             reply_to: None,
+            attachments: Vec::new(),
         };
         lock(&self.state).sent += 1;
         let sent = tokio::time::timeout(wait, send_frame(&mut self.sink, &frame)).await;

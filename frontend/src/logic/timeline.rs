@@ -267,6 +267,7 @@ pub(crate) mod tests {
             deleted_by: None,
             reply_to: None,
             reactions: Vec::new(),
+            attachments: Vec::new(),
         }
     }
 

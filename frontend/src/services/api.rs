@@ -216,6 +216,7 @@ pub async fn send_message(
         body: body.to_owned(),
         client_id: client_id.to_owned(),
         reply_to,
+        attachments: Vec::new(),
     };
     request(
         Method::POST,

@@ -233,6 +233,7 @@ impl Chat {
             body: outgoing.body.clone(),
             client_id: outgoing.client_id.clone(),
             reply_to: outgoing.reply_to,
+            attachments: Vec::new(),
         };
         if self.outbox.send(frame) {
             return;

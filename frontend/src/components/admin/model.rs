@@ -508,6 +508,7 @@ mod tests {
             deleted_by: None,
             reply_to: None,
             reactions: Vec::new(),
+            attachments: Vec::new(),
         }
     }
 
