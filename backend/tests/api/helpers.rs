@@ -97,6 +97,8 @@ pub struct TestApp {
     pub address: String,
     pub port: u16,
     pub database_url: String,
+    /// `CHAT_UPLOAD_STORE` of this app: a folder of the test's own.
+    pub upload_store: String,
     pub client: reqwest::Client,
     /// The project's API client (`chat-client`) at this app.
     pub api: chat_client::Api,
@@ -180,7 +182,7 @@ fn spawn_on(
     let mut settings = Settings::defaults();
     settings.bind = "127.0.0.1:0".into();
     settings.database_url = database_url.clone();
-    settings.upload_store = Some(uploads);
+    settings.upload_store = Some(uploads.clone());
     settings.static_dir = "/nonexistent-chat-dist".into();
     settings.workers = 2;
     configure(&mut settings);
@@ -193,6 +195,7 @@ fn spawn_on(
         address,
         port,
         database_url,
+        upload_store: uploads,
         client: api.http().clone(),
         api,
         _db: db,

@@ -6,6 +6,7 @@
 
 mod account;
 mod admin;
+mod attachments;
 mod auth;
 mod bad_input;
 mod cross_instance;
