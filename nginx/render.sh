@@ -13,6 +13,7 @@
 #   NGINX_DIST         the SPA bundle (made absolute)         default <repo>/frontend/dist
 #   NGINX_WORKERS      worker_processes (private only)        default 1
 #   NGINX_MIME_TYPES   mime.types to copy (private only)      default /etc/nginx/mime.types
+#   NGINX_UPLOAD_MAX_BYTES  largest upload body               default $CHAT_UPLOAD_MAX_BYTES, else 26214400 (25 MiB)
 #
 # The Content-Security-Policy allows exactly the inline bootstrap scripts found in
 # NGINX_DIST/index.html (by sha256) and connections to this origin plus the backend named by
@@ -36,6 +37,8 @@ esac
 
 export NGINX_LISTEN="${NGINX_LISTEN:-8088}"
 export NGINX_SERVER_NAME="${NGINX_SERVER_NAME:-_}"
+# The same limit as the backend's (a body of exactly the limit passes both).
+export NGINX_UPLOAD_MAX_BYTES="${NGINX_UPLOAD_MAX_BYTES:-${CHAT_UPLOAD_MAX_BYTES:-26214400}}"
 NGINX_UPSTREAMS="${NGINX_UPSTREAMS:-127.0.0.1:8081 127.0.0.1:8082}"
 dist="${NGINX_DIST:-$repo/frontend/dist}"
 [[ -d "$dist" ]] || { echo "render.sh: NGINX_DIST $dist is not a directory (build the bundle first)" >&2; exit 1; }
@@ -107,7 +110,7 @@ else
     export NGINX_LOAD_MODULES="# no brotli_static module"
 fi
 
-vars='${NGINX_LISTEN} ${NGINX_SERVER_NAME} ${NGINX_UPSTREAM_SERVERS} ${NGINX_DIST} ${NGINX_CSP_SCRIPT_SRC} ${NGINX_CSP_CONNECT_SRC} ${NGINX_IMMUTABLE_ASSETS} ${NGINX_BROTLI_STATIC}'
+vars='${NGINX_LISTEN} ${NGINX_SERVER_NAME} ${NGINX_UPLOAD_MAX_BYTES} ${NGINX_UPSTREAM_SERVERS} ${NGINX_DIST} ${NGINX_CSP_SCRIPT_SRC} ${NGINX_CSP_CONNECT_SRC} ${NGINX_IMMUTABLE_ASSETS} ${NGINX_BROTLI_STATIC}'
 
 if [[ "$mode" == site ]]; then
     envsubst "$vars" <"$here/chat.conf.template"

@@ -318,6 +318,7 @@ fn api_scope() -> actix_web::Scope {
         .route("/rooms/{id}/read", web::post().to(rooms::mark_read))
         .route("/search", web::get().to(rooms::search))
         .route("/uploads", web::post().to(uploads::upload))
+        .route("/uploads/limits", web::get().to(uploads::limits))
         .route(
             "/attachments/{id}/{variant}",
             web::get().to(uploads::download),

@@ -12,6 +12,8 @@
 
 // A test target's root resolves `mod x;` beside itself, hence the explicit paths.
 
+#[path = "topology/attachments.rs"]
+mod attachments;
 #[path = "topology/bucket.rs"]
 mod bucket;
 #[path = "topology/client.rs"]

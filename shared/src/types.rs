@@ -69,6 +69,14 @@ pub struct Attachment {
     pub thumbnail_url: Option<String>,
 }
 
+/// `GET /api/uploads/limits` (an addition to api.md): what a client checks before uploading.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadLimits {
+    pub max_bytes: u64,
+    pub per_minute: u32,
+    pub max_attachments_per_message: usize,
+}
+
 /// Most attachments one message may carry.
 pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
 /// Longest attachment name, in bytes.

@@ -12,7 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use shared::{ApiError, ErrorCode, ErrorResponse};
+use shared::{ApiError, ErrorCode, ErrorResponse, UploadLimits, MAX_ATTACHMENTS_PER_MESSAGE};
 
 #[derive(Debug, Deserialize)]
 pub struct UploadQuery {
@@ -35,6 +35,15 @@ pub async fn upload(
     let attachment =
         uploads::upload(&state, caller.id(), query.into_inner().name, declared, body).await?;
     Ok(HttpResponse::Created().json(attachment))
+}
+
+/// The limits a client checks before it uploads (so a too-large file is refused at once).
+pub async fn limits(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(UploadLimits {
+        max_bytes: state.uploads.max_bytes,
+        per_minute: state.settings.uploads_per_minute,
+        max_attachments_per_message: MAX_ATTACHMENTS_PER_MESSAGE,
+    })
 }
 
 #[derive(Debug, Deserialize)]

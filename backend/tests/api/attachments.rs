@@ -200,6 +200,8 @@ async fn uploads_are_refused_over_the_limit_empty_badly_named_too_big_in_pixels_
     })
     .await;
     let alice = app.register("alice").await;
+    let limits: shared::UploadLimits = json(app.get("/api/uploads/limits", "").await).await;
+    assert_eq!((limits.max_bytes, limits.per_minute), (1000, 30));
     let exactly = upload_response(&app, &alice, "a.bin", "x/y", vec![7u8; 1000]).await;
     assert_eq!(exactly.status(), 201);
     let over = upload_response(&app, &alice, "a.bin", "x/y", vec![7u8; 1001]).await;

@@ -2,37 +2,12 @@
 //! (moto in server mode, started by `deploy/s3-local.sh`), then the objects as a browser
 //! would fetch them.
 
-use crate::harness::{fake_dist, free_port, repo_root, skip, TestDir};
+use crate::harness::{fake_dist, free_port, repo_root, s3_local, skip, S3Local, TestDir};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 const BUCKET: &str = "chat-spa";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-
-/// The local S3 server; stopped (by its PID file) when dropped.
-struct S3Local {
-    dir: PathBuf,
-    port: u16,
-}
-
-fn s3_local(dir: &Path, port: u16, action: &str) -> Output {
-    Command::new("bash")
-        .arg(repo_root().join("deploy/s3-local.sh"))
-        .arg(action)
-        .env("S3_LOCAL_DIR", dir)
-        .env("S3_LOCAL_PORT", port.to_string())
-        .output()
-        .unwrap()
-}
-
-impl Drop for S3Local {
-    fn drop(&mut self) {
-        let out = s3_local(&self.dir, self.port, "stop");
-        if !out.status.success() {
-            eprintln!("s3-local stop: {}", String::from_utf8_lossy(&out.stderr));
-        }
-    }
-}
 
 #[tokio::test]
 async fn the_bundle_lands_in_the_bucket_with_its_types_and_cache_headers() {

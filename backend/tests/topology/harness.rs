@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -463,6 +463,12 @@ impl ChatServer {
         if !config.allowed_origins.is_empty() {
             command.env("CHAT_ALLOWED_ORIGINS", config.allowed_origins.join(","));
         }
+        // The instances of one topology share a folder of the test's own, unless told
+        // otherwise (never one inside the repository).
+        command.env(
+            "CHAT_UPLOAD_STORE",
+            format!("file://{}", dir.join("uploads").display()),
+        );
         for (key, value) in &config.extra_env {
             command.env(key, value);
         }
@@ -810,11 +816,40 @@ impl Topology {
         })
     }
 
+    pub fn database_url(&self) -> &str {
+        &self._db.url
+    }
+
     pub fn instance(&self, number: usize) -> &ChatServer {
         &self.instances[number - 1]
     }
 
     pub fn instance_mut(&mut self, number: usize) -> &mut ChatServer {
         &mut self.instances[number - 1]
+    }
+}
+
+/// The local S3 server; stopped (by its PID file) when dropped.
+pub struct S3Local {
+    pub dir: PathBuf,
+    pub port: u16,
+}
+
+pub fn s3_local(dir: &Path, port: u16, action: &str) -> Output {
+    Command::new("bash")
+        .arg(repo_root().join("deploy/s3-local.sh"))
+        .arg(action)
+        .env("S3_LOCAL_DIR", dir)
+        .env("S3_LOCAL_PORT", port.to_string())
+        .output()
+        .unwrap()
+}
+
+impl Drop for S3Local {
+    fn drop(&mut self) {
+        let out = s3_local(&self.dir, self.port, "stop");
+        if !out.status.success() {
+            eprintln!("s3-local stop: {}", String::from_utf8_lossy(&out.stderr));
+        }
     }
 }
