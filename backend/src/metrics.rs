@@ -4,8 +4,47 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-/// Upper bounds (seconds) of the request-latency histogram buckets.
+/// Upper bounds (seconds) of the latency histograms' buckets.
 const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+/// A Prometheus histogram of durations over `LATENCY_BUCKETS`.
+#[derive(Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64();
+        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.buckets) {
+            if secs <= *bound {
+                bucket.fetch_add(1, Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Relaxed);
+        self.sum_micros
+            .fetch_add(elapsed.as_micros() as u64, Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.buckets) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Relaxed)
+            );
+        }
+        let count = self.count.load(Relaxed);
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{le=\"+Inf\"}} {count}\n{name}_sum {}\n{name}_count {count}",
+            self.sum_micros.load(Relaxed) as f64 / 1e6
+        );
+    }
+}
 
 #[derive(Default)]
 pub struct Metrics {
@@ -13,23 +52,15 @@ pub struct Metrics {
     pub ws_slow_consumers_closed: AtomicU64,
     pub messages_stored: AtomicU64,
     pub frames_delivered: AtomicU64,
-    http_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
-    http_count: AtomicU64,
-    http_sum_micros: AtomicU64,
+    http_requests: Histogram,
     http_server_errors: AtomicU64,
+    /// Reading an upload's type, size and making its thumbnail (images: the decode).
+    pub upload_inspections: Histogram,
 }
 
 impl Metrics {
     pub fn observe_request(&self, elapsed: Duration, status: u16) {
-        let secs = elapsed.as_secs_f64();
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.http_buckets) {
-            if secs <= *bound {
-                bucket.fetch_add(1, Relaxed);
-            }
-        }
-        self.http_count.fetch_add(1, Relaxed);
-        self.http_sum_micros
-            .fetch_add(elapsed.as_micros() as u64, Relaxed);
+        self.http_requests.observe(elapsed);
         if status >= 500 {
             self.http_server_errors.fetch_add(1, Relaxed);
         }
@@ -73,25 +104,15 @@ impl Metrics {
             "HTTP answers with a 5xx status.",
             self.http_server_errors.load(Relaxed).to_string(),
         );
-        let _ = writeln!(
-            out,
-            "# HELP chat_http_request_duration_seconds HTTP request latency.\n\
-             # TYPE chat_http_request_duration_seconds histogram"
+        self.http_requests.render(
+            &mut out,
+            "chat_http_request_duration_seconds",
+            "HTTP request latency.",
         );
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.http_buckets) {
-            let _ = writeln!(
-                out,
-                "chat_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Relaxed)
-            );
-        }
-        let count = self.http_count.load(Relaxed);
-        let _ = writeln!(
-            out,
-            "chat_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}\n\
-             chat_http_request_duration_seconds_sum {}\n\
-             chat_http_request_duration_seconds_count {count}",
-            self.http_sum_micros.load(Relaxed) as f64 / 1e6
+        self.upload_inspections.render(
+            &mut out,
+            "chat_upload_inspect_duration_seconds",
+            "Reading an upload's type and size, and making an image's thumbnail.",
         );
         out
     }

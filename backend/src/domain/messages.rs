@@ -197,7 +197,7 @@ impl Known {
 /// What to do with one request of a batch.
 enum Plan {
     /// Answered without storing anything (not a member, or sent before).
-    Done(Result<Stored, AppError>),
+    Done(Box<Result<Stored, AppError>>),
     /// A new message in this room.
     Insert(RoomRow),
     /// Repeats the `client_id` of an earlier request in the same batch (by index).
@@ -219,22 +219,22 @@ fn plan(batch: &[SendRequest], known: &Known) -> Vec<Plan> {
                 .filter(|r| r.user_lo == req.sender || r.user_hi == req.sender)
                 .cloned()
             else {
-                return Plan::Done(Err(AppError::not_found_room()));
+                return Plan::Done(Box::new(Err(AppError::not_found_room())));
             };
             let key = (req.sender, req.client_id.as_str().to_owned());
             if let Some(existing) = known.earlier.get(&key) {
-                return Plan::Done(earlier_send(existing.clone(), room));
+                return Plan::Done(Box::new(earlier_send(existing.clone(), room)));
             }
             if let Some(refusal) =
                 super::account::send_refusal(&known.blocks, req.sender, room.peer_of(req.sender))
             {
-                return Plan::Done(Err(refusal));
+                return Plan::Done(Box::new(Err(refusal)));
             }
             if let Some(seq) = req.reply_to {
                 if !known.originals.contains_key(&(room.id, seq)) {
-                    return Plan::Done(Err(AppError::Validation(
+                    return Plan::Done(Box::new(Err(AppError::Validation(
                         "reply_to: no message with that seq in this room".into(),
-                    )));
+                    ))));
                 }
             }
             match first_in_batch.entry((req.sender, req.client_id.as_str())) {
@@ -243,7 +243,7 @@ fn plan(batch: &[SendRequest], known: &Known) -> Vec<Plan> {
                     if let Some(refusal) =
                         known.uploads.refusal(req.sender, &req.attachments, &taken)
                     {
-                        return Plan::Done(Err(refusal));
+                        return Plan::Done(Box::new(Err(refusal)));
                     }
                     taken.extend(&req.attachments);
                     slot.insert(i);
@@ -371,7 +371,7 @@ fn answer(
         .into_iter()
         .enumerate()
         .map(|(i, plan)| match plan {
-            Plan::Done(outcome) => outcome,
+            Plan::Done(outcome) => *outcome,
             Plan::Insert(room) => inserted
                 .get(&i)
                 .map(|row| Stored {

@@ -55,9 +55,12 @@ where
             .await
             .map_err(AppError::internal)?;
         let path = spooled.path().to_owned();
-        actix_web::web::block(move || inspect::inspect(&path))
+        let started = std::time::Instant::now();
+        let inspected = actix_web::web::block(move || inspect::inspect(&path))
             .await
-            .map_err(AppError::internal)??
+            .map_err(AppError::internal)?;
+        state.metrics.upload_inspections.observe(started.elapsed());
+        inspected?
     };
     let size = spooled_size(&spooled).await?;
 

@@ -3,7 +3,6 @@
 //! would fetch them.
 
 use crate::harness::{fake_dist, free_port, repo_root, s3_local, skip, S3Local, TestDir};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const BUCKET: &str = "chat-spa";
