@@ -78,9 +78,14 @@ fresh_pg_db() {
 # here is stopped by its PID.
 topo_pids=()
 topo_dir=""
+topo_s3_dir=""
 # A chat-server that does not exit cleanly on SIGTERM is a finding: its logs are kept.
 stop_topology() {
     local pid rc kept=false
+    if [[ -n "$topo_s3_dir" ]]; then
+        S3_LOCAL_DIR="$topo_s3_dir" bash deploy/s3-local.sh stop >/dev/null 2>&1 || true
+        topo_s3_dir=""
+    fi
     for pid in "${topo_pids[@]+"${topo_pids[@]}"}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
@@ -138,7 +143,8 @@ wait_healthy() {
     echo "$1 did not become healthy" >&2
     return 1
 }
-# topology SERVER BENCH [chat-bench global options…]: burst, steady and reactions through nginx.
+# topology SERVER BENCH [chat-bench global options…]: burst, steady, reactions and uploads
+# through nginx.
 topology() {
     local server="$1" bench="$2"
     shift 2
@@ -156,7 +162,22 @@ topology() {
     local env=(DATABASE_URL="$pg_url" REDIS_URL="redis://127.0.0.1:$rport" RUST_LOG=warn
         CHAT_STATIC_DIR="$dir/dist" CHAT_TRUSTED_PROXIES=127.0.0.1
         CHAT_MESSAGES_PER_SECOND=1000000 CHAT_MESSAGE_BURST=1000000
-        CHAT_LOGIN_FAILURES_PER_MINUTE=1000000 CHAT_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE=1000000)
+        CHAT_LOGIN_FAILURES_PER_MINUTE=1000000 CHAT_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE=1000000
+        CHAT_UPLOADS_PER_MINUTE=1000000)
+    # The two instances share their uploads through a local S3-compatible server (moto), as
+    # a production deployment shares a bucket; a folder of the run's own without one.
+    local s3_port store="file://$dir/uploads"
+    read -r s3_port _ _ _ < <(four_free_ports)
+    if S3_LOCAL_DIR="$dir/s3" S3_LOCAL_PORT="$s3_port" bash deploy/s3-local.sh start >/dev/null 2>&1 \
+        && curl -fsS -X PUT "http://127.0.0.1:$s3_port/chat-bench" >/dev/null; then
+        store="s3://chat-bench/uploads"
+        env+=(AWS_ENDPOINT="http://127.0.0.1:$s3_port" AWS_ACCESS_KEY_ID=bench
+            AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-east-1)
+        topo_s3_dir="$dir/s3"
+    else
+        echo "!!! no local S3 server: the topology's uploads use a shared folder" >&2
+    fi
+    env+=(CHAT_UPLOAD_STORE="$store")
     env "${env[@]}" CHAT_BIND="127.0.0.1:$p1" "$server" >"$dir/server1.log" 2>&1 &
     s1=$!; topo_pids+=("$s1"); echo "chat-server 1" >"$dir/pid-$s1"
     wait_healthy "http://127.0.0.1:$p1" || return 1
@@ -169,7 +190,7 @@ topology() {
     topo_pids+=($!); echo "nginx" >"$dir/pid-$!"
     wait_healthy "http://127.0.0.1:$nport" || return 1
     local rc=0
-    for scenario in burst steady reactions; do
+    for scenario in burst steady reactions uploads; do
         echo "=== $scenario through nginx, two instances joined by Redis, PostgreSQL"
         "$bench" --url "http://127.0.0.1:$nport" --server-pid "$s1" --server-pid "$s2" \
             --tag topology=nginx+2xchat-server+redis --tag database=postgres \

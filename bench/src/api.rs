@@ -4,7 +4,7 @@
 use anyhow::{anyhow, Result};
 pub use chat_client::{send_frame, Account, Ws};
 use futures_util::StreamExt;
-use shared::{Message, MessagesResponse, Room, RoomId, User};
+use shared::{Attachment, AttachmentId, Message, MessagesResponse, Room, RoomId, User};
 use std::time::Duration;
 
 pub const PASSWORD: &str = "bench-password-123";
@@ -88,6 +88,43 @@ impl Api {
             .await
             .map_err(|_| anyhow!("reaction on {room_id}/{seq}: no answer within {wait:?}"))?
             .map_err(anyhow::Error::from)
+    }
+
+    /// `POST /api/uploads`: the new upload (bounded by the caller).
+    pub async fn upload(&self, token: &str, name: &str, bytes: Vec<u8>) -> Result<Attachment> {
+        Ok(self.inner.upload(token, name, bytes).await?)
+    }
+
+    /// A message carrying one upload and no text.
+    pub async fn send_with_attachments(
+        &self,
+        me: &Account,
+        room_id: i64,
+        attachment: &AttachmentId,
+    ) -> Result<Message> {
+        let body = serde_json::json!({
+            "body": "",
+            "client_id": format!("att-{}", attachment.0),
+            "attachments": [attachment],
+        });
+        let reply = self
+            .inner
+            .http()
+            .post(self.inner.url(&format!("/api/rooms/{room_id}/messages")))
+            .bearer_auth(&me.token)
+            .json(&body)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            reply.status().as_u16() == 201,
+            "send with attachment: {}",
+            reply.status()
+        );
+        Ok(reply.json().await?)
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        self.inner.http()
     }
 
     /// Every message of the room changed after `rev` (all of them for 0), as stored now.

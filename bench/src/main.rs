@@ -87,6 +87,8 @@ enum Command {
     /// R pairs react and unreact over REST (10 changes/s each) while steady traffic runs:
     /// message_update delivery p99, no lost update.
     Reactions(scenario::reactions::ReactionsArgs),
+    /// U users upload ~1 MiB images at once for D seconds: uploads/s, MiB/s, p99, RSS.
+    Uploads(scenario::uploads::UploadsArgs),
     /// Every scenario above with its default (or quick) sizes.
     All,
     /// Prints a Markdown table of the JSON lines in FILE (the last line of each scenario,
@@ -140,6 +142,7 @@ async fn run(cli: Cli) -> Result<bool> {
             Command::History(defaults()?),
             Command::LoginStorm(defaults()?),
             Command::Reactions(defaults()?),
+            Command::Uploads(defaults()?),
         ],
         other => vec![other.clone()],
     };
@@ -181,6 +184,7 @@ async fn run(cli: Cli) -> Result<bool> {
             Command::History(_) => "history",
             Command::LoginStorm(_) => "login-storm",
             Command::Reactions(_) => "reactions",
+            Command::Uploads(_) => "uploads",
             Command::All | Command::Summarize { .. } => "none",
         };
         let server = Server::start(&spec).await?;
@@ -238,6 +242,7 @@ async fn run_one(ctx: &mut Ctx, command: &Command) -> Result<Report> {
         Command::History(a) => scenario::history::run(ctx, a).await,
         Command::LoginStorm(a) => scenario::login::run(ctx, a).await,
         Command::Reactions(a) => scenario::reactions::run(ctx, a).await,
+        Command::Uploads(a) => scenario::uploads::run(ctx, a).await,
         Command::All | Command::Summarize { .. } => {
             anyhow::bail!("not a scenario")
         }

@@ -91,7 +91,13 @@ impl Server {
             ("CHAT_LOGIN_FAILURES_PER_MINUTE".to_owned(), raised.clone()),
             (
                 "CHAT_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE".to_owned(),
-                raised,
+                raised.clone(),
+            ),
+            ("CHAT_UPLOADS_PER_MINUTE".to_owned(), raised),
+            // The run's own folder, whatever the database (never one in the repository).
+            (
+                "CHAT_UPLOAD_STORE".to_owned(),
+                format!("file://{}", dir.path().join("uploads").display()),
             ),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];

@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::{
-    AuthResponse, CreateRoom, HealthResponse, LoginRequest, Message, MessagesResponse,
+    Attachment, AuthResponse, CreateRoom, HealthResponse, LoginRequest, Message, MessagesResponse,
     RegisterRequest, Room, RoomId, RoomsResponse, SendMessage, User,
 };
 use std::time::Duration;
@@ -188,6 +188,27 @@ impl Api {
             .await?
             .json("rooms", &[200])?;
         Ok(list.rooms)
+    }
+
+    /// `POST /api/uploads?name=`: the file's bytes as the body; the new upload.
+    pub async fn upload(&self, token: &str, name: &str, bytes: Vec<u8>) -> Result<Attachment> {
+        let what = format!("upload {name}");
+        let transport = |e: reqwest::Error| Error::Transport {
+            what: what.clone(),
+            reason: e.to_string(),
+        };
+        let response = self
+            .http
+            .post(self.url("/api/uploads"))
+            .query(&[("name", name)])
+            .bearer_auth(token)
+            .body(bytes)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(transport)?.to_vec();
+        Reply { status, body }.json(&what, &[201])
     }
 
     /// `POST /api/rooms/{id}/messages`: the message, and whether it is new (201) rather

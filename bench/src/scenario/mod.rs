@@ -7,6 +7,7 @@ pub mod login;
 pub mod pairs;
 pub mod reactions;
 pub mod steady;
+pub mod uploads;
 
 use crate::api::Api;
 use crate::report::Errors;
