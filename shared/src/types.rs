@@ -257,6 +257,9 @@ pub struct Revision {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevisionsResponse {
     pub revisions: Vec<Revision>,
+    /// v1.1: the message's files, kept after its sender deleted it (administrators' links).
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 use crate::db::schema::{attachments, message_attachments, messages};
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::uploads::links::{self, Variant};
+use crate::uploads::links::{self, Audience, Variant};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use shared::{Attachment, AttachmentId, MAX_ATTACHMENTS_PER_MESSAGE};
@@ -41,8 +41,13 @@ pub struct NewAttachment {
 }
 
 impl AttachmentRow {
-    /// The API view, with links issued now.
+    /// The API view, with members' links issued now.
     pub fn view(&self, now: DateTime<Utc>) -> Attachment {
+        self.view_for(Audience::Member, now)
+    }
+
+    pub fn view_for(&self, audience: Audience, now: DateTime<Utc>) -> Attachment {
+        let link = |variant| links::issue(&self.link_key, self.id, variant, audience, now);
         Attachment {
             id: AttachmentId(self.id),
             name: self.name.clone(),
@@ -50,11 +55,11 @@ impl AttachmentRow {
             size: self.size,
             width: self.width,
             height: self.height,
-            url: links::issue(&self.link_key, self.id, Variant::Original, now),
+            url: link(Variant::Original),
             thumbnail_url: self
                 .thumbnail_key
                 .as_ref()
-                .map(|_| links::issue(&self.link_key, self.id, Variant::Thumbnail, now)),
+                .map(|_| link(Variant::Thumbnail)),
         }
     }
 
@@ -113,6 +118,21 @@ pub fn of_messages(
             .push(row.view(now));
     }
     Ok(by_message)
+}
+
+/// A message's attachments for an administrator, deleted by its sender or not (an
+/// administrator's deletion removed them), with administrators' links.
+pub fn of_message_for_admin(conn: &mut DbConn, message_id: i64) -> QueryResult<Vec<Attachment>> {
+    let now = Utc::now();
+    Ok(message_attachments::table
+        .inner_join(attachments::table)
+        .filter(message_attachments::message_id.eq(message_id))
+        .order(message_attachments::position.asc())
+        .select(AttachmentRow::as_select())
+        .load::<AttachmentRow>(conn)?
+        .iter()
+        .map(|row| row.view_for(Audience::Admin, now))
+        .collect())
 }
 
 /// The uploads a batch of sends names, and which of them a message holds already.

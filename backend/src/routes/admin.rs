@@ -52,8 +52,12 @@ pub async fn message_revisions(
     _admin: AdminUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let revisions = moderation::revisions(&state, MessageId(path.into_inner())).await?;
-    Ok(HttpResponse::Ok().json(RevisionsResponse { revisions }))
+    let (revisions, attachments) =
+        moderation::revisions(&state, MessageId(path.into_inner())).await?;
+    Ok(HttpResponse::Ok().json(RevisionsResponse {
+        revisions,
+        attachments,
+    }))
 }
 
 pub async fn disable_user(

@@ -3,7 +3,7 @@
 use super::extract::AuthUser;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::usecases::uploads::{self, Wanted};
+use crate::usecases::uploads::{self, LinkParts, Wanted};
 use actix_files::HttpRange;
 use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
@@ -52,6 +52,8 @@ pub struct LinkQuery {
     pub exp: i64,
     #[serde(default)]
     pub sig: String,
+    #[serde(default, rename = "for")]
+    pub audience: Option<String>,
 }
 
 pub async fn download(
@@ -61,7 +63,13 @@ pub async fn download(
     query: web::Query<LinkQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (id, variant) = path.into_inner();
-    let LinkQuery { exp, sig } = query.into_inner();
+    let LinkQuery { exp, sig, audience } = query.into_inner();
+    let link = LinkParts {
+        variant,
+        exp,
+        sig,
+        audience,
+    };
     let range_header = req
         .headers()
         .get(header::RANGE)
@@ -78,7 +86,7 @@ pub async fn download(
             Err(_) => Wanted::Unsatisfiable { size },
         },
     };
-    let opened = match uploads::open_link(&state, id, &variant, exp, sig, wanted).await? {
+    let opened = match uploads::open_link(&state, id, link, wanted).await? {
         Ok(opened) => opened,
         Err(size) => return Ok(unsatisfiable(size)),
     };

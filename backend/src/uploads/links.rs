@@ -1,5 +1,7 @@
 //! Capability links to an attachment's bytes: `/api/attachments/{id}/{variant}?exp=&sig=`,
-//! an HMAC-SHA256 over id, variant and expiry.
+//! an HMAC-SHA256 over id, variant, expiry and audience. An administrator's links
+//! (`&for=admin`) keep working after the sender deleted the message, for the revisions;
+//! members' links end with the deletion.
 //!
 //! Each attachment signs with a random key of its own, stored in its row (so shared through
 //! the database: every instance issues and accepts the same links). Why not one server-wide
@@ -43,6 +45,25 @@ impl Variant {
     }
 }
 
+/// Who a link was issued to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// A member of the message's room (or the uploader, before sending).
+    Member,
+    /// An administrator reading a message's revisions.
+    Admin,
+}
+
+impl Audience {
+    pub fn parse(raw: Option<&str>) -> Option<Audience> {
+        match raw {
+            None => Some(Audience::Member),
+            Some("admin") => Some(Audience::Admin),
+            Some(_) => None,
+        }
+    }
+}
+
 /// A new random link key (hex), for a new attachment row.
 pub fn new_key() -> String {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -51,39 +72,67 @@ pub fn new_key() -> String {
     hex::encode(key)
 }
 
-fn mac(key_hex: &str, id: i64, variant: Variant, exp: i64) -> Option<Hmac<Sha256>> {
+/// What one link signs.
+#[derive(Debug, Clone, Copy)]
+pub struct Signed {
+    pub id: i64,
+    pub variant: Variant,
+    pub audience: Audience,
+    pub exp: i64,
+}
+
+fn mac(key_hex: &str, signed: Signed) -> Option<Hmac<Sha256>> {
     let key = hex::decode(key_hex).ok()?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
-    mac.update(format!("{id}:{}:{exp}", variant.as_str()).as_bytes());
+    let audience = match signed.audience {
+        Audience::Member => "",
+        Audience::Admin => ":admin",
+    };
+    let text = format!(
+        "{}:{}:{}{audience}",
+        signed.id,
+        signed.variant.as_str(),
+        signed.exp
+    );
+    mac.update(text.as_bytes());
     Some(mac)
 }
 
 /// A link valid from `now` for at least `VALID_SECS`.
-pub fn issue(key_hex: &str, id: i64, variant: Variant, now: DateTime<Utc>) -> String {
+pub fn issue(
+    key_hex: &str,
+    id: i64,
+    variant: Variant,
+    audience: Audience,
+    now: DateTime<Utc>,
+) -> String {
     let exp = (now.timestamp() + VALID_SECS).div_euclid(ROUND_SECS) * ROUND_SECS + ROUND_SECS;
-    let sig = mac(key_hex, id, variant, exp)
+    let signed = Signed {
+        id,
+        variant,
+        audience,
+        exp,
+    };
+    let sig = mac(key_hex, signed)
         .map(|m| URL_SAFE_NO_PAD.encode(m.finalize().into_bytes()))
         .unwrap_or_default();
+    let audience = match audience {
+        Audience::Member => "",
+        Audience::Admin => "&for=admin",
+    };
     format!(
-        "/api/attachments/{id}/{}?exp={exp}&sig={sig}",
+        "/api/attachments/{id}/{}?exp={exp}&sig={sig}{audience}",
         variant.as_str()
     )
 }
 
-/// Whether `sig` is this attachment's signature of (id, variant, exp) and `exp` is still
-/// ahead. The comparison is constant-time (`Mac::verify_slice`).
-pub fn verify(
-    key_hex: &str,
-    id: i64,
-    variant: Variant,
-    exp: i64,
-    sig: &str,
-    now: DateTime<Utc>,
-) -> bool {
-    if exp <= now.timestamp() {
+/// Whether `sig` is this attachment's signature of `signed` and its expiry is still ahead.
+/// The comparison is constant-time (`Mac::verify_slice`).
+pub fn verify(key_hex: &str, signed: Signed, sig: &str, now: DateTime<Utc>) -> bool {
+    if signed.exp <= now.timestamp() {
         return false;
     }
-    let (Some(mac), Ok(sig)) = (mac(key_hex, id, variant, exp), URL_SAFE_NO_PAD.decode(sig)) else {
+    let (Some(mac), Ok(sig)) = (mac(key_hex, signed), URL_SAFE_NO_PAD.decode(sig)) else {
         return false;
     };
     mac.verify_slice(&sig).is_ok()
@@ -111,35 +160,53 @@ mod tests {
     fn a_link_verifies_until_it_expires_and_only_for_what_it_was_issued() {
         let key = new_key();
         let now = Utc::now();
-        let link = issue(&key, 7, Variant::Thumbnail, now);
+        let link = issue(&key, 7, Variant::Thumbnail, Audience::Member, now);
         assert!(link.starts_with("/api/attachments/7/thumbnail?exp="));
         let (exp, sig) = parts(&link);
         assert!(exp - now.timestamp() >= VALID_SECS);
-        assert!(verify(&key, 7, Variant::Thumbnail, exp, &sig, now));
-        assert_eq!(link, issue(&key, 7, Variant::Thumbnail, now), "stable");
+        let signed = Signed {
+            id: 7,
+            variant: Variant::Thumbnail,
+            audience: Audience::Member,
+            exp,
+        };
+        assert!(verify(&key, signed, &sig, now));
+        let again = issue(&key, 7, Variant::Thumbnail, Audience::Member, now);
+        assert_eq!(link, again, "stable within the hour");
 
         let later = now + chrono::Duration::seconds(exp - now.timestamp());
-        assert!(
-            !verify(&key, 7, Variant::Thumbnail, exp, &sig, later),
-            "expired"
-        );
-        assert!(
-            !verify(&key, 8, Variant::Thumbnail, exp, &sig, now),
-            "other id"
-        );
-        assert!(
-            !verify(&key, 7, Variant::Original, exp, &sig, now),
-            "other variant"
-        );
-        assert!(
-            !verify(&key, 7, Variant::Thumbnail, exp + 1, &sig, now),
-            "longer"
-        );
-        assert!(
-            !verify(&new_key(), 7, Variant::Thumbnail, exp, &sig, now),
-            "other key"
-        );
-        assert!(!verify(&key, 7, Variant::Thumbnail, exp, "", now));
-        assert!(!verify(&key, 7, Variant::Thumbnail, exp, "%%%", now));
+        assert!(!verify(&key, signed, &sig, later), "expired");
+        let changed = [
+            Signed { id: 8, ..signed },
+            Signed {
+                variant: Variant::Original,
+                ..signed
+            },
+            Signed {
+                audience: Audience::Admin,
+                ..signed
+            },
+            Signed {
+                exp: exp + 1,
+                ..signed
+            },
+        ];
+        for other in changed {
+            assert!(!verify(&key, other, &sig, now), "{other:?}");
+        }
+        assert!(!verify(&new_key(), signed, &sig, now), "other key");
+        assert!(!verify(&key, signed, "", now));
+        assert!(!verify(&key, signed, "%%%", now));
+
+        let admin = issue(&key, 7, Variant::Original, Audience::Admin, now);
+        assert!(admin.ends_with("&for=admin"), "{admin}");
+        let (exp, sig) = parts(&admin);
+        let signed = Signed {
+            id: 7,
+            variant: Variant::Original,
+            audience: Audience::Admin,
+            exp,
+        };
+        assert!(verify(&key, signed, &sig, now));
     }
 }

@@ -3,14 +3,15 @@
 
 use super::messages;
 use super::presence::users_with_presence;
-use crate::domain::admin;
 use crate::domain::changes::{self, Change, Target};
 use crate::domain::messages::Page;
+use crate::domain::{admin, attachments};
 use crate::error::AppError;
 use crate::fanout::Event;
 use crate::state::AppState;
 use shared::{
-    AdminRoom, AdminUser, AuditEntry, MessageId, MessagesResponse, Revision, RoomId, UserId,
+    AdminRoom, AdminUser, Attachment, AuditEntry, MessageId, MessagesResponse, Revision, RoomId,
+    UserId,
 };
 
 /// Every account, with its message count and presence.
@@ -77,11 +78,18 @@ pub async fn delete_message(
     Ok(())
 }
 
-/// A message's texts, oldest first, the current one last.
-pub async fn revisions(state: &AppState, message_id: MessageId) -> Result<Vec<Revision>, AppError> {
+/// A message's texts, oldest first, the current one last, and its files.
+pub async fn revisions(
+    state: &AppState,
+    message_id: MessageId,
+) -> Result<(Vec<Revision>, Vec<Attachment>), AppError> {
     state
         .db
-        .run(move |conn| changes::revisions(conn, message_id.0))
+        .run(move |conn| {
+            let texts = changes::revisions(conn, message_id.0)?;
+            let files = attachments::of_message_for_admin(conn, message_id.0)?;
+            Ok((texts, files))
+        })
         .await
 }
 

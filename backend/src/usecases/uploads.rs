@@ -5,7 +5,7 @@ use crate::domain::attachments::{self, AttachmentRow, NewAttachment};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::uploads::inspect::{self, Inspected};
-use crate::uploads::links::{self, Variant};
+use crate::uploads::links::{self, Audience, Signed, Variant};
 use crate::uploads::store::Fetched;
 use bytes::Bytes;
 use chrono::Utc;
@@ -225,6 +225,15 @@ impl Opened {
     }
 }
 
+/// A link's query, as received.
+pub struct LinkParts {
+    pub variant: String,
+    pub exp: i64,
+    pub sig: String,
+    /// `for`: absent for members, `admin` for administrators.
+    pub audience: Option<String>,
+}
+
 /// A requested byte range, already checked against the object's size.
 pub enum Wanted {
     All,
@@ -241,14 +250,19 @@ pub enum Wanted {
 pub async fn open_link(
     state: &AppState,
     id: i64,
-    variant: &str,
-    exp: i64,
-    sig: String,
+    link: LinkParts,
     range: impl FnOnce(u64) -> Wanted,
 ) -> Result<Result<Opened, u64>, AppError> {
     let variant =
-        Variant::parse(variant).ok_or_else(|| AppError::NotFound("no such file".into()))?;
+        Variant::parse(&link.variant).ok_or_else(|| AppError::NotFound("no such file".into()))?;
     let refused = || AppError::Forbidden("this link has expired or is not valid".into());
+    let audience = Audience::parse(link.audience.as_deref()).ok_or_else(refused)?;
+    let signed = Signed {
+        id,
+        variant,
+        audience,
+        exp: link.exp,
+    };
     let found = state
         .db
         .run(move |conn| Ok(attachments::for_link(conn, id)?))
@@ -256,7 +270,9 @@ pub async fn open_link(
     let Some((row, deleted)) = found else {
         return Err(refused());
     };
-    if !links::verify(&row.link_key, id, variant, exp, &sig, Utc::now()) || deleted == Some(true) {
+    // A sender's deletion ends the members' links; administrators keep theirs (revisions).
+    let ended = deleted == Some(true) && audience == Audience::Member;
+    if !links::verify(&row.link_key, signed, &link.sig, Utc::now()) || ended {
         return Err(refused());
     }
     let key = row

@@ -420,6 +420,16 @@ async fn deleting_a_message_ends_its_links_and_an_administrators_deletion_remove
     for link in [first.url.clone(), first.thumbnail_url.clone().unwrap()] {
         assert_error(fetch(&app, &link, None).await, 403, "forbidden").await;
     }
+    // Administrators still see the files in the message's revisions, with links of their own.
+    let revisions_path = format!("/api/admin/messages/{}/revisions", sent.id.0);
+    let kept: shared::RevisionsResponse = json(app.get(&revisions_path, &root.token).await).await;
+    assert_eq!(kept.attachments.len(), 1);
+    assert!(kept.attachments[0].url.ends_with("&for=admin"));
+    let admin_copy = fetch(&app, &kept.attachments[0].url, None).await;
+    assert_eq!(admin_copy.status(), 200);
+    // An administrator's link is not a member's: changing its audience breaks its signature.
+    let as_member = kept.attachments[0].url.replace("&for=admin", "");
+    assert_error(fetch(&app, &as_member, None).await, 403, "forbidden").await;
 
     let second = upload(&app, &alice, "two.png", png(20, 20)).await;
     let sent: Message = json(send_with(&app, &alice, room, "two", "two", &[second.id]).await).await;
@@ -430,6 +440,12 @@ async fn deleting_a_message_ends_its_links_and_an_administrators_deletion_remove
         .await;
     assert_eq!(removed.status(), 204);
     assert_error(fetch(&app, &second.url, None).await, 403, "forbidden").await;
+    let erased_path = format!("/api/admin/messages/{}/revisions", sent.id.0);
+    let erased: shared::RevisionsResponse = json(app.get(&erased_path, &root.token).await).await;
+    assert!(
+        erased.attachments.is_empty(),
+        "an administrator's deletion keeps no file"
+    );
     // The sweep deletes the objects no row names once they are older than the grace period.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while stored_objects(&app) != 2 {
