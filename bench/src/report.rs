@@ -499,3 +499,42 @@ pub fn aggregate_human(line: &Value) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn spread_is_the_median_and_the_range() {
+        let s = super::Spread::of(vec![3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max), (2.0, 1.0, 3.0));
+        assert_eq!(super::Spread::of(vec![4.0, 1.0]).unwrap().median, 2.5);
+        assert!(super::Spread::of(vec![]).is_none());
+    }
+
+    #[test]
+    fn aggregate_takes_targets_metrics_latencies_and_marks_pressure() {
+        let run = |rate: f64, pressure: f64| {
+            json!({
+                "scenario": "burst", "ok": true, "database": "sqlite",
+                "targets": [{"name": "burst throughput", "value": rate}],
+                "metrics": {"delivered_msgs_per_sec": rate, "latency": {"p50_ms": 1.0, "p99_ms": rate / 100.0}, "slow_seconds": []},
+                "usage": {"cpu_pressure_pct": pressure, "cpu_pressure_marked": pressure > 30.0},
+                "server_cpu": {"writer_us_per_message": 40.0},
+            })
+        };
+        let line = super::aggregate(
+            "burst",
+            &[run(100.0, 5.0), run(300.0, 50.0), run(200.0, 10.0)],
+        );
+        assert_eq!(line["runs"], 3);
+        assert_eq!(line["figures"]["target: burst throughput"]["median"], 200.0);
+        assert_eq!(line["figures"]["metrics.latency.p99_ms"]["max"], 3.0);
+        assert_eq!(
+            line["figures"]["server_cpu.writer_us_per_message"]["min"],
+            40.0
+        );
+        assert_eq!(line["marked_runs"], json!([2]));
+        assert!(super::aggregate_human(&line).contains("MARKED: runs [2]"));
+    }
+}

@@ -745,3 +745,29 @@ pub fn open_files_limit() -> Option<u64> {
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     line.split_whitespace().nth(3)?.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thread_groups_drop_the_number() {
+        assert_eq!(super::thread_group("message-writer-0"), "message-writer");
+        assert_eq!(super::thread_group("actix-rt|system"), "actix-rt|system");
+        assert_eq!(super::thread_group("password-hash-12"), "password-hash");
+        assert_eq!(super::thread_group("42"), "42");
+    }
+
+    #[test]
+    fn stat_lines_give_the_name_and_the_ticks() {
+        let stat = "123 (actix-rt|system) S 1 2 3 4 5 6 7 8 9 10 70 30 0 0 20 0 1 0";
+        assert_eq!(
+            super::parse_stat(stat),
+            Some(("actix-rt|system".to_owned(), 100))
+        );
+    }
+
+    #[test]
+    fn the_machine_section_has_the_cpu_model_and_the_disk() {
+        let m = super::machine();
+        assert!(m.fsync_4k.is_some_and(|f| f.count == 32));
+    }
+}
