@@ -65,7 +65,8 @@ struct Cli {
     /// Registrations in flight while creating users (Argon2 is CPU bound on the server).
     #[arg(long, global = true, default_value_t = 4)]
     register_concurrency: usize,
-    /// Upper bound on one scenario's run time, in seconds [900; quick 300].
+    /// Upper bound on one scenario's run time, in seconds [900; search 3600; soak its
+    /// --seconds + 600; quick 300].
     #[arg(long, global = true)]
     max_secs: Option<u64>,
     /// Runs of each scenario, each on a fresh server; with more than one, an aggregate line
@@ -184,7 +185,6 @@ async fn run(cli: Cli) -> Result<bool> {
         machine.loadavg_at_start.clone().unwrap_or_default(),
         if cli.quick { ", quick mode" } else { "" }
     );
-    let max = Duration::from_secs(cli.max_secs.unwrap_or(if cli.quick { 300 } else { 900 }));
     let mut all_ok = true;
     for command in commands {
         let runs = cli.repeat.unwrap_or(match &command {
@@ -193,6 +193,13 @@ async fn run(cli: Cli) -> Result<bool> {
             _ => 3,
         });
         let runs = runs.max(1);
+        // The search seed (1,000,000 messages) and the soak take longer than the others.
+        let max = Duration::from_secs(cli.max_secs.unwrap_or(match &command {
+            Command::Soak(a) => a.seconds.unwrap_or(if cli.quick { 20 } else { 600 }) + 600,
+            _ if cli.quick => 300,
+            Command::Search(_) => 3600,
+            _ => 900,
+        }));
         let mut lines = Vec::with_capacity(runs);
         for run in 1..=runs {
             let (json, ok) = run_scenario(&cli, &spec, &command, &tags, max, (run, runs)).await?;

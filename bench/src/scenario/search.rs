@@ -18,7 +18,6 @@ use crate::server::Monitor;
 use crate::track::Latency;
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::StreamExt;
-use serde::Serialize;
 use shared::{ClientFrame, MessageId, RoomId, SearchQuery, ServerFrame};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -38,9 +37,13 @@ pub struct SearchArgs {
     /// (`chat-server seed` writes English and Korean only) [2000; quick 40].
     #[arg(long)]
     pub han_messages: Option<u64>,
-    /// Queries per kind of query and filter [200; quick 3].
+    /// Queries per kind of query and filter, per round [100; quick 3].
     #[arg(long)]
     pub queries: Option<u64>,
+    /// Rounds of every series on the same seeded history, each with its CPU pressure, for
+    /// the spread of the figures [3; quick 1].
+    #[arg(long)]
+    pub rounds: Option<u64>,
     /// Seeded users who search, taking turns (each logs in once) [10; quick 2].
     #[arg(long)]
     pub searchers: Option<usize>,
@@ -152,14 +155,18 @@ const HAN_WORDS: &[&str] = &[
 const HAN_RARE: &str = "斑马鱼";
 const HAN_RARE_EVERY: u64 = 50;
 
-/// What one kind's series (with or without `room_id`) saw.
-#[derive(Debug, Default, Serialize)]
-struct Series {
-    latency: Latency,
-    p95_ms: f64,
-    /// Queries that found at least one message.
+/// One series of queries (a kind, with or without `room_id`) over all rounds.
+struct SeriesRun {
+    key: String,
+    term: &'static str,
+    common: bool,
+    filtered: bool,
+    /// The second page of the term (`before` the first page's last id).
+    page2: bool,
+    /// Served by an index (everything but two Latin characters).
+    indexed: bool,
+    samples: Vec<u32>,
     hits: u64,
-    /// Results returned over all queries.
     results: u64,
 }
 
@@ -177,7 +184,8 @@ pub async fn run(ctx: &mut Ctx, args: &SearchArgs) -> Result<Report> {
     let users = args.users.unwrap_or(if quick { 10 } else { 100 }).max(2);
     let rooms = args.rooms.unwrap_or(if quick { 20 } else { 1_000 }).max(1);
     let han_messages = args.han_messages.unwrap_or(if quick { 40 } else { 2_000 });
-    let queries = args.queries.unwrap_or(if quick { 3 } else { 200 }).max(1);
+    let queries = args.queries.unwrap_or(if quick { 3 } else { 100 }).max(1);
+    let rounds = args.rounds.unwrap_or(if quick { 1 } else { 3 }).max(1);
     let searchers_n = args
         .searchers
         .unwrap_or(if quick { 2 } else { 10 })
@@ -188,6 +196,7 @@ pub async fn run(ctx: &mut Ctx, args: &SearchArgs) -> Result<Report> {
     let mut report = Report::new("search");
     report.param("limit", limit);
     report.param("queries_per_series", queries);
+    report.param("rounds", rounds);
     report.param("searchers", searchers_n);
     report.param("han_messages", han_messages);
     report.param("findable", findable);
@@ -316,7 +325,9 @@ pub async fn run(ctx: &mut Ctx, args: &SearchArgs) -> Result<Report> {
         );
     }
 
-    // The queries.
+    // The queries: every series `queries` times per round, `rounds` rounds on the same seeded
+    // history (reseeding a million messages per run would take minutes), each round with its
+    // own CPU pressure, so the figures come with their spread.
     let monitor = Monitor::start(ctx.pids());
     let mut rng = crate::track::now_us() | 1;
     let mut next = move || {
@@ -325,111 +336,188 @@ pub async fn run(ctx: &mut Ctx, args: &SearchArgs) -> Result<Report> {
         rng ^= rng << 17;
         rng
     };
-    let mut all_us = Vec::new();
-    let mut index_us = Vec::new();
+    let mut series: Vec<SeriesRun> = KINDS
+        .iter()
+        .flat_map(|kind| {
+            [false, true].map(|filtered| SeriesRun {
+                key: format!("{}{}", kind.name, if filtered { "_room" } else { "" }),
+                term: kind.term,
+                common: kind.common,
+                filtered,
+                page2: false,
+                indexed: !kind.name.starts_with("latin2"),
+                samples: Vec::new(),
+                hits: 0,
+                results: 0,
+            })
+        })
+        .collect();
+    series.push(SeriesRun {
+        key: "latin3_common_page2".into(),
+        term: "the",
+        common: true,
+        filtered: false,
+        page2: true,
+        indexed: true,
+        samples: Vec::new(),
+        hits: 0,
+        results: 0,
+    });
     let mut disorder = 0u64;
     let mut checked = 0u64;
-    let mut series_json = serde_json::Map::new();
-    let mut rows = Vec::new();
-    let mut worst_p99 = 0.0f64;
-    for kind in KINDS {
-        for filtered in [false, true] {
-            let mut samples = Vec::with_capacity(queries as usize);
-            let mut series = Series::default();
+    let mut rounds_json = Vec::new();
+    let mut round_indexed_p99 = Vec::new();
+    for round in 0..rounds {
+        let round_monitor = Monitor::start(ctx.pids());
+        let mut round_indexed = Vec::new();
+        let mut round_p99 = serde_json::Map::new();
+        for s in series.iter_mut() {
+            let mut round_samples = Vec::with_capacity(queries as usize);
             for q in 0..queries {
                 let searcher = &searchers[q as usize % searchers.len()];
-                let room = filtered.then(|| searcher.rooms[next() as usize % searcher.rooms.len()]);
-                let query = SearchQuery {
-                    q: kind.term.to_owned(),
+                let room = s
+                    .filtered
+                    .then(|| searcher.rooms[next() as usize % searcher.rooms.len()]);
+                let mut query = SearchQuery {
+                    q: s.term.to_owned(),
                     room_id: room.map(RoomId),
                     before: None,
                     limit: Some(limit),
                 };
+                if s.page2 {
+                    // The second page: `before` = the last id of the first (not timed).
+                    let first = ctx.api.search(&searcher.account.token, &query, wait).await;
+                    match first.map(|(_, a)| a.results.last().map(|m| m.id.0)) {
+                        Ok(Some(last)) => query.before = Some(MessageId(last)),
+                        Ok(None) => continue,
+                        Err(e) => {
+                            ctx.errors.add(format!("{}: {e:#}", s.key));
+                            continue;
+                        }
+                    }
+                }
                 match ctx.api.search(&searcher.account.token, &query, wait).await {
                     Ok((us, answer)) => {
-                        samples.push(us);
+                        round_samples.push(us);
                         checked += 1;
-                        disorder += check_answer(ctx, kind.term, searcher, room, None, &answer);
-                        series.results += answer.results.len() as u64;
-                        series.hits += u64::from(!answer.results.is_empty());
+                        let before = query.before.map(|b| b.0);
+                        disorder += check_answer(ctx, s.term, searcher, room, before, &answer);
+                        s.results += answer.results.len() as u64;
+                        s.hits += u64::from(!answer.results.is_empty());
                     }
-                    Err(e) => ctx.errors.add(format!("{}: {e:#}", kind.name)),
+                    Err(e) => ctx.errors.add(format!("{}: {e:#}", s.key)),
                 }
             }
-            if kind.common && !filtered && series.hits == 0 && messages >= 1_000 {
-                ctx.errors.add(format!(
-                    "{} ({:?}): no query found anything in a seeded history",
-                    kind.name, kind.term
-                ));
+            round_p99.insert(
+                s.key.clone(),
+                serde_json::json!(Latency::from_us(round_samples.clone()).p99_ms),
+            );
+            if s.indexed {
+                round_indexed.extend(round_samples.iter().copied());
             }
-            all_us.extend(samples.iter().copied());
-            if !kind.name.starts_with("latin2") {
-                index_us.extend(samples.iter().copied());
-            }
-            series.p95_ms = percentile_ms(&samples, 95.0);
-            series.latency = Latency::from_us(samples);
-            worst_p99 = worst_p99.max(series.latency.p99_ms);
-            let key = format!("{}{}", kind.name, if filtered { "_room" } else { "" });
-            rows.push((
-                key.clone(),
-                format!(
-                    "{:<10} p50 {:.2} / p95 {:.2} / p99 {:.2} / max {:.2} ms, {} of {} found something",
-                    format!("{:?}", kind.term),
-                    series.latency.p50_ms,
-                    series.p95_ms,
-                    series.latency.p99_ms,
-                    series.latency.max_ms,
-                    series.hits,
-                    series.latency.count
-                ),
+            s.samples.extend(round_samples);
+        }
+        let u = round_monitor.finish();
+        let indexed_p99 = Latency::from_us(round_indexed).p99_ms;
+        round_indexed_p99.push(indexed_p99);
+        rounds_json.push(serde_json::json!({
+            "round": round + 1,
+            "indexed_p99_ms": indexed_p99,
+            "cpu_pressure_pct": u.cpu_pressure_pct,
+            "cpu_pressure_marked": u.cpu_pressure_marked,
+            "seconds": u.wall_seconds,
+            "p99_ms": round_p99,
+        }));
+    }
+    let mut all_us = Vec::new();
+    let mut index_us = Vec::new();
+    let mut series_json = serde_json::Map::new();
+    let mut rows = Vec::new();
+    let mut worst_p99 = 0.0f64;
+    for s in &series {
+        if s.common && !s.filtered && s.hits == 0 && messages >= 1_000 {
+            ctx.errors.add(format!(
+                "{} ({:?}): no query found anything in a seeded history",
+                s.key, s.term
             ));
-            series_json.insert(key, serde_json::to_value(&series).unwrap_or_default());
         }
-    }
-    // The second page of a common term (`before` = the last id of the first page).
-    let mut page2 = Vec::new();
-    for q in 0..queries {
-        let searcher = &searchers[q as usize % searchers.len()];
-        let first = SearchQuery {
-            q: "the".into(),
-            room_id: None,
-            before: None,
-            limit: Some(limit),
-        };
-        let Ok((_, answer)) = ctx.api.search(&searcher.account.token, &first, wait).await else {
-            continue;
-        };
-        let Some(last) = answer.results.last().map(|m| m.id.0) else {
-            continue;
-        };
-        let second = SearchQuery {
-            before: Some(MessageId(last)),
-            ..first
-        };
-        match ctx.api.search(&searcher.account.token, &second, wait).await {
-            Ok((us, answer)) => {
-                page2.push(us);
-                checked += 1;
-                disorder += check_answer(ctx, "the", searcher, None, Some(last), &answer);
-            }
-            Err(e) => ctx.errors.add(format!("second page: {e:#}")),
+        all_us.extend(s.samples.iter().copied());
+        if s.indexed {
+            index_us.extend(s.samples.iter().copied());
         }
+        let p95_ms = percentile_ms(&s.samples, 95.0);
+        let latency = Latency::from_us(s.samples.clone());
+        worst_p99 = worst_p99.max(latency.p99_ms);
+        // The spread of this series' p99 over the rounds.
+        let per_round: Vec<f64> = rounds_json
+            .iter()
+            .filter_map(|r| r["p99_ms"][&s.key].as_f64())
+            .collect();
+        let spread = (rounds > 1)
+            .then(|| crate::report::Spread::of(per_round))
+            .flatten();
+        rows.push((
+            s.key.clone(),
+            format!(
+                "{:<10} p50 {:.2} / p95 {p95_ms:.2} / p99 {:.2} / max {:.2} ms, {} of {} found something{}",
+                if s.page2 {
+                    "\"the\" p.2".to_owned()
+                } else {
+                    format!("{:?}", s.term)
+                },
+                latency.p50_ms,
+                latency.p99_ms,
+                latency.max_ms,
+                s.hits,
+                latency.count,
+                spread.as_ref().map_or(String::new(), |sp| format!(
+                    "; p99 per round {:.2}–{:.2}",
+                    sp.min, sp.max
+                ))
+            ),
+        ));
+        series_json.insert(
+            s.key.clone(),
+            serde_json::json!({
+                "term": s.term, "room_id": s.filtered, "latency": latency, "p95_ms": p95_ms,
+                "hits": s.hits, "results": s.results, "p99_per_round": spread,
+            }),
+        );
     }
-    let page2_p95 = percentile_ms(&page2, 95.0);
-    let page2_lat = Latency::from_us(page2.clone());
-    all_us.extend(page2.iter().copied());
-    index_us.extend(page2);
-    rows.push((
-        "latin3_common_page2".into(),
-        format!(
-            "\"the\", before = the first page's last id: p50 {:.2} / p95 {page2_p95:.2} / p99 {:.2} ms (n={})",
-            page2_lat.p50_ms, page2_lat.p99_ms, page2_lat.count
-        ),
-    ));
-    series_json.insert(
-        "latin3_common_page2".into(),
-        serde_json::json!({"latency": page2_lat, "p95_ms": page2_p95}),
-    );
+    if let Some(sp) = (rounds > 1)
+        .then(|| crate::report::Spread::of(round_indexed_p99))
+        .flatten()
+    {
+        let pressure: Vec<String> = rounds_json
+            .iter()
+            .map(|r| {
+                r["cpu_pressure_pct"].as_f64().map_or("n/a".into(), |p| {
+                    format!(
+                        "{p:.0}%{}",
+                        if r["cpu_pressure_marked"].as_bool() == Some(true) {
+                            " MARKED"
+                        } else {
+                            ""
+                        }
+                    )
+                })
+            })
+            .collect();
+        report.metric(
+            "rounds_indexed_p99",
+            &sp,
+            format!(
+                "{rounds} rounds: p99 of the indexed queries median {:.2} ({:.2}–{:.2}) ms; CPU pressure per round {}",
+                sp.median,
+                sp.min,
+                sp.max,
+                pressure.join(" · ")
+            ),
+        );
+    }
+    report
+        .metrics
+        .insert("rounds".into(), serde_json::Value::Array(rounds_json));
     let all_p95 = percentile_ms(&all_us, 95.0);
     let all = Latency::from_us(all_us);
     let indexed = Latency::from_us(index_us);
