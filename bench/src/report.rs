@@ -32,6 +32,9 @@ impl Errors {
     }
 }
 
+/// Fewer acknowledged messages than this give no CPU per message (it would be noise).
+pub const MIN_MESSAGES_PER_MESSAGE_CPU: u64 = 200;
+
 /// Correctness counters: any non-zero of lost, duplicates, disorder, errors fails the run.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Checks {
@@ -159,16 +162,17 @@ impl Report {
         let writer = u.group_cpu("message-writer");
         let workers = u.group_cpu("actix-rt|system");
         let messages = self.checks.acked;
+        // Per message only where messages are the work (a search run sends a handful).
+        let per_message = |cpu: Option<f64>| {
+            cpu.filter(|_| messages >= MIN_MESSAGES_PER_MESSAGE_CPU)
+                .map(|c| c * 1e6 / messages as f64)
+        };
         Some(serde_json::json!({
             "writer_cpu_seconds": writer,
             "writer_busy_pct": writer.map(|w| w / u.wall_seconds.max(1e-9) * 100.0),
-            "writer_us_per_message": writer
-                .filter(|_| messages > 0)
-                .map(|w| w * 1e6 / messages as f64),
+            "writer_us_per_message": per_message(writer),
             "workers_cpu_seconds": workers,
-            "workers_us_per_message": workers
-                .filter(|_| messages > 0)
-                .map(|w| w * 1e6 / messages as f64),
+            "workers_us_per_message": per_message(workers),
             "messages": messages,
             "total_cpu_seconds": u.server_cpu_seconds,
             "groups": u
