@@ -206,6 +206,10 @@ pub async fn run(ctx: &mut Ctx, args: &SearchArgs) -> Result<Report> {
         Some(prefix) => {
             report.param("seeded", "before the run");
             report.param("seeded_prefix", prefix);
+            // As given (the seed printed them when it ran).
+            report.param("messages", messages);
+            report.param("users", users);
+            report.param("rooms", rooms);
             prefix.clone()
         }
         None => {
