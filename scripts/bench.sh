@@ -2,20 +2,29 @@
 # The project's benchmark (issue 5). Every run is bounded and stops by itself.
 #
 #   scripts/bench.sh           the standard set: release build, then every scenario at the
-#                              issue's sizes on SQLite, then burst, steady and reactions on
-#                              PostgreSQL, then the same three through nginx in front of two instances
-#                              joined by Redis (on PostgreSQL), then the release .wasm size.
-#                              Human tables on stderr; one JSON line per scenario appended
-#                              to target/bench/results.jsonl.
-#   scripts/bench.sh --only sqlite|postgres|topology|bundle   one part of the standard set.
+#                              issue's sizes on SQLite (each run three times on a fresh server,
+#                              then a line with the median and min–max; search once, on a
+#                              1,000,000-message history from `chat-server seed`), then burst,
+#                              steady, reactions and search on PostgreSQL, then burst, steady
+#                              and reactions through nginx in front of two instances joined by
+#                              Redis (on PostgreSQL), then the 10-minute soak on SQLite, then
+#                              the release .wasm size. Human tables on stderr; one JSON line per
+#                              run (and one aggregate per repeated scenario) appended to
+#                              target/bench/results.jsonl.
+#   scripts/bench.sh --only sqlite|postgres|topology|soak|bundle   one part of the standard set.
 #   scripts/bench.sh --quick   the correctness run of CI (about a minute): tiny sizes against
 #                              $CHAT_SERVER_BIN (default target/debug/chat-server, built when
-#                              missing): every scenario on SQLite, burst, steady and reactions
-#                              on PostgreSQL and through nginx + two instances + Redis (each
-#                              when available). Fails only on loss, duplicates, disorder or
-#                              errors, never on timing. JSON in target/bench/quick.jsonl.
+#                              missing): every scenario on SQLite (search included: a message
+#                              not found right after its ack fails it), burst, steady,
+#                              reactions and search on PostgreSQL, and burst, steady and
+#                              reactions through nginx + two instances + Redis (each when
+#                              available); one run each, no soak. Fails only on loss,
+#                              duplicates, disorder or errors, never on timing. JSON in
+#                              target/bench/quick.jsonl.
 #
-# Anything after `--` goes to every chat-bench call (e.g. `-- --register-concurrency 2`).
+# Anything after `--` goes to every chat-bench call (e.g. `-- --register-concurrency 2`,
+# `-- --repeat 1` for one run of each scenario).
+# Binaries are looked for under $CARGO_TARGET_DIR (default target/).
 # CHAT_SERVER_BIN and CHAT_BENCH_BIN use prebuilt binaries (BENCH_COMMIT: the commit they
 # were built from); BENCH_RESULTS another results file.
 # PostgreSQL: $BENCH_DATABASE_URL, else $TEST_DATABASE_URL, else
@@ -33,7 +42,7 @@ while [[ $# -gt 0 ]]; do
         --quick) quick=true; shift ;;
         --only) only="${2:-}"; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        *) echo "usage: scripts/bench.sh [--quick | --only sqlite|postgres|topology|bundle] [-- chat-bench options]" >&2; exit 2 ;;
+        *) echo "usage: scripts/bench.sh [--quick | --only sqlite|postgres|topology|soak|bundle] [-- chat-bench options]" >&2; exit 2 ;;
     esac
 done
 
@@ -41,6 +50,7 @@ done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 PG_URL="${BENCH_DATABASE_URL:-${TEST_DATABASE_URL:-postgres://root@127.0.0.1:5432/test}}"
+TARGET="${CARGO_TARGET_DIR:-target}"
 OUT=target/bench
 mkdir -p "$OUT"
 # BENCH_COMMIT: the commit prebuilt binaries were built from (then taken as clean).
@@ -202,18 +212,18 @@ topology() {
 
 # ---------------------------------------------------------------------------------------
 if $quick; then
-    server="${CHAT_SERVER_BIN:-target/debug/chat-server}"
+    server="${CHAT_SERVER_BIN:-$TARGET/debug/chat-server}"
     if [[ ! -x "$server" ]]; then
         cargo build -p backend --locked
     fi
     if [[ -z "${CHAT_BENCH_BIN:-}" ]]; then cargo build -p bench --locked; fi
-    bench="${CHAT_BENCH_BIN:-target/debug/chat-bench}"
+    bench="${CHAT_BENCH_BIN:-$TARGET/debug/chat-bench}"
     results="${BENCH_RESULTS:-$OUT/quick.jsonl}"
     common=(--quick --results "$results" "${tags[@]}" "${extra[@]+"${extra[@]}"}")
     echo "=== chat-bench --quick, every scenario on SQLite ($server)"
     "$bench" --spawn "$server" "${common[@]}" all >/dev/null || status=1
     if pg_reachable; then
-        for scenario in burst steady reactions; do
+        for scenario in burst steady reactions search; do
             fresh_pg_db "quick_$scenario"
             echo "=== chat-bench --quick $scenario on PostgreSQL"
             "$bench" --spawn "$server" --database-url "$pg_url" "${common[@]}" "$scenario" \
@@ -245,12 +255,12 @@ fi
 # The standard set.
 if [[ -z "${CHAT_SERVER_BIN:-}" ]]; then cargo build --release -p backend --locked; fi
 if [[ -z "${CHAT_BENCH_BIN:-}" ]]; then cargo build --release -p bench --locked; fi
-server="${CHAT_SERVER_BIN:-target/release/chat-server}"
-bench="${CHAT_BENCH_BIN:-target/release/chat-bench}"
+server="${CHAT_SERVER_BIN:-$TARGET/release/chat-server}"
+bench="${CHAT_BENCH_BIN:-$TARGET/release/chat-bench}"
 results="${BENCH_RESULTS:-$OUT/results.jsonl}"
 common=(--results "$results" "${tags[@]}" "${extra[@]+"${extra[@]}"}")
 want() { [[ -z "$only" || "$only" == "$1" ]]; }
-echo "=== commit $commit (backend dirty=$dirty), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "=== commit $commit (backend dirty=$dirty), load $(cut -d' ' -f1-3 /proc/loadavg), CPU pressure $(grep some /proc/pressure/cpu 2>/dev/null | cut -d' ' -f2-3)"
 
 if want sqlite; then
     echo "=== every scenario on SQLite"
@@ -259,14 +269,14 @@ fi
 
 if want postgres; then
     if pg_reachable; then
-        for scenario in burst steady reactions; do
+        for scenario in burst steady reactions search; do
             fresh_pg_db "$scenario"
             echo "=== $scenario on PostgreSQL"
             "$bench" --spawn "$server" --database-url "$pg_url" "${common[@]}" "$scenario" \
                 >/dev/null || status=1
         done
     else
-        echo "!!! SKIPPED: burst, steady and reactions on PostgreSQL ($PG_URL not reachable)" >&2
+        echo "!!! SKIPPED: burst, steady, reactions and search on PostgreSQL ($PG_URL not reachable)" >&2
     fi
 fi
 
@@ -276,6 +286,13 @@ if want topology; then
     else
         echo "!!! SKIPPED: the runs through nginx + two instances + Redis ($missing missing)" >&2
     fi
+fi
+
+# Ten minutes at a fixed rate (issue 16): RSS slope, descriptors, p99 per minute, no loss.
+if want soak; then
+    echo "=== soak on SQLite (${BENCH_SOAK_SECONDS:-600} s)"
+    "$bench" --spawn "$server" "${common[@]}" --max-secs $(( ${BENCH_SOAK_SECONDS:-600} + 600 )) \
+        soak --seconds "${BENCH_SOAK_SECONDS:-600}" >/dev/null || status=1
 fi
 
 # The release web bundle as built by scripts/build-frontend.sh (not rebuilt here).

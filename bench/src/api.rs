@@ -4,7 +4,10 @@
 use anyhow::{anyhow, Result};
 pub use chat_client::{send_frame, Account, Ws};
 use futures_util::StreamExt;
-use shared::{Attachment, AttachmentId, Message, MessagesResponse, Room, RoomId, User};
+use shared::{
+    Attachment, AttachmentId, Message, MessagesResponse, Room, RoomId, SearchQuery, SearchResponse,
+    User,
+};
 use std::time::Duration;
 
 pub const PASSWORD: &str = "bench-password-123";
@@ -41,6 +44,56 @@ impl Api {
 
     pub async fn login(&self, username: &str) -> Result<Account> {
         Ok(self.inner.login(username, PASSWORD).await?)
+    }
+
+    /// A login with another password (e.g. the users of `chat-server seed`).
+    pub async fn login_with(&self, username: &str, password: &str) -> Result<Account> {
+        Ok(self.inner.login(username, password).await?)
+    }
+
+    /// `GET /api/rooms`: the caller's rooms.
+    pub async fn rooms(&self, token: &str) -> Result<Vec<Room>> {
+        Ok(self.inner.rooms(token).await?)
+    }
+
+    /// `GET /api/search`: (µs from the request to the last byte, the answer). Bounded by
+    /// `wait`; any status but 200 is an error.
+    pub async fn search(
+        &self,
+        token: &str,
+        query: &SearchQuery,
+        wait: Duration,
+    ) -> Result<(u32, SearchResponse)> {
+        let request = self
+            .inner
+            .http()
+            .get(self.inner.url("/api/search"))
+            .bearer_auth(token)
+            .query(query);
+        let started = std::time::Instant::now();
+        let call = async {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            let body = response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(wait, call)
+            .await
+            .map_err(|_| anyhow!("search {:?}: no answer within {wait:?}", query.q))??;
+        let us = started.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+        anyhow::ensure!(
+            status == 200,
+            "search {:?}: {status} {}",
+            query.q,
+            String::from_utf8_lossy(&body)
+        );
+        Ok((us, serde_json::from_slice(&body)?))
+    }
+
+    /// A websocket as the project's client models it (send a frame, wait for the next).
+    pub async fn socket(&self, token: &str) -> Result<chat_client::Socket> {
+        let (socket, _user) = chat_client::Socket::open(self.inner.ws_url(), token, false).await?;
+        Ok(socket)
     }
 
     /// Opens (or finds) the conversation of `me` with `peer`.

@@ -65,9 +65,15 @@ struct Cli {
     /// Registrations in flight while creating users (Argon2 is CPU bound on the server).
     #[arg(long, global = true, default_value_t = 4)]
     register_concurrency: usize,
-    /// Upper bound on one scenario's run time, in seconds [900; quick 300].
+    /// Upper bound on one scenario's run time, in seconds [900; search 3600; soak its
+    /// --seconds + 600; quick 300].
     #[arg(long, global = true)]
     max_secs: Option<u64>,
+    /// Runs of each scenario, each on a fresh server; with more than one, an aggregate line
+    /// (median, min–max of every figure, runs marked for CPU pressure) follows the runs'
+    /// lines [3; quick 1; search and soak 1].
+    #[arg(long, global = true)]
+    repeat: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -89,7 +95,14 @@ enum Command {
     Reactions(scenario::reactions::ReactionsArgs),
     /// U users upload ~1 MiB images at once for D seconds: uploads/s, MiB/s, p99, RSS.
     Uploads(scenario::uploads::UploadsArgs),
-    /// Every scenario above with its default (or quick) sizes.
+    /// Message search on a seeded history (`chat-server seed`, 1,000,000 messages): p50/p95/
+    /// p99 per kind of query (Latin, Korean, Chinese; 2, 3, 8+ characters; rare and common;
+    /// with and without room_id), and a message findable right after its ack.
+    Search(scenario::search::SearchArgs),
+    /// N pairs at a fixed rate for S seconds: RSS slope after warm-up, descriptors, p99 per
+    /// minute, no loss. Not part of `all`.
+    Soak(scenario::soak::SoakArgs),
+    /// Every scenario above but soak, with its default (or quick) sizes.
     All,
     /// Prints a Markdown table of the JSON lines in FILE (the last line of each scenario,
     /// database and topology), for BENCHMARKS.md. Runs nothing.
@@ -143,6 +156,7 @@ async fn run(cli: Cli) -> Result<bool> {
             Command::LoginStorm(defaults()?),
             Command::Reactions(defaults()?),
             Command::Uploads(defaults()?),
+            Command::Search(defaults()?),
         ],
         other => vec![other.clone()],
     };
@@ -174,10 +188,68 @@ async fn run(cli: Cli) -> Result<bool> {
         machine.loadavg_at_start.clone().unwrap_or_default(),
         if cli.quick { ", quick mode" } else { "" }
     );
-    let max = Duration::from_secs(cli.max_secs.unwrap_or(if cli.quick { 300 } else { 900 }));
     let mut all_ok = true;
     for command in commands {
-        let name = match &command {
+        let runs = cli.repeat.unwrap_or(match &command {
+            _ if cli.quick => 1,
+            Command::Search(_) | Command::Soak(_) => 1,
+            _ => 3,
+        });
+        let runs = runs.max(1);
+        // The search seed (1,000,000 messages) and the soak take longer than the others.
+        let max = Duration::from_secs(cli.max_secs.unwrap_or(match &command {
+            Command::Soak(a) => a.seconds.unwrap_or(if cli.quick { 20 } else { 600 }) + 600,
+            _ if cli.quick => 300,
+            Command::Search(_) => 3600,
+            _ => 900,
+        }));
+        let mut lines = Vec::with_capacity(runs);
+        for run in 1..=runs {
+            let (json, ok) = run_scenario(&cli, &spec, &command, &tags, max, (run, runs)).await?;
+            all_ok &= ok;
+            lines.push(json);
+        }
+        if runs > 1 {
+            let name = lines
+                .first()
+                .and_then(|l| l["scenario"].as_str())
+                .unwrap_or("none")
+                .to_owned();
+            let line = report::aggregate(&name, &lines);
+            eprint!("{}", report::aggregate_human(&line));
+            println!("{line}");
+            append_result(&cli, &line)?;
+        }
+    }
+    Ok(all_ok)
+}
+
+fn append_result(cli: &Cli, json: &Value) -> Result<()> {
+    if let Some(path) = &cli.results {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        writeln!(file, "{json}")?;
+    }
+    Ok(())
+}
+
+/// One run of one scenario on a fresh server: its JSON line and whether it was correct.
+async fn run_scenario(
+    cli: &Cli,
+    spec: &ServerSpec,
+    command: &Command,
+    tags: &Map<String, Value>,
+    max: Duration,
+    repeat: (usize, usize),
+) -> Result<(Value, bool)> {
+    {
+        let name = match command {
             Command::Burst(_) => "burst",
             Command::Steady(_) => "steady",
             Command::Idle(_) => "idle",
@@ -185,14 +257,17 @@ async fn run(cli: Cli) -> Result<bool> {
             Command::LoginStorm(_) => "login-storm",
             Command::Reactions(_) => "reactions",
             Command::Uploads(_) => "uploads",
+            Command::Search(_) => "search",
+            Command::Soak(_) => "soak",
             Command::All | Command::Summarize { .. } => "none",
         };
-        let server = Server::start(&spec).await?;
+        let server = Server::start(spec).await?;
         let context = RunContext {
             quick: cli.quick,
             database: server.database.clone(),
             tags: tags.clone(),
             machine: server::machine(),
+            repeat: (repeat.1 > 1).then_some(repeat),
         };
         let api = api::Api::new(&server.base)?;
         let mut ctx = Ctx {
@@ -203,8 +278,17 @@ async fn run(cli: Cli) -> Result<bool> {
             errors: Arc::new(Errors::default()),
             register_concurrency: cli.register_concurrency,
         };
-        eprintln!("chat-bench: {name} against {} …", ctx.api.base());
-        let outcome = tokio::time::timeout(max, run_one(&mut ctx, &command)).await;
+        if repeat.1 > 1 {
+            eprintln!(
+                "chat-bench: {name} run {} of {} against {} …",
+                repeat.0,
+                repeat.1,
+                ctx.api.base()
+            );
+        } else {
+            eprintln!("chat-bench: {name} against {} …", ctx.api.base());
+        }
+        let outcome = tokio::time::timeout(max, run_one(&mut ctx, command)).await;
         let mut report = match outcome {
             Ok(Ok(report)) => report,
             Ok(Err(e)) => failed(name, &ctx, format!("{e:#}")),
@@ -218,20 +302,9 @@ async fn run(cli: Cli) -> Result<bool> {
         let json = report.to_json(&context);
         eprint!("{}", report.human(&context));
         println!("{json}");
-        if let Some(path) = &cli.results {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("opening {}", path.display()))?;
-            writeln!(file, "{json}")?;
-        }
-        all_ok &= report.ok();
+        append_result(cli, &json)?;
+        Ok((json, report.ok()))
     }
-    Ok(all_ok)
 }
 
 async fn run_one(ctx: &mut Ctx, command: &Command) -> Result<Report> {
@@ -243,6 +316,8 @@ async fn run_one(ctx: &mut Ctx, command: &Command) -> Result<Report> {
         Command::LoginStorm(a) => scenario::login::run(ctx, a).await,
         Command::Reactions(a) => scenario::reactions::run(ctx, a).await,
         Command::Uploads(a) => scenario::uploads::run(ctx, a).await,
+        Command::Search(a) => scenario::search::run(ctx, a).await,
+        Command::Soak(a) => scenario::soak::run(ctx, a).await,
         Command::All | Command::Summarize { .. } => {
             anyhow::bail!("not a scenario")
         }

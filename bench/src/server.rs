@@ -133,6 +133,56 @@ impl Server {
         self.spawned.is_some()
     }
 
+    /// The SQLite file of a spawned server (None for PostgreSQL or an external server).
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let url = &self.spawned.as_ref()?.database_url;
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
+        Some(PathBuf::from(path))
+    }
+
+    /// Bytes of the SQLite file and its WAL.
+    pub fn database_bytes(&self) -> Option<u64> {
+        let path = self.sqlite_path()?;
+        let main = std::fs::metadata(&path).ok()?.len();
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        Some(main + std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0))
+    }
+
+    /// Bytes per table and index of the SQLite database (`dbstat`, through the `sqlite3`
+    /// command when it is installed), largest first.
+    pub async fn sqlite_table_bytes(&self) -> Option<Vec<(String, u64)>> {
+        let path = self.sqlite_path()?;
+        let query = "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC;";
+        let mut command = Command::new("sqlite3");
+        command
+            .arg("-readonly")
+            .arg("-separator")
+            .arg("\t")
+            .arg(&path)
+            .arg(query)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let output = tokio::time::timeout(Duration::from_secs(180), command.output())
+            .await
+            .ok()?
+            .ok()?;
+        if !output.status.success() {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        let rows: Vec<(String, u64)> = text
+            .lines()
+            .filter_map(|l| {
+                let (name, bytes) = l.split_once('\t')?;
+                Some((name.to_owned(), bytes.trim().parse().ok()?))
+            })
+            .collect();
+        (!rows.is_empty()).then_some(rows)
+    }
+
     /// Stops the spawned server and starts a fresh process on the same database (same port),
     /// so memory is measured from a clean start. Only for spawned servers.
     pub async fn restart(&mut self) -> Result<()> {
@@ -141,6 +191,48 @@ impl Server {
             .as_mut()
             .ok_or_else(|| anyhow!("only a spawned server can be restarted"))?;
         terminate(&mut spawned.child).await;
+        self.relaunch().await
+    }
+
+    /// Stops the spawned server, runs `chat-server seed ARGS` on its database (the server's
+    /// environment, at most `within`), and starts the server again on the same port. Returns
+    /// what seed printed (its JSON line). Only for spawned servers.
+    pub async fn seed(&mut self, args: &[String], within: Duration) -> Result<String> {
+        let spawned = self
+            .spawned
+            .as_mut()
+            .ok_or_else(|| anyhow!("only a spawned server can be seeded"))?;
+        terminate(&mut spawned.child).await;
+        let mut command = Command::new(&spawned.binary);
+        command
+            .arg("seed")
+            .args(args)
+            .envs(spawned.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let output = tokio::time::timeout(within, command.output()).await;
+        let output = match output {
+            Ok(out) => out.with_context(|| format!("running {} seed", spawned.binary.display()))?,
+            Err(_) => bail!("chat-server seed did not finish within {within:?}"),
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if !output.status.success() {
+            bail!(
+                "chat-server seed failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        self.relaunch().await?;
+        Ok(stdout)
+    }
+
+    /// Starts the spawned server's process again (the old one is gone) and waits for health.
+    async fn relaunch(&mut self) -> Result<()> {
+        let spawned = self
+            .spawned
+            .as_mut()
+            .ok_or_else(|| anyhow!("only a spawned server can be restarted"))?;
         let started = Instant::now();
         loop {
             match launch(&spawned.binary, &spawned.env, &spawned.log) {
@@ -297,13 +389,93 @@ pub fn sample(pid: u32) -> Option<ProcSample> {
 
 fn cpu_ticks(path: &str) -> Option<u64> {
     let stat = std::fs::read_to_string(path).ok()?;
+    parse_stat(&stat).map(|(_, ticks)| ticks)
+}
+
+/// (comm, utime + stime) of a `/proc/…/stat` line.
+fn parse_stat(stat: &str) -> Option<(String, u64)> {
     // Fields after the command name (which may hold spaces) start at field 3 (state);
     // utime and stime are fields 14 and 15.
-    let rest = &stat[stat.rfind(')')? + 2..];
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat.get(open + 1..close)?.to_owned();
+    let rest = stat.get(close + 2..)?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
+    Some((comm, utime + stime))
+}
+
+/// CPU ticks of every thread of the processes: (pid, tid) → (comm, ticks).
+pub type ThreadTicks = std::collections::BTreeMap<(u32, u32), (String, u64)>;
+
+pub fn thread_ticks(pids: &[u32]) -> ThreadTicks {
+    let mut out = ThreadTicks::new();
+    for pid in pids {
+        let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for entry in dir.flatten() {
+            let Some(tid) = entry.file_name().to_str().and_then(|t| t.parse().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            if let Some(parsed) = parse_stat(&stat) {
+                out.insert((*pid, tid), parsed);
+            }
+        }
+    }
+    out
+}
+
+/// The group a thread's name belongs to: the name without a trailing lane or worker number
+/// (`message-writer-0` → `message-writer`; actix's workers are `actix-rt|system` after the
+/// kernel's 15-byte cut, the accept thread `actix-server ac`).
+pub fn thread_group(comm: &str) -> String {
+    let trimmed = comm.trim_end_matches(|c: char| c.is_ascii_digit());
+    let trimmed = trimmed.strip_suffix('-').unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        comm.to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// CPU of one group of the server's threads over a phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadGroupCpu {
+    pub group: String,
+    /// Threads of the group seen at the end (or only at the start, when they ended).
+    pub threads: usize,
+    pub cpu_seconds: f64,
+    /// The busiest thread of the group, CPU seconds.
+    pub max_thread_cpu_seconds: f64,
+}
+
+/// Per-group CPU between two samples; a thread born during the phase counts from zero, one
+/// that ended is lost (its last ticks are not in the end sample).
+pub fn thread_cpu(start: &ThreadTicks, end: &ThreadTicks) -> Vec<ThreadGroupCpu> {
+    let tck = clock_ticks_per_sec();
+    let mut groups: std::collections::BTreeMap<String, ThreadGroupCpu> = Default::default();
+    for (key, (comm, ticks)) in end {
+        let before = start.get(key).map_or(0, |(_, t)| *t);
+        let seconds = ticks.saturating_sub(before) as f64 / tck;
+        let name = thread_group(comm);
+        let g = groups.entry(name.clone()).or_insert(ThreadGroupCpu {
+            group: name,
+            threads: 0,
+            cpu_seconds: 0.0,
+            max_thread_cpu_seconds: 0.0,
+        });
+        g.threads += 1;
+        g.cpu_seconds += seconds;
+        g.max_thread_cpu_seconds = g.max_thread_cpu_seconds.max(seconds);
+    }
+    let mut out: Vec<ThreadGroupCpu> = groups.into_values().collect();
+    out.sort_by(|a, b| b.cpu_seconds.total_cmp(&a.cpu_seconds));
+    out
 }
 
 pub fn self_cpu_ticks() -> Option<u64> {
@@ -342,6 +514,52 @@ pub struct Usage {
     pub io_pressure_pct: Option<f64>,
     pub load_at_end: Option<String>,
     pub wall_seconds: f64,
+    /// The CPU pressure was over `PRESSURE_MARK_PCT`: a neighbour decided this figure.
+    pub cpu_pressure_marked: bool,
+    /// /proc/pressure/cpu "some avg10" when the phase started and ended (%).
+    pub cpu_pressure_avg10_start: Option<f64>,
+    pub cpu_pressure_avg10_end: Option<f64>,
+    /// The server's CPU by thread group (`message-writer`, `actix-rt|system` = the workers,
+    /// `password-hash`, …), busiest first. Spawned or `--server-pid` servers only.
+    pub server_threads: Vec<ThreadGroupCpu>,
+    /// Open file descriptors of the server(s) at the start and the end.
+    pub server_fds_start: Option<u64>,
+    pub server_fds_end: Option<u64>,
+}
+
+/// A run whose CPU pressure exceeds this share of the time is marked.
+pub const PRESSURE_MARK_PCT: f64 = 30.0;
+
+impl Usage {
+    /// CPU seconds of the thread group `group` (e.g. `message-writer`).
+    pub fn group_cpu(&self, group: &str) -> Option<f64> {
+        self.server_threads
+            .iter()
+            .find(|g| g.group == group)
+            .map(|g| g.cpu_seconds)
+    }
+}
+
+/// `some avg10` of /proc/pressure/cpu.
+fn pressure_avg10(resource: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(format!("/proc/pressure/{resource}")).ok()?;
+    let some = text.lines().find(|l| l.starts_with("some"))?;
+    some.split_whitespace()
+        .find_map(|f| f.strip_prefix("avg10="))?
+        .parse()
+        .ok()
+}
+
+/// Open descriptors of the processes (summed); None when one cannot be read.
+pub fn fd_count(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    let mut total = 0;
+    for pid in pids {
+        total += std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64;
+    }
+    Some(total)
 }
 
 /// Cumulative µs during which some task stalled on `resource` (cpu, io, memory).
@@ -361,6 +579,9 @@ pub struct Monitor {
     client_start: Option<u64>,
     cpu_pressure_start: Option<u64>,
     io_pressure_start: Option<u64>,
+    avg10_start: Option<f64>,
+    threads_start: ThreadTicks,
+    fds_start: Option<u64>,
     t0: Instant,
     peak: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
@@ -391,6 +612,9 @@ impl Monitor {
             client_start: self_cpu_ticks(),
             cpu_pressure_start: pressure_total_us("cpu"),
             io_pressure_start: pressure_total_us("io"),
+            avg10_start: pressure_avg10("cpu"),
+            threads_start: thread_ticks(pids),
+            fds_start: fd_count(pids),
             t0: Instant::now(),
             peak,
             stop,
@@ -406,6 +630,7 @@ impl Monitor {
         let wall = self.t0.elapsed().as_secs_f64().max(1e-9);
         let tck = clock_ticks_per_sec();
         let end = sample_all(&self.pids);
+        let threads_end = thread_ticks(&self.pids);
         if let Some(end) = end {
             self.peak.fetch_max(end.rss_kib, Ordering::Relaxed);
         }
@@ -422,8 +647,15 @@ impl Monitor {
             (Some(s), Some(e)) => Some(e.saturating_sub(s) as f64 / 1e6 / wall * 100.0),
             _ => None,
         };
+        let cpu_pressure = share(self.cpu_pressure_start, "cpu");
         Usage {
-            cpu_pressure_pct: share(self.cpu_pressure_start, "cpu"),
+            cpu_pressure_marked: cpu_pressure.is_some_and(|p| p > PRESSURE_MARK_PCT),
+            cpu_pressure_avg10_start: self.avg10_start,
+            cpu_pressure_avg10_end: pressure_avg10("cpu"),
+            server_threads: thread_cpu(&self.threads_start, &threads_end),
+            server_fds_start: self.fds_start,
+            server_fds_end: fd_count(&self.pids),
+            cpu_pressure_pct: cpu_pressure,
             io_pressure_pct: share(self.io_pressure_start, "io"),
             load_at_end: loadavg(),
             server_peak_rss_kib: self.start.map(|_| self.peak.load(Ordering::Relaxed)),
@@ -444,6 +676,45 @@ pub struct Machine {
     pub mem_total_kib: Option<u64>,
     pub loadavg_at_start: Option<String>,
     pub kernel: Option<String>,
+    /// `model name` of /proc/cpuinfo.
+    pub cpu_model: Option<String>,
+    /// The disk's flush latency where the SQLite file lives: 4 KiB written and
+    /// `fdatasync`ed, 32 times (as `dd bs=4k oflag=dsync`), p50/p90/max in ms.
+    pub fsync_4k: Option<crate::track::Latency>,
+    /// /proc/pressure/cpu "some avg10" when the scenario started (%).
+    pub cpu_pressure_avg10: Option<f64>,
+}
+
+/// The model name of the first CPU.
+pub fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_owned())
+}
+
+/// 4 KiB writes, each followed by `fdatasync`, into a temporary file of `dir`: the latency
+/// of one durable write (what a commit waits for), in µs per write.
+pub fn fsync_probe(dir: &Path, writes: usize) -> Option<crate::track::Latency> {
+    use std::io::{Seek, Write};
+    let mut file = tempfile::Builder::new()
+        .prefix("chat-bench-fsync-")
+        .tempfile_in(dir)
+        .ok()?;
+    let block = [0x5au8; 4096];
+    let mut samples = Vec::with_capacity(writes);
+    for i in 0..writes {
+        // Rewrite the same few blocks, as a database's WAL does, after a first append.
+        let _ = file
+            .as_file_mut()
+            .seek(std::io::SeekFrom::Start((i % 4) as u64 * 4096));
+        let started = Instant::now();
+        file.as_file_mut().write_all(&block).ok()?;
+        file.as_file_mut().sync_data().ok()?;
+        samples.push(started.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+    }
+    Some(crate::track::Latency::from_us(samples))
 }
 
 pub fn machine() -> Machine {
@@ -462,6 +733,9 @@ pub fn machine() -> Machine {
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .ok()
             .map(|s| s.trim().to_owned()),
+        cpu_model: cpu_model(),
+        fsync_4k: fsync_probe(&std::env::temp_dir(), 32),
+        cpu_pressure_avg10: pressure_avg10("cpu"),
     }
 }
 
@@ -476,4 +750,30 @@ pub fn open_files_limit() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     line.split_whitespace().nth(3)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thread_groups_drop_the_number() {
+        assert_eq!(super::thread_group("message-writer-0"), "message-writer");
+        assert_eq!(super::thread_group("actix-rt|system"), "actix-rt|system");
+        assert_eq!(super::thread_group("password-hash-12"), "password-hash");
+        assert_eq!(super::thread_group("42"), "42");
+    }
+
+    #[test]
+    fn stat_lines_give_the_name_and_the_ticks() {
+        let stat = "123 (actix-rt|system) S 1 2 3 4 5 6 7 8 9 10 70 30 0 0 20 0 1 0";
+        assert_eq!(
+            super::parse_stat(stat),
+            Some(("actix-rt|system".to_owned(), 100))
+        );
+    }
+
+    #[test]
+    fn the_machine_section_has_the_cpu_model_and_the_disk() {
+        let m = super::machine();
+        assert!(m.fsync_4k.is_some_and(|f| f.count == 32));
+    }
 }

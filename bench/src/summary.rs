@@ -43,11 +43,20 @@ fn where_run(line: &Value) -> String {
 pub fn markdown(results: &str) -> String {
     let mut last: BTreeMap<(String, String), Value> = BTreeMap::new();
     let mut order = Vec::new();
+    let mut aggregates: BTreeMap<(String, String), Value> = BTreeMap::new();
+    let mut aggregate_order = Vec::new();
     for line in results.lines().filter(|l| !l.trim().is_empty()) {
         let Ok(value) = serde_json::from_str::<Value>(line) else {
             continue;
         };
         let key = (text(&value, &["scenario"]), where_run(&value));
+        if value.get("aggregate").and_then(Value::as_bool) == Some(true) {
+            if !aggregates.contains_key(&key) {
+                aggregate_order.push(key.clone());
+            }
+            aggregates.insert(key, value);
+            continue;
+        }
         if !last.contains_key(&key) {
             order.push(key.clone());
         }
@@ -116,6 +125,53 @@ pub fn markdown(results: &str) -> String {
             text(line, &["tags", "commit"]),
         ));
     }
+    if !aggregate_order.is_empty() {
+        out.push_str(&aggregate_table(&aggregate_order, &aggregates));
+    }
+    out
+}
+
+/// The repeated runs: each target's median and spread, the CPU pressure of every run.
+fn aggregate_table(
+    order: &[(String, String)],
+    lines: &BTreeMap<(String, String), Value>,
+) -> String {
+    let mut out = String::from(
+        "\n| scenario | where | runs | figure | median | min–max | CPU pressure per run | marked (> 30 %) | commit |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for key in order {
+        let Some(line) = lines.get(key) else { continue };
+        let pressure: Vec<String> = line["cpu_pressure_pct"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|v| v.as_f64().map_or("n/a".into(), |p| format!("{p:.0}%")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let marked = line["marked_runs"].to_string();
+        let Some(figures) = line["figures"].as_object() else {
+            continue;
+        };
+        for (name, f) in figures.iter().filter(|(k, _)| {
+            k.starts_with("target: ") || k.as_str() == "server_cpu.writer_us_per_message"
+        }) {
+            let n = |k: &str| f.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {:.2} | {:.2}–{:.2} | {} | {marked} | {} |\n",
+                key.0,
+                key.1,
+                text(line, &["runs"]),
+                name.trim_start_matches("target: "),
+                n("median"),
+                n("min"),
+                n("max"),
+                pressure.join(" · "),
+                text(line, &["tags", "commit"]),
+            ));
+        }
+    }
     out
 }
 
@@ -131,6 +187,11 @@ mod tests {
         ];
         let table = super::markdown(&lines.join("\n"));
         assert_eq!(table.lines().count(), 5, "{table}");
+        let aggregate = r#"{"scenario":"burst","aggregate":true,"runs":3,"database":"sqlite","tags":{"commit":"b"},"figures":{"target: burst throughput":{"values":[1.0,2.0,3.0],"median":2.0,"min":1.0,"max":3.0},"metrics.seconds":{"values":[1.0],"median":1.0,"min":1.0,"max":1.0}},"cpu_pressure_pct":[10.0,40.0,5.0],"marked_runs":[2]}"#;
+        let with = super::markdown(&format!("{}\n{aggregate}", lines.join("\n")));
+        assert!(with.contains("| burst | sqlite | 3 | burst throughput | 2.00 | 1.00–3.00 | 10% · 40% · 5% | [2] | b |"), "{with}");
+        assert!(!with.contains("metrics.seconds"));
+        assert!(with.contains("burst throughput = 200.00 msg/s"));
         assert!(table.contains("burst throughput = 200.00 msg/s"));
         assert!(!table.contains("= 100.00"));
         assert!(table.contains("**FAILED**: lost 1"));

@@ -1,5 +1,6 @@
-//! Burst: N pairs, each sender keeps a window of unacknowledged messages in flight until M
-//! messages in all are sent; throughput = messages stored and delivered to the peer per second.
+//! Burst: N pairs, each sender keeps a window of unacknowledged messages in flight for S
+//! seconds (standard) or until M messages in all are sent (`--messages`, quick mode);
+//! throughput = messages stored and delivered to the peer per second.
 
 use super::pairs::{connect_pairs, join_senders, setup_pairs, shut_down, totals, wait_drained};
 use super::Ctx;
@@ -13,9 +14,14 @@ pub struct BurstArgs {
     /// Sender/recipient pairs, each in its own room [10; quick 2].
     #[arg(long)]
     pub pairs: Option<usize>,
-    /// Messages in all, split over the pairs [20000; quick 400].
+    /// Messages in all, split over the pairs [quick 400; standard: as many as fit in
+    /// --seconds]. Given alone, the burst is sized by count.
     #[arg(long)]
     pub messages: Option<u64>,
+    /// Sending window in seconds: every sender sends until it ends (and at most --messages
+    /// in all when both are given) [10; quick: sized by count].
+    #[arg(long)]
+    pub seconds: Option<f64>,
     /// Unacknowledged messages each sender keeps in flight [64].
     #[arg(long, default_value_t = 64)]
     pub window: usize,
@@ -26,12 +32,24 @@ pub struct BurstArgs {
 
 pub async fn run(ctx: &Ctx, args: &BurstArgs) -> Result<Report> {
     let pairs_n = args.pairs.unwrap_or(if ctx.quick { 2 } else { 10 }).max(1);
+    // Sized by time in standard mode (a one-second burst is decided by the neighbours,
+    // issue 16), by count in quick mode or when only --messages is given.
+    let seconds = match (args.seconds, args.messages) {
+        (Some(s), _) => Some(s.clamp(0.1, 3600.0)),
+        (None, Some(_)) => None,
+        (None, None) if ctx.quick => None,
+        (None, None) => Some(10.0),
+    };
     let total = args
         .messages
-        .unwrap_or(if ctx.quick { 400 } else { 20_000 });
+        .unwrap_or(if seconds.is_some() { u64::MAX / 2 } else { 400 });
     let mut report = Report::new("burst");
     report.param("pairs", pairs_n);
-    report.param("messages", total);
+    report.param(
+        "messages",
+        args.messages.or(seconds.is_none().then_some(total)),
+    );
+    report.param("seconds", seconds);
     report.param("window", args.window);
     report.param("body_bytes", args.body_bytes);
 
@@ -50,6 +68,8 @@ pub async fn run(ctx: &Ctx, args: &BurstArgs) -> Result<Report> {
 
     let monitor = Monitor::start(ctx.pids());
     let start_us = crate::track::now_us();
+    let deadline =
+        seconds.map(|s| std::time::Instant::now() + std::time::Duration::from_secs_f64(s));
     let mut tasks = Vec::new();
     for (i, mut sender) in senders.into_iter().enumerate() {
         let share = total / pairs_n as u64 + u64::from((i as u64) < total % pairs_n as u64);
@@ -58,6 +78,9 @@ pub async fn run(ctx: &Ctx, args: &BurstArgs) -> Result<Report> {
         let wait = ctx.ack_wait();
         tasks.push(tokio::spawn(async move {
             for n in 0..share {
+                if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                    break;
+                }
                 if let Err(e) = sender.send(n, body_bytes, wait).await {
                     errors.add(format!("{e:#}"));
                     break;

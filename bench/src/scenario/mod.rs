@@ -1,4 +1,4 @@
-//! The scenarios of issue 5 and what they share.
+//! The scenarios of issues 5, 14 and 16 and what they share.
 
 pub mod burst;
 pub mod history;
@@ -6,6 +6,8 @@ pub mod idle;
 pub mod login;
 pub mod pairs;
 pub mod reactions;
+pub mod search;
+pub mod soak;
 pub mod steady;
 pub mod uploads;
 
