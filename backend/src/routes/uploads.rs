@@ -90,7 +90,7 @@ pub async fn download(
         Ok(opened) => opened,
         Err(size) => return Ok(unsatisfiable(size)),
     };
-    let served_type = opened.served_type();
+    let served_type = opened.served_type().to_owned();
     let disposition = ContentDisposition {
         disposition: if opened.inline() {
             DispositionType::Inline

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use crate::writer::PendingSend;
 use shared::{
     ClientId, Emoji, Message, MessageBody, MessagesResponse, RoomId, SearchQuery, SearchResponse,
-    SendMessage, ServerFrame, UserId, MAX_ATTACHMENTS_PER_MESSAGE,
+    SendMessage, ServerFrame, UserId,
 };
 
 fn rate_limited(retry_after_secs: u64) -> AppError {
@@ -30,11 +30,7 @@ pub fn submit_message(
     send: SendMessage,
 ) -> Result<PendingSend, AppError> {
     let client_id = ClientId::parse(send.client_id)?;
-    if send.attachments.len() > MAX_ATTACHMENTS_PER_MESSAGE {
-        return Err(AppError::Validation(format!(
-            "attachments: at most {MAX_ATTACHMENTS_PER_MESSAGE} per message"
-        )));
-    }
+    // How many uploads, and whose, the writer's plan decides (`Requested::refusal`).
     let body = MessageBody::parse_beside(send.body, send.attachments.len())?;
     state.send_limiter.try_take(&sender).map_err(rate_limited)?;
     state.writer.submit(SendRequest {

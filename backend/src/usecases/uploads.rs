@@ -200,7 +200,7 @@ impl Opened {
     /// Images (and every thumbnail) are shown inline with their type; anything else is a
     /// download of `application/octet-stream`, so nothing a browser could run is ever
     /// rendered from this origin.
-    pub fn served_type(&self) -> &'static str {
+    pub fn served_type(&self) -> &str {
         let shown = match self.variant {
             Variant::Thumbnail => self.row.thumbnail_key.as_deref().map(|k| {
                 if k.ends_with(".png") {
@@ -209,13 +209,9 @@ impl Opened {
                     "image/jpeg"
                 }
             }),
-            Variant::Original => match self.row.content_type.as_str() {
-                "image/png" => Some("image/png"),
-                "image/jpeg" => Some("image/jpeg"),
-                "image/gif" => Some("image/gif"),
-                "image/webp" => Some("image/webp"),
-                _ => None,
-            },
+            Variant::Original => {
+                Some(self.row.content_type.as_str()).filter(|t| inspect::is_inline_image(t))
+            }
         };
         shown.unwrap_or("application/octet-stream")
     }
