@@ -32,6 +32,11 @@ pub struct Settings {
     #[arg(long, env = "CHAT_REDIS_PREFIX", default_value = "chat")]
     pub redis_prefix: String,
 
+    /// Seconds over which the sockets are closed when Redis comes back after an outage (their
+    /// clients reconnect and catch up), so they do not all reconnect at once.
+    #[arg(long, env = "CHAT_RECONNECT_SPREAD_SECS", default_value_t = 10)]
+    pub reconnect_spread_secs: u64,
+
     /// The SPA bundle to serve; the server still runs without it.
     #[arg(long, env = "CHAT_STATIC_DIR", default_value = "frontend/dist")]
     pub static_dir: PathBuf,
@@ -281,6 +286,10 @@ impl Settings {
                 .max(1),
             n => n,
         }
+    }
+
+    pub fn reconnect_spread(&self) -> Duration {
+        Duration::from_secs(self.reconnect_spread_secs)
     }
 
     pub fn heartbeat(&self) -> Duration {

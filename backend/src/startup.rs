@@ -48,7 +48,12 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let local = LocalHub::new(settings.ws_queue, metrics.clone());
         let hub: Arc<dyn FanOut> = match &settings.redis_url {
-            Some(url) => RedisHub::start(url, &settings.redis_prefix, local)?,
+            Some(url) => RedisHub::start(
+                url,
+                &settings.redis_prefix,
+                local,
+                settings.reconnect_spread(),
+            )?,
             None => Arc::new(local),
         };
         let writer = MessageWriter::start(

@@ -11,6 +11,10 @@ use shared::{ServerFrame, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The interval between two batches of `close_all_spread`.
+const SPREAD_STEP: Duration = Duration::from_millis(100);
 
 struct Socket {
     conn_id: ConnId,
@@ -58,6 +62,29 @@ impl LocalHub {
                 code: CloseCode::Policy,
                 reason,
             });
+        }
+    }
+
+    /// Closes every socket here, spread evenly over `over` in steps of `SPREAD_STEP`, so their
+    /// clients do not all reconnect in the same instant (after a Redis outage, thousands of
+    /// clients whose first retry waits only a few hundred milliseconds would otherwise make a
+    /// login storm of our own). Sockets opened meanwhile are not closed: they caught up when
+    /// they opened.
+    pub async fn close_all_spread(&self, code: CloseCode, reason: &'static str, over: Duration) {
+        let inboxes: Vec<Arc<Inbox>> = self
+            .lock()
+            .values()
+            .flatten()
+            .map(|s| s.inbox.clone())
+            .collect();
+        let steps = (over.as_millis() / SPREAD_STEP.as_millis()).max(1) as usize;
+        let per_step = inboxes.len().div_ceil(steps).max(1);
+        let mut ticks = tokio::time::interval(SPREAD_STEP);
+        for chunk in inboxes.chunks(per_step) {
+            ticks.tick().await;
+            for inbox in chunk {
+                inbox.close(CloseRequest { code, reason });
+            }
         }
     }
 
@@ -282,6 +309,48 @@ mod tests {
             .map(|(n, text)| text.contains(n))
             .collect();
         assert_eq!(order, [true, true, true], "{texts:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_spread_close_reaches_every_socket_evenly_over_its_window() {
+        let hub = Arc::new(hub(4));
+        let sockets: Vec<_> = (0..2000).map(|i| hub.register(UserId(i % 50), i)).collect();
+        let started = tokio::time::Instant::now();
+        let closer = tokio::spawn({
+            let hub = hub.clone();
+            async move {
+                hub.close_all_spread(CloseCode::Restart, "reconnect", Duration::from_secs(10))
+                    .await
+            }
+        });
+        // How many sockets were asked to close in each second of the window.
+        let mut per_second = [0usize; 12];
+        let mut closed = vec![false; sockets.len()];
+        while closed.iter().any(|c| !c) && started.elapsed() < Duration::from_secs(12) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let second = (started.elapsed().as_secs() as usize).min(11);
+            for (socket, closed) in sockets.iter().zip(closed.iter_mut()) {
+                if !*closed && socket.inbox.close_requested() {
+                    *closed = true;
+                    per_second[second] += 1;
+                }
+            }
+        }
+        closer.await.expect("the spread close ends");
+        assert_eq!(
+            per_second.iter().sum::<usize>(),
+            sockets.len(),
+            "{per_second:?}"
+        );
+        let busiest = per_second.iter().max().copied().unwrap_or_default();
+        assert!(
+            busiest * 4 <= sockets.len(),
+            "one second holds more than 25% of the closes: {per_second:?}"
+        );
+        assert!(
+            per_second[10..].iter().all(|n| *n == 0),
+            "the spread overran its window: {per_second:?}"
+        );
     }
 
     async fn nothing_within(inbox: &Inbox, millis: u64) -> bool {

@@ -11,7 +11,8 @@
 //!
 //! When Redis goes away, messages are still stored and acknowledged; once the connection is
 //! back, every local socket is closed with 1012 so its client reconnects and catches up
-//! through the API on the events it missed.
+//! through the API on the events it missed. Those closes are spread over
+//! `CHAT_RECONNECT_SPREAD_SECS`, so the clients do not all come back in the same second.
 
 use super::{ConnId, Event, FanOut, LocalHub, PubSubStatus, Registration};
 use actix_ws::CloseCode;
@@ -117,7 +118,12 @@ pub struct RedisHub {
 impl RedisHub {
     /// Starts the worker that owns the Redis connections (reconnecting with backoff).
     /// Must be called inside a tokio runtime.
-    pub fn start(url: &str, prefix: &str, local: LocalHub) -> anyhow::Result<Arc<RedisHub>> {
+    pub fn start(
+        url: &str,
+        prefix: &str,
+        local: LocalHub,
+        reconnect_spread: Duration,
+    ) -> anyhow::Result<Arc<RedisHub>> {
         let keys = Keys {
             prefix: prefix.to_owned(),
         };
@@ -141,6 +147,7 @@ impl RedisHub {
             instance: hub.instance.clone(),
             up: hub.up.clone(),
             lookup: hub.lookup.clone(),
+            reconnect_spread,
         };
         tokio::spawn(worker.run(receiver));
         Ok(hub)
@@ -307,6 +314,8 @@ struct Worker {
     instance: String,
     up: Arc<AtomicBool>,
     lookup: Arc<RwLock<Option<MultiplexedConnection>>>,
+    /// How long the closes after an outage are spread over.
+    reconnect_spread: Duration,
 }
 
 impl Worker {
@@ -380,10 +389,17 @@ impl Worker {
         self.up.store(true, Ordering::Relaxed);
         tracing::info!(instance = %self.instance, "Redis pub/sub connected");
         if recovering {
-            self.local.close_all(
-                CloseCode::Restart,
-                "live events were interrupted: reconnect and catch up",
-            );
+            let local = self.local.clone();
+            let over = self.reconnect_spread;
+            tokio::spawn(async move {
+                local
+                    .close_all_spread(
+                        CloseCode::Restart,
+                        "live events were interrupted: reconnect and catch up",
+                        over,
+                    )
+                    .await
+            });
         }
 
         let mut heartbeat = tokio::time::interval(HEARTBEAT);

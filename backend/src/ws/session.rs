@@ -33,6 +33,9 @@ const GAP_WAIT: Duration = Duration::from_millis(300);
 const MAX_IN_FLIGHT: usize = 256;
 /// How long the close frame of a socket that is being closed may wait to be taken.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// How long a socket the server closes (shutdown, Redis recovery, sign-out) waits for the
+/// commits of the sends it has already taken, to write their acks before the close frame.
+const ACK_GRACE: Duration = Duration::from_secs(2);
 
 /// `GET /ws`: checks `Origin`, takes the cookie (or bearer) session if there is one, and
 /// hands the connection to its own task.
@@ -364,10 +367,7 @@ async fn serve(
             // In this order when several are ready: an ack before the echo of its message.
             biased;
             (client_id, outcome) = first_committed(&mut in_flight), if !in_flight.is_empty() => {
-                let frame = match outcome {
-                    Ok(stored) => ServerFrame::Ack { client_id, message: stored.message },
-                    Err(e) => send_failed(e, &client_id),
-                };
+                let frame = outcome_frame(client_id, outcome);
                 if let Err(failed) = send_frame(state, session, &frame).await {
                     return gone(state, &registration.inbox, failed);
                 }
@@ -383,7 +383,10 @@ async fn serve(
                             sequencer.accept_update(room, seq, event.text.clone(), Instant::now())
                         }
                     },
-                    Received::Close(CloseRequest { code, reason }) => return close(code, reason),
+                    Received::Close(CloseRequest { code, reason }) => {
+                        Box::pin(flush_acks(state, session, &mut in_flight)).await;
+                        return close(code, reason);
+                    }
                 };
                 for text in ready {
                     if let Err(failed) = bounded(state, session.text(text)).await {
@@ -455,6 +458,34 @@ async fn serve(
                 }
             }
         }
+    }
+}
+
+/// Writes the acks (or errors) of the sends already taken, as they commit, within
+/// `ACK_GRACE`: a socket the server closes does not make its client resend what is stored.
+/// (Idempotency would make the resend safe, but the client would show it pending meanwhile.)
+async fn flush_acks(state: &AppState, session: &mut Session, in_flight: &mut VecDeque<InFlight>) {
+    let _ = tokio::time::timeout(ACK_GRACE, async {
+        while !in_flight.is_empty() {
+            let (client_id, outcome) = first_committed(in_flight).await;
+            if send_frame(state, session, &outcome_frame(client_id, outcome))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    })
+    .await;
+}
+
+fn outcome_frame(client_id: String, outcome: Result<Stored, AppError>) -> ServerFrame {
+    match outcome {
+        Ok(stored) => ServerFrame::Ack {
+            client_id,
+            message: stored.message,
+        },
+        Err(e) => send_failed(e, &client_id),
     }
 }
 

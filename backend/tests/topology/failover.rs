@@ -1,8 +1,10 @@
 //! `kill -9` of one instance under load: the clients it held reconnect through nginx to the
 //! survivor and catch up; every acknowledged message is delivered exactly once, in seq order.
 
-use crate::client::{assert_exactly_once, Api, ChatClient, WsEnd};
+use crate::client::{assert_exactly_once, Api, ChatClient, WsClient, WsEnd};
 use crate::harness::{Options, Topology};
+use shared::{ClientFrame, ServerFrame};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -223,4 +225,92 @@ async fn sigterm_drains_an_instance_and_its_clients_move_to_the_other() {
             eprintln!("{}: {:?}", client.name, client.stats);
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_writes_the_acks_of_stored_sends_before_closing() {
+    // Arrange: one socket straight on instance 1 that pipelines sends without waiting for
+    // their acks, so that some are being committed when the SIGTERM comes.
+    const SENDS: usize = 400;
+    let Some(mut topology) = Topology::start("graceful_acks", Options::default()).await else {
+        return;
+    };
+    let one = Api::new(&topology.instance(1).url());
+    let two = Api::new(&topology.instance(2).url());
+    let ann = one.register("gann").await;
+    let ben = one.register("gben").await;
+    let room = one.open_room(&ann, &ben).await.id;
+    let mut ws = WsClient::open_ok(&topology.instance(1).ws_url(), &ann).await;
+
+    // Act: the sends, then SIGTERM at once; read every frame until the socket ends.
+    for i in 0..SENDS {
+        let frame = ClientFrame::Send {
+            room_id: room,
+            body: format!("pipelined {i}"),
+            client_id: format!("p-{i}"),
+            reply_to: None,
+            attachments: Vec::new(),
+        };
+        if ws.send(&frame).await.is_err() {
+            break;
+        }
+    }
+    // The first ack: commits are under way when the signal comes.
+    let mut acked = HashSet::new();
+    loop {
+        match ws.next_event(Duration::from_secs(20)).await {
+            Ok(ServerFrame::Ack { client_id, .. }) => {
+                acked.insert(client_id);
+                break;
+            }
+            Ok(_) => {}
+            Err(end) => panic!("the socket ended before the first ack: {end:?}"),
+        }
+    }
+    let instance = topology.instance_mut(1);
+    let stopping = instance.sigterm(Duration::from_secs(30));
+    let reading = async {
+        let end = loop {
+            match ws.next_event(Duration::from_secs(20)).await {
+                Ok(ServerFrame::Ack { client_id, .. }) => {
+                    acked.insert(client_id);
+                }
+                Ok(_) => {}
+                Err(end) => break end,
+            }
+        };
+        (acked, end)
+    };
+    let (status, (acked, end)) = tokio::join!(stopping, reading);
+    let status = status.expect("instance 1 exits within 30 s of SIGTERM");
+    assert!(status.success(), "instance 1 exited with {status}");
+
+    // Assert: every message that was stored was acknowledged on the socket before it
+    // closed (1001), so the client has nothing to resend.
+    assert_eq!(end, WsEnd::Closed(Some(1001)), "how the socket ended");
+    let stored = two
+        .messages_after(&ann, room, 0)
+        .await
+        .expect("history from instance 2");
+    let unacked: Vec<&str> = stored
+        .iter()
+        .map(|m| m.client_id.as_str())
+        .filter(|id| !acked.contains(*id))
+        .collect();
+    eprintln!(
+        "{} sent, {} stored, {} acked before the close",
+        SENDS,
+        stored.len(),
+        acked.len()
+    );
+    assert!(
+        unacked.is_empty(),
+        "{} stored messages were never acknowledged: {:?}",
+        unacked.len(),
+        &unacked[..unacked.len().min(10)]
+    );
+    assert!(
+        stored.len() < SENDS,
+        "every send was stored before the SIGTERM: nothing was in flight to test"
+    );
 }
