@@ -10,6 +10,7 @@ mod attachments;
 mod auth;
 mod bad_input;
 mod cross_instance;
+mod disk_full;
 mod helpers;
 mod lifecycle;
 mod messages;
