@@ -222,15 +222,14 @@ type Outcomes = (
 /// already in place rolls back alone.
 fn commit(db: &Db, requests: &[SendRequest], changes: &[(Target, Change)]) -> Outcomes {
     let now = db::now();
-    let attempt = || -> Result<Outcomes, AppError> {
-        let mut conn = db.get_blocking()?;
+    let attempt = |conn: &mut db::DbConn| -> Result<Outcomes, AppError> {
         if changes.is_empty() {
             // Sends alone keep `store_batch`'s own short transaction, its reads before the
             // write lock: wrapping them in the round's transaction cost a quarter of burst
             // throughput (BENCHMARKS.md).
-            return Ok((store_sends(&mut conn, requests, now)?, Vec::new()));
+            return Ok((store_sends(conn, requests, now)?, Vec::new()));
         }
-        diesel::Connection::transaction::<_, diesel::result::Error, _>(&mut *conn, |conn| {
+        diesel::Connection::transaction::<_, diesel::result::Error, _>(conn, |conn| {
             take_write_lock(conn)?;
             let stored = store_sends(conn, requests, now)?;
             let changed = changes
@@ -241,12 +240,18 @@ fn commit(db: &Db, requests: &[SendRequest], changes: &[(Target, Change)]) -> Ou
         })
         .map_err(AppError::from)
     };
-    // A lost connection rolled the whole round back: once more on a fresh one (the pool
-    // drops the broken one).
-    let outcome = match attempt() {
-        Err(AppError::Unavailable(_)) => attempt(),
-        other => other,
-    };
+    // A connection lost mid-round rolled the whole round back: once more on a fresh one (the
+    // pool drops the broken one). When the pool has no connection to give (the database is
+    // down), the round fails at once: a second wait would only double the client's.
+    let outcome = db
+        .get_blocking()
+        .and_then(|mut conn| match attempt(&mut conn) {
+            Err(AppError::Unavailable(_)) => {
+                drop(conn);
+                db.get_blocking().and_then(|mut conn| attempt(&mut conn))
+            }
+            other => other,
+        });
     outcome.unwrap_or_else(|e| {
         tracing::warn!(error = %e, sends = requests.len(), changes = changes.len(), "a round of writes failed");
         let unavailable = || AppError::Unavailable("the database is unavailable".into());

@@ -30,5 +30,7 @@ mod harness;
 mod lifecycle;
 #[path = "topology/origins.rs"]
 mod origins;
+#[path = "topology/pg_outage.rs"]
+mod pg_outage;
 #[path = "topology/redis_outage.rs"]
 mod redis_outage;
