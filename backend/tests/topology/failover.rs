@@ -62,6 +62,27 @@ async fn killing_an_instance_loses_and_duplicates_nothing() {
             client
         }));
     }
+    // REST sends through nginx beside them: one in flight to the killed instance is resent by
+    // nginx to the survivor (a send is idempotent by client_id), so none fails.
+    let poster = edge.register("kposter").await;
+    let listener = edge.register("klistener").await;
+    let rest_room = edge.open_room(&poster, &listener).await.id;
+    let rest = tokio::spawn({
+        let edge = edge.clone();
+        let poster = poster.clone();
+        async move {
+            let mut sent = Vec::new();
+            for i in 0..MESSAGES_PER_CLIENT * 2 {
+                let id = format!("rest-{i}");
+                sent.push(
+                    edge.send(&poster, rest_room, &format!("rest {i}"), &id)
+                        .await,
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            sent
+        }
+    });
     let deadline = Instant::now() + Duration::from_secs(120);
     while acked.load(Ordering::Relaxed) < total / 3 {
         assert!(Instant::now() < deadline, "traffic stalled before the kill");
@@ -84,6 +105,16 @@ async fn killing_an_instance_loses_and_duplicates_nothing() {
         at_kill < total,
         "the kill came after all traffic; the test proved nothing"
     );
+    let rest_sent = tokio::time::timeout(Duration::from_secs(240), rest)
+        .await
+        .expect("the REST sender finishes within 240 s")
+        .expect("no REST send failed through nginx");
+    let history = edge
+        .messages_after(&poster, rest_room, 0)
+        .await
+        .expect("the REST room's history");
+    let stored = history.into_iter().map(|m| (m.seq, m)).collect();
+    assert_exactly_once("the REST room", &stored, &rest_sent);
 
     // Assert: each member of each room ends with exactly the acknowledged messages of both.
     let mut reconnects = 0;
@@ -313,4 +344,124 @@ async fn sigterm_writes_the_acks_of_stored_sends_before_closing() {
         stored.len() < SENDS,
         "every send was stored before the SIGTERM: nothing was in flight to test"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_reloads_under_load_drop_no_acknowledged_message() {
+    // Arrange: pairs chatting through nginx over websockets, and REST sends beside them.
+    const PAIRS: usize = 3;
+    const MESSAGES: usize = 40;
+    let Some(topology) = Topology::start("nginx_reload", Options::default()).await else {
+        return;
+    };
+    let edge = Api::new(&topology.nginx.url());
+    let ws_url = topology.nginx.ws_url();
+    let mut clients = Vec::new();
+    for pair in 0..PAIRS {
+        let left = edge.register(&format!("rleft{pair}")).await;
+        let right = edge.register(&format!("rright{pair}")).await;
+        let room = edge.open_room(&left, &right).await.id;
+        for (name, user) in [
+            (format!("rleft{pair}"), left),
+            (format!("rright{pair}"), right),
+        ] {
+            let mut client = ChatClient::new(&name, user, room, edge.clone(), &ws_url);
+            client.ensure_connected().await;
+            clients.push(client);
+        }
+    }
+    let poster = edge.register("rposter").await;
+    let listener = edge.register("rlistener").await;
+    let rest_room = edge.open_room(&poster, &listener).await.id;
+
+    // Act: traffic, and two reloads of nginx while it flows.
+    let total = PAIRS * 2 * MESSAGES;
+    let acked = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for mut client in clients {
+        let acked = acked.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..MESSAGES {
+                let id = format!("{}-{i}", client.name);
+                client.send(&format!("{} says {i}", client.name), &id).await;
+                acked.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+            client
+        }));
+    }
+    let rest = tokio::spawn({
+        let edge = edge.clone();
+        let poster = poster.clone();
+        async move {
+            let mut sent = Vec::new();
+            for i in 0..MESSAGES {
+                let message = edge
+                    .send(
+                        &poster,
+                        rest_room,
+                        &format!("rest {i}"),
+                        &format!("rest-{i}"),
+                    )
+                    .await;
+                sent.push(message);
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+            sent
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for share in [4, 2] {
+        while acked.load(Ordering::Relaxed) < total / share {
+            assert!(Instant::now() < deadline, "traffic stalled before a reload");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        topology.nginx.reload();
+        eprintln!(
+            "nginx reloaded at {}/{total}",
+            acked.load(Ordering::Relaxed)
+        );
+    }
+    let mut clients = Vec::new();
+    for task in tasks {
+        clients.push(
+            tokio::time::timeout(Duration::from_secs(240), task)
+                .await
+                .expect("clients finish within 240 s")
+                .expect("no client task panicked"),
+        );
+    }
+    let rest_sent = tokio::time::timeout(Duration::from_secs(240), rest)
+        .await
+        .expect("the REST sender finishes within 240 s")
+        .expect("the REST sender did not panic");
+
+    // Assert: every acknowledged message once, in seq order, on both screens and in storage.
+    for pair in clients.chunks_mut(2) {
+        let acked: Vec<_> = pair.iter().flat_map(|c| c.acked.clone()).collect();
+        let last = acked.len() as i64;
+        for client in pair.iter_mut() {
+            client.settle(last, Duration::from_secs(10)).await;
+            assert!(
+                client.stats.violations.is_empty(),
+                "{}: {:?}",
+                client.name,
+                client.stats.violations
+            );
+            assert_exactly_once(&client.name, &client.view, &acked);
+            eprintln!("{}: {:?}", client.name, client.stats);
+        }
+        let history = edge
+            .messages_after(&pair[0].user, pair[0].room, 0)
+            .await
+            .expect("history through nginx");
+        let stored = history.into_iter().map(|m| (m.seq, m)).collect();
+        assert_exactly_once("the stored history", &stored, &acked);
+    }
+    let history = edge
+        .messages_after(&poster, rest_room, 0)
+        .await
+        .expect("the REST room's history");
+    let stored = history.into_iter().map(|m| (m.seq, m)).collect();
+    assert_exactly_once("the REST room", &stored, &rest_sent);
 }

@@ -548,7 +548,7 @@ impl ChatServer {
 pub struct Nginx {
     pub port: u16,
     /// Held only to be stopped when dropped.
-    _proc: Proc,
+    proc: Proc,
 }
 
 /// Renders the config into `prefix` for these upstream ports; returns render.sh's output.
@@ -614,7 +614,7 @@ impl Nginx {
             assert!(Instant::now() < deadline, "nginx not listening within 10 s");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Nginx { port, _proc: proc }
+        Nginx { port, proc }
     }
 
     pub fn url(&self) -> String {
@@ -623,6 +623,11 @@ impl Nginx {
 
     pub fn ws_url(&self) -> String {
         format!("ws://127.0.0.1:{}/ws", self.port)
+    }
+
+    /// `nginx -s reload`: new workers take new connections, the old ones finish theirs.
+    pub fn reload(&self) {
+        signal(self.proc.pid(), "HUP");
     }
 }
 
