@@ -49,7 +49,9 @@ pub enum Compose {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoomEntry {
     pub room: Room,
-    pub timeline: Timeline,
+    /// Shared between state snapshots: a change to one room copies (at most) that timeline's
+    /// list of pointers, never the messages, and nothing of the other rooms.
+    pub timeline: Rc<Timeline>,
     /// Show "typing…" until this time (ms since the epoch); 0 when not typing.
     pub typing_until: f64,
     pub compose: Compose,
@@ -59,7 +61,7 @@ impl RoomEntry {
     fn new(room: Room) -> Self {
         Self {
             room,
-            timeline: Timeline::default(),
+            timeline: Rc::default(),
             typing_until: 0.0,
             compose: Compose::New,
         }
@@ -225,6 +227,11 @@ impl ChatState {
         }
     }
 
+    /// Bumped by every change: equal revisions mean an equal state.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
     fn me_id(&self) -> UserId {
         self.me().map(|u| u.id).unwrap_or_default()
     }
@@ -269,7 +276,7 @@ impl ChatState {
         }
         // A room never opened keeps no timeline: its first page is fetched when it is opened.
         if entry.timeline.loaded {
-            entry.timeline.merge([message], me);
+            Rc::make_mut(&mut entry.timeline).merge([message], me);
         }
     }
 }
@@ -277,253 +284,259 @@ impl ChatState {
 impl Reducible for ChatState {
     type Action = Action;
 
-    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let mut s = (*self).clone();
-        s.revision = s.revision.wrapping_add(1);
-        let me = s.me_id();
-        match action {
-            Action::SignedIn(user) => {
-                let same_user = s.me().map(|u| u.id) == Some(user.id);
-                if !same_user {
-                    s.rooms.clear();
-                    s.rooms_loaded = false;
-                }
-                s.session = Session::SignedIn(user);
+    fn reduce(mut self: Rc<Self>, action: Action) -> Rc<Self> {
+        // In place when nothing else holds this state (the app's store makes sure of that,
+        // see `services::chat::Chat::dispatch`); else a shallow copy sharing the timelines.
+        let s = Rc::make_mut(&mut self);
+        if apply(s, action) {
+            s.revision = s.revision.wrapping_add(1);
+        }
+        self
+    }
+}
+
+/// Applies one action; `false` when nothing visible changed (no re-render is needed).
+fn apply(s: &mut ChatState, action: Action) -> bool {
+    let me = s.me_id();
+    match action {
+        Action::SignedIn(user) => {
+            let same_user = s.me().map(|u| u.id) == Some(user.id);
+            if !same_user {
+                s.rooms.clear();
+                s.rooms_loaded = false;
             }
-            Action::SignedOut => {
-                return Rc::new(ChatState {
-                    session: Session::SignedOut,
-                    visible: s.visible,
-                    now_ms: s.now_ms,
-                    emoji: s.emoji.clone(),
-                    revision: s.revision,
-                    ..ChatState::default()
-                });
-            }
-            Action::Conn(conn) => s.conn = conn,
-            Action::Ready(user) => {
-                s.conn = Conn::Open;
-                s.session = Session::SignedIn(user);
-            }
-            Action::RoomsLoaded(rooms) => {
-                s.rooms_loaded = true;
-                for room in rooms {
-                    match s.rooms.get_mut(&room.id) {
-                        Some(entry) => {
-                            entry.room = unread::merge_server_room(Some(&entry.room), room)
-                        }
-                        None => {
-                            s.rooms.insert(room.id, RoomEntry::new(room));
-                        }
+            s.session = Session::SignedIn(user);
+        }
+        Action::SignedOut => {
+            *s = ChatState {
+                session: Session::SignedOut,
+                visible: s.visible,
+                now_ms: s.now_ms,
+                emoji: s.emoji.take(),
+                revision: s.revision,
+                ..ChatState::default()
+            };
+        }
+        Action::Conn(conn) => s.conn = conn,
+        Action::Ready(user) => {
+            s.conn = Conn::Open;
+            s.session = Session::SignedIn(user);
+        }
+        Action::RoomsLoaded(rooms) => {
+            s.rooms_loaded = true;
+            for room in rooms {
+                match s.rooms.get_mut(&room.id) {
+                    Some(entry) => entry.room = unread::merge_server_room(Some(&entry.room), room),
+                    None => {
+                        s.rooms.insert(room.id, RoomEntry::new(room));
                     }
                 }
-            }
-            Action::RoomUpserted(room) => match s.rooms.get_mut(&room.id) {
-                Some(entry) => entry.room = unread::merge_server_room(Some(&entry.room), room),
-                None => {
-                    s.rooms.insert(room.id, RoomEntry::new(room));
-                }
-            },
-            Action::OlderLoading(room_id) => {
-                if let Some(e) = s.rooms.get_mut(&room_id) {
-                    e.timeline.loading_older = true;
-                }
-            }
-            Action::HistoryLoaded {
-                room_id,
-                page,
-                messages,
-                has_more,
-            } => {
-                let Some(entry) = s.rooms.get_mut(&room_id) else {
-                    return Rc::new(s);
-                };
-                for m in &messages {
-                    if !unread::apply_message(&mut entry.room, m, me) {
-                        unread::apply_update(&mut entry.room, m);
-                    }
-                }
-                let t = &mut entry.timeline;
-                match page {
-                    Page::Latest => {
-                        // Only the first latest page decides whether older ones exist.
-                        if !t.loaded {
-                            t.has_older = has_more;
-                        }
-                        t.loaded = true;
-                    }
-                    Page::Older => {
-                        t.has_older = has_more;
-                        t.loading_older = false;
-                    }
-                    Page::Newer => {}
-                    Page::Around => {
-                        // The page starts below everything held: it decides what lies beyond.
-                        let page_low = messages.first().map(|m| m.seq);
-                        if page_low.is_some_and(|low| t.lowest_seq().is_none_or(|held| low < held))
-                        {
-                            t.has_older = has_more;
-                        }
-                    }
-                    Page::Changes => {
-                        t.apply_changes(messages, me);
-                        return Rc::new(s);
-                    }
-                }
-                t.merge(messages, me);
-            }
-            Action::HistoryFailed(room_id) => {
-                if let Some(e) = s.rooms.get_mut(&room_id) {
-                    e.timeline.loading_older = false;
-                }
-            }
-            Action::MessageReceived(message) | Action::Acked(message) => {
-                s.apply_confirmed(message);
-            }
-            Action::MessageUpdated(message) => {
-                let Some(entry) = s.rooms.get_mut(&message.room_id) else {
-                    return self;
-                };
-                let preview = unread::apply_update(&mut entry.room, &message);
-                let seq = message.seq;
-                let held = entry.timeline.apply_update(message);
-                if !preview && !held {
-                    // Stale (an older `rev`) or not held: spare the re-render.
-                    return self;
-                }
-                // Editing a message that was just deleted (elsewhere) cannot be saved.
-                if entry.compose == Compose::Edit(seq)
-                    && entry.timeline.get(seq).is_some_and(|m| m.deleted)
-                {
-                    entry.compose = Compose::New;
-                }
-            }
-            Action::Outgoing {
-                room_id,
-                client_id,
-                body,
-                created_at,
-                reply_to,
-            } => {
-                if let Some(e) = s.rooms.get_mut(&room_id) {
-                    e.timeline.push_outgoing(Outgoing {
-                        client_id,
-                        body,
-                        created_at,
-                        delivery: Delivery::Pending,
-                        attempt: 0,
-                        reply_to,
-                    });
-                }
-            }
-            Action::Compose { room_id, compose } => match s.rooms.get_mut(&room_id) {
-                Some(e) if e.compose != compose => e.compose = compose,
-                _ => return self,
-            },
-            Action::SendFailed {
-                room_id,
-                client_id,
-                attempt,
-            } => {
-                let changed = s
-                    .rooms
-                    .get_mut(&room_id)
-                    .is_some_and(|e| e.timeline.fail(&client_id, attempt));
-                if !changed {
-                    // Nothing visible changed: spare the re-render.
-                    return self;
-                }
-            }
-            Action::Retry { room_id, client_id } => {
-                if let Some(e) = s.rooms.get_mut(&room_id) {
-                    e.timeline.retry(&client_id);
-                }
-            }
-            Action::Read {
-                room_id,
-                user_id,
-                seq,
-            } => {
-                let Some(entry) = s.rooms.get_mut(&room_id) else {
-                    return self;
-                };
-                let changed = if user_id == me {
-                    unread::apply_own_read(&mut entry.room, seq, Some(&entry.timeline))
-                } else {
-                    unread::apply_peer_read(&mut entry.room, seq)
-                };
-                if !changed {
-                    return self;
-                }
-            }
-            Action::Typing {
-                room_id,
-                user_id,
-                now_ms,
-            } => {
-                if user_id == me {
-                    return self;
-                }
-                if let Some(e) = s.rooms.get_mut(&room_id) {
-                    e.typing_until = now_ms + TYPING_SHOW_MS;
-                }
-            }
-            Action::Presence { user_id, online } => {
-                for e in s.rooms.values_mut() {
-                    if e.room.peer.id == user_id {
-                        e.room.peer.online = online;
-                    }
-                }
-            }
-            Action::UserChanged(user) => {
-                for e in s.rooms.values_mut() {
-                    if e.room.peer.id == user.id {
-                        // Presence comes by its own frames; keep what this tab knows.
-                        let online = e.room.peer.online;
-                        e.room.peer = User {
-                            online,
-                            ..user.clone()
-                        };
-                    }
-                }
-                if let Session::SignedIn(me) = &s.session {
-                    if me.id == user.id {
-                        s.session = Session::SignedIn(user);
-                    }
-                }
-            }
-            Action::Visibility(visible) => s.visible = visible,
-            Action::Tick(now_ms) => {
-                s.now_ms = now_ms;
-                for e in s.rooms.values_mut() {
-                    if e.typing_until <= now_ms {
-                        e.typing_until = 0.0;
-                    }
-                }
-            }
-            Action::Notice(notice) => s.notice = notice,
-            Action::EmojiLoaded(list) => s.emoji = Some(list),
-            Action::JumpTo { room_id, seq } => s.jump = Some((room_id, seq)),
-            Action::JumpDone => {
-                if s.jump.is_none() {
-                    return self;
-                }
-                s.jump = None;
-            }
-            Action::SearchIn(room) => {
-                s.search_in = room;
-                s.search_nonce = s.search_nonce.wrapping_add(1);
-                s.searching = true;
-            }
-            Action::Searching(on) => {
-                if s.searching == on {
-                    return self;
-                }
-                s.searching = on;
             }
         }
-        Rc::new(s)
+        Action::RoomUpserted(room) => match s.rooms.get_mut(&room.id) {
+            Some(entry) => entry.room = unread::merge_server_room(Some(&entry.room), room),
+            None => {
+                s.rooms.insert(room.id, RoomEntry::new(room));
+            }
+        },
+        Action::OlderLoading(room_id) => {
+            if let Some(e) = s.rooms.get_mut(&room_id) {
+                Rc::make_mut(&mut e.timeline).loading_older = true;
+            }
+        }
+        Action::HistoryLoaded {
+            room_id,
+            page,
+            messages,
+            has_more,
+        } => {
+            let Some(entry) = s.rooms.get_mut(&room_id) else {
+                return true;
+            };
+            for m in &messages {
+                if !unread::apply_message(&mut entry.room, m, me) {
+                    unread::apply_update(&mut entry.room, m);
+                }
+            }
+            let t = Rc::make_mut(&mut entry.timeline);
+            match page {
+                Page::Latest => {
+                    // Only the first latest page decides whether older ones exist.
+                    if !t.loaded {
+                        t.has_older = has_more;
+                    }
+                    t.loaded = true;
+                }
+                Page::Older => {
+                    t.has_older = has_more;
+                    t.loading_older = false;
+                }
+                Page::Newer => {}
+                Page::Around => {
+                    // The page starts below everything held: it decides what lies beyond.
+                    let page_low = messages.first().map(|m| m.seq);
+                    if page_low.is_some_and(|low| t.lowest_seq().is_none_or(|held| low < held)) {
+                        t.has_older = has_more;
+                    }
+                }
+                Page::Changes => {
+                    t.apply_changes(messages, me);
+                    return true;
+                }
+            }
+            t.merge(messages, me);
+        }
+        Action::HistoryFailed(room_id) => {
+            if let Some(e) = s.rooms.get_mut(&room_id) {
+                Rc::make_mut(&mut e.timeline).loading_older = false;
+            }
+        }
+        Action::MessageReceived(message) | Action::Acked(message) => {
+            s.apply_confirmed(message);
+        }
+        Action::MessageUpdated(message) => {
+            let Some(entry) = s.rooms.get_mut(&message.room_id) else {
+                return false;
+            };
+            let preview = unread::apply_update(&mut entry.room, &message);
+            let seq = message.seq;
+            let held = Rc::make_mut(&mut entry.timeline).apply_update(message);
+            if !preview && !held {
+                // Stale (an older `rev`) or not held: spare the re-render.
+                return false;
+            }
+            // Editing a message that was just deleted (elsewhere) cannot be saved.
+            if entry.compose == Compose::Edit(seq)
+                && entry.timeline.get(seq).is_some_and(|m| m.deleted)
+            {
+                entry.compose = Compose::New;
+            }
+        }
+        Action::Outgoing {
+            room_id,
+            client_id,
+            body,
+            created_at,
+            reply_to,
+        } => {
+            if let Some(e) = s.rooms.get_mut(&room_id) {
+                Rc::make_mut(&mut e.timeline).push_outgoing(Outgoing {
+                    client_id,
+                    body,
+                    created_at,
+                    delivery: Delivery::Pending,
+                    attempt: 0,
+                    reply_to,
+                });
+            }
+        }
+        Action::Compose { room_id, compose } => match s.rooms.get_mut(&room_id) {
+            Some(e) if e.compose != compose => e.compose = compose,
+            _ => return false,
+        },
+        Action::SendFailed {
+            room_id,
+            client_id,
+            attempt,
+        } => {
+            let changed = s
+                .rooms
+                .get_mut(&room_id)
+                .is_some_and(|e| Rc::make_mut(&mut e.timeline).fail(&client_id, attempt));
+            if !changed {
+                // Nothing visible changed: spare the re-render.
+                return false;
+            }
+        }
+        Action::Retry { room_id, client_id } => {
+            if let Some(e) = s.rooms.get_mut(&room_id) {
+                Rc::make_mut(&mut e.timeline).retry(&client_id);
+            }
+        }
+        Action::Read {
+            room_id,
+            user_id,
+            seq,
+        } => {
+            let Some(entry) = s.rooms.get_mut(&room_id) else {
+                return false;
+            };
+            let changed = if user_id == me {
+                unread::apply_own_read(&mut entry.room, seq, Some(&*entry.timeline))
+            } else {
+                unread::apply_peer_read(&mut entry.room, seq)
+            };
+            if !changed {
+                return false;
+            }
+        }
+        Action::Typing {
+            room_id,
+            user_id,
+            now_ms,
+        } => {
+            if user_id == me {
+                return false;
+            }
+            if let Some(e) = s.rooms.get_mut(&room_id) {
+                e.typing_until = now_ms + TYPING_SHOW_MS;
+            }
+        }
+        Action::Presence { user_id, online } => {
+            for e in s.rooms.values_mut() {
+                if e.room.peer.id == user_id {
+                    e.room.peer.online = online;
+                }
+            }
+        }
+        Action::UserChanged(user) => {
+            for e in s.rooms.values_mut() {
+                if e.room.peer.id == user.id {
+                    // Presence comes by its own frames; keep what this tab knows.
+                    let online = e.room.peer.online;
+                    e.room.peer = User {
+                        online,
+                        ..user.clone()
+                    };
+                }
+            }
+            if let Session::SignedIn(me) = &s.session {
+                if me.id == user.id {
+                    s.session = Session::SignedIn(user);
+                }
+            }
+        }
+        Action::Visibility(visible) => s.visible = visible,
+        Action::Tick(now_ms) => {
+            s.now_ms = now_ms;
+            for e in s.rooms.values_mut() {
+                if e.typing_until <= now_ms {
+                    e.typing_until = 0.0;
+                }
+            }
+        }
+        Action::Notice(notice) => s.notice = notice,
+        Action::EmojiLoaded(list) => s.emoji = Some(list),
+        Action::JumpTo { room_id, seq } => s.jump = Some((room_id, seq)),
+        Action::JumpDone => {
+            if s.jump.is_none() {
+                return false;
+            }
+            s.jump = None;
+        }
+        Action::SearchIn(room) => {
+            s.search_in = room;
+            s.search_nonce = s.search_nonce.wrapping_add(1);
+            s.searching = true;
+        }
+        Action::Searching(on) => {
+            if s.searching == on {
+                return false;
+            }
+            s.searching = on;
+        }
     }
+    true
 }
 
 #[cfg(test)]
@@ -577,6 +590,39 @@ mod tests {
                 has_more: false,
             },
         ]
+    }
+
+    #[test]
+    fn a_change_copies_only_what_it_touches() {
+        let mut actions = opened_room();
+        actions.push(Action::RoomsLoaded(vec![room(8, 0)]));
+        actions.push(Action::HistoryLoaded {
+            room_id: RoomId(8),
+            page: Page::Latest,
+            messages: vec![msg(1, PEER, "x")],
+            has_more: false,
+        });
+        let held = run(actions);
+        // A snapshot still held (by a render, say) stays as it was; messages are shared.
+        let s = Rc::clone(&held).reduce(Action::MessageReceived(msg(3, PEER, "c")));
+        let (old, new) = (
+            &held.rooms[&RoomId(9)].timeline,
+            &s.rooms[&RoomId(9)].timeline,
+        );
+        assert_eq!((old.messages().len(), new.messages().len()), (2, 3));
+        assert!(Rc::ptr_eq(&old.messages()[0], &new.messages()[0]));
+        assert!(Rc::ptr_eq(
+            &held.rooms[&RoomId(8)].timeline,
+            &s.rooms[&RoomId(8)].timeline
+        ));
+        // Held by nobody else: changed in place, no copy at all.
+        drop(held);
+        let at = Rc::as_ptr(&s);
+        let timeline = Rc::as_ptr(&s.rooms[&RoomId(9)].timeline);
+        let s = s.reduce(Action::MessageReceived(msg(4, PEER, "d")));
+        assert_eq!(Rc::as_ptr(&s), at);
+        assert_eq!(Rc::as_ptr(&s.rooms[&RoomId(9)].timeline), timeline);
+        assert_eq!(s.rooms[&RoomId(9)].timeline.messages().len(), 4);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the tab title, and provides the [`Chat`] context.
 
 use crate::logic::unread::title;
-use crate::services::chat::{self, Chat};
+use crate::services::chat::{self, Chat, Store};
 use crate::services::platform::{document, document_hidden, set_title};
 use crate::services::ws::{self, Outbox};
 use crate::services::{api, session};
@@ -28,11 +28,12 @@ pub struct ChatProviderProps {
 
 #[component]
 pub fn ChatProvider(props: &ChatProviderProps) -> Html {
-    let handle = use_reducer(ChatState::default);
+    let render = use_force_update();
+    let store = use_memo((), |_| Rc::new(Store::new(ChatState::default(), render)));
     let outbox = use_memo((), |_| Outbox::default());
     let opening = use_memo((), |_| Rc::new(RefCell::new(HashSet::new())));
-    // A fresh context value each render carries the new state snapshot, so consumers re-render.
-    let chat = Chat::with_parts(handle.clone(), (*outbox).clone(), (*opening).clone());
+    // A fresh context value each render carries the new revision, so consumers re-render.
+    let chat = Chat::with_parts((*store).clone(), (*outbox).clone(), (*opening).clone());
 
     // Restore the session from a stored token, once.
     {

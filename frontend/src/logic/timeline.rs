@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use shared::{Message, UserId};
+use std::rc::Rc;
 
 /// Delivery state of a message we sent that the server has not acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +34,9 @@ pub struct Outgoing {
 }
 
 /// Replaces `held` by `incoming` when it is a later version (higher `rev`).
-fn keep_newer(held: &mut Message, incoming: Message) -> bool {
+fn keep_newer(held: &mut Rc<Message>, incoming: Message) -> bool {
     if incoming.rev > held.rev {
-        *held = incoming;
+        *held = Rc::new(incoming);
         true
     } else {
         false
@@ -45,8 +46,9 @@ fn keep_newer(held: &mut Message, incoming: Message) -> bool {
 /// The messages of one room held by this tab.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Timeline {
-    /// Confirmed messages, strictly ascending by `seq`.
-    messages: Vec<Message>,
+    /// Confirmed messages, strictly ascending by `seq`. Each is shared (not copied) with the
+    /// rows showing it and with every state snapshot that holds this timeline.
+    messages: Vec<Rc<Message>>,
     /// Our unacknowledged messages, in the order they were written.
     outgoing: Vec<Outgoing>,
     /// The latest page has been fetched; before that the room shows a spinner.
@@ -58,7 +60,7 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    pub fn messages(&self) -> &[Message] {
+    pub fn messages(&self) -> &[Rc<Message>] {
         &self.messages
     }
 
@@ -81,7 +83,7 @@ impl Timeline {
             // Fast path: history pages and live events usually extend an end.
             let last = self.messages.last().map(|m| m.seq);
             if last.is_none_or(|last| message.seq > last) {
-                self.messages.push(message);
+                self.messages.push(Rc::new(message));
                 added += 1;
                 continue;
             }
@@ -90,7 +92,7 @@ impl Timeline {
                     keep_newer(&mut self.messages[at], message);
                 }
                 Err(at) => {
-                    self.messages.insert(at, message);
+                    self.messages.insert(at, Rc::new(message));
                     added += 1;
                 }
             }
@@ -137,6 +139,7 @@ impl Timeline {
             .binary_search_by_key(&seq, |m| m.seq)
             .ok()
             .and_then(|at| self.messages.get(at))
+            .map(|m| &**m)
     }
 
     /// The highest `rev` among the held messages: the `changed_after` cursor after a
@@ -151,6 +154,7 @@ impl Timeline {
             .iter()
             .rev()
             .find(|m| m.sender_id == me && !m.deleted)
+            .map(|m| &**m)
     }
 
     /// Shows a message of ours at once, before the server has it.

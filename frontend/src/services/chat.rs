@@ -14,49 +14,84 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
-use yew::UseReducerHandle;
+use yew::{Reducible, UseForceUpdateHandle};
 
 /// A sent message shows "failed" (with a retry) when no `ack` comes within this.
 pub const ACK_TIMEOUT_MS: u32 = 10_000;
 /// Messages per history page.
 pub const PAGE_SIZE: i64 = shared::DEFAULT_PAGE_LIMIT;
 
+/// The one state of the app and the way to re-render with it. Not a `use_reducer` handle:
+/// yew 0.23's handle keeps every distinct state it was read through alive for as long as the
+/// handle lives, and the websocket task's copy lives for the whole session, so each received
+/// message kept a whole state (with all its timelines) alive: memory grew with the square of
+/// the messages. Here a read returns a counted reference that is dropped after use.
+pub struct Store {
+    state: RefCell<Rc<ChatState>>,
+    render: UseForceUpdateHandle,
+}
+
+impl Store {
+    pub fn new(state: ChatState, render: UseForceUpdateHandle) -> Self {
+        Self {
+            state: RefCell::new(Rc::new(state)),
+            render,
+        }
+    }
+}
+
 /// The chat context: state, the socket's outbox, and the commands.
 #[derive(Clone)]
 pub struct Chat {
-    pub handle: UseReducerHandle<ChatState>,
+    store: Rc<Store>,
+    /// The state's revision when the provider rendered this value (what equality compares).
+    revision: u64,
     pub outbox: Outbox,
     /// Rooms whose first page is being fetched (so it is fetched once).
     opening: Rc<RefCell<HashSet<RoomId>>>,
 }
 
-/// Equal while the state snapshot is the same, so context consumers re-render on changes.
+/// Equal while the state is the same, so context consumers re-render on changes.
 impl PartialEq for Chat {
     fn eq(&self, other: &Self) -> bool {
-        self.handle == other.handle && self.outbox == other.outbox
+        self.revision == other.revision
+            && Rc::ptr_eq(&self.store, &other.store)
+            && self.outbox == other.outbox
     }
 }
 
 impl Chat {
     pub fn with_parts(
-        handle: UseReducerHandle<ChatState>,
+        store: Rc<Store>,
         outbox: Outbox,
         opening: Rc<RefCell<HashSet<RoomId>>>,
     ) -> Self {
+        let revision = store.state.borrow().revision();
         Self {
-            handle,
+            store,
+            revision,
             outbox,
             opening,
         }
     }
 
-    /// The current state (always the latest, even from inside an async task).
-    pub fn state(&self) -> &ChatState {
-        &self.handle
+    /// The current state (always the latest, even from inside an async task). Drop it before
+    /// dispatching: a state still held is copied (shallowly) instead of changed in place.
+    pub fn state(&self) -> Rc<ChatState> {
+        self.store.state.borrow().clone()
     }
 
     pub fn dispatch(&self, action: Action) {
-        self.handle.dispatch(action);
+        // Taken out of the cell so that, when nobody else holds it, the reducer changes it in
+        // place. Reducers never dispatch, so the cell is never read while it is empty.
+        let current = self.store.state.take();
+        let before = current.revision();
+        let next = current.reduce(action);
+        let changed = next.revision() != before;
+        *self.store.state.borrow_mut() = next;
+        if changed {
+            self.store.render.force_update();
+        }
     }
 
     /// A successful register or login.
@@ -327,16 +362,14 @@ impl Chat {
 
     /// Fetches the page before the lowest message held, if there is one.
     pub fn load_older(&self, room_id: RoomId) {
-        let Some(entry) = self.state().rooms.get(&room_id) else {
+        let before = self.state().rooms.get(&room_id).and_then(|entry| {
+            let t = &entry.timeline;
+            t.lowest_seq()
+                .filter(|_| t.loaded && t.has_older && !t.loading_older)
+        });
+        let Some(before) = before else {
             return;
         };
-        let t = &entry.timeline;
-        let Some(before) = t.lowest_seq() else {
-            return;
-        };
-        if !t.loaded || !t.has_older || t.loading_older {
-            return;
-        }
         self.dispatch(Action::OlderLoading(room_id));
         let chat = self.clone();
         spawn_local(async move {

@@ -216,6 +216,7 @@ fn handle_frame(chat: &Chat, frame: ServerFrame) -> Result<(), Refused> {
         ServerFrame::Ready { user } => chat.dispatch(Action::Ready(user)),
         ServerFrame::Ack { message, .. } => chat.dispatch(Action::Acked(message)),
         ServerFrame::Message { message } => {
+            // Dropped before the dispatch, so the reducer can change the state in place.
             let state = chat.state();
             let me = state.me().map(|u| u.id);
             match state.rooms.get(&message.room_id) {
@@ -235,6 +236,7 @@ fn handle_frame(chat: &Chat, frame: ServerFrame) -> Result<(), Refused> {
                 }
                 Some(_) => {}
             }
+            drop(state);
             chat.dispatch(Action::MessageReceived(message));
         }
         ServerFrame::Read {
