@@ -3,6 +3,7 @@ use crate::hooks::use_chat;
 use crate::logic::text::preview;
 use crate::logic::typing::TypingThrottle;
 use crate::services::platform::now_ms;
+use crate::services::prefs;
 use crate::state::Compose;
 use shared::validation::{message_chars_left, MESSAGE_MAX_CHARS};
 use shared::{MessageBody, RoomId, REPLY_EXCERPT_CHARS};
@@ -58,8 +59,8 @@ pub fn Composer(props: &ComposerProps) -> Html {
         _ => None,
     };
 
-    // A new room starts with an empty box, focused on wide screens (on phones focusing
-    // would pop the keyboard over the messages).
+    // A new room starts with its kept draft (or an empty box), focused on wide screens (on
+    // phones focusing would pop the keyboard over the messages).
     {
         let (draft, input, throttle, stash) = (
             draft.clone(),
@@ -67,8 +68,8 @@ pub fn Composer(props: &ComposerProps) -> Html {
             throttle.clone(),
             stash.clone(),
         );
-        use_effect_with(room_id, move |_| {
-            draft.set(String::new());
+        use_effect_with((me, room_id), move |(me, room_id)| {
+            draft.set(prefs::draft(*me, *room_id).unwrap_or_default());
             *stash.borrow_mut() = None;
             throttle.borrow_mut().reset();
             let wide = web_sys::window()
@@ -146,6 +147,10 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 Compose::Reply(seq) => chat.send_message(room_id, body, Some(seq)),
                 Compose::New => chat.send_message(room_id, body, None),
             }
+            // Sent: the draft is gone (saving an edit gives the kept draft back instead).
+            if !matches!(compose, Compose::Edit(_)) {
+                prefs::set_draft(me, room_id, "");
+            }
             draft.set(String::new());
             chat.compose(room_id, Compose::New);
             throttle.borrow_mut().reset();
@@ -164,6 +169,10 @@ pub fn Composer(props: &ComposerProps) -> Html {
             // Editing an old message is not "typing" a new one.
             if !editing && !value.trim().is_empty() && throttle.borrow_mut().should_send(now_ms()) {
                 chat.typing(room_id);
+            }
+            // The text of a message being edited is not a draft.
+            if !editing {
+                prefs::set_draft(me, room_id, &value);
             }
             draft.set(value);
         })

@@ -86,6 +86,11 @@ struct Deleting {
     error: Option<String>,
 }
 
+/// Whether `el` lies above the visible part of the scrolling `list`.
+fn is_above(el: &Element, list: &Element) -> bool {
+    el.get_bounding_client_rect().bottom() < list.get_bounding_client_rect().top()
+}
+
 /// The box of an element, for placing the picker next to it.
 fn anchor_of(el: &Element) -> Anchor {
     let r = el.get_bounding_client_rect();
@@ -115,6 +120,11 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     let copied = use_state_eq(|| None::<i64>);
     // The pending "un-highlight" and "un-copied" timers (a newer one replaces the older).
     let timers = use_mut_ref(|| (None::<Timeout>, None::<Timeout>));
+    // The read mark when the room was opened with unread messages: the "New" divider goes
+    // above the first peer message after it, for as long as the room stays open.
+    let divider = use_mut_ref(|| None::<(RoomId, Option<i64>)>);
+    // The divider is above the view (or not loaded yet): offer a jump back to it.
+    let unread_above = use_state_eq(|| false);
     // Reactions show their emoji's name in the tooltip: fetch the list once any are shown.
     {
         let chat = chat.clone();
@@ -231,14 +241,37 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         })
         .unwrap_or_default();
 
+    let unread_from = {
+        let mut d = divider.borrow_mut();
+        if let (true, Some(e)) = (d.is_none_or(|(r, _)| r != room_id), entry) {
+            *d = Some((room_id, (e.room.unread > 0).then_some(e.room.last_read_seq)));
+        }
+        d.and_then(|(r, from)| from.filter(|_| r == room_id))
+    };
+    // Held from the first unread on (or from the very beginning): the divider can be placed.
+    let covers = |from: i64| {
+        !has_older || timeline.is_some_and(|t| t.lowest_seq().is_some_and(|low| low <= from + 1))
+    };
+    let first_unread = unread_from.filter(|from| covers(*from)).and_then(|from| {
+        rows.iter()
+            .filter(|r| r.sender != me)
+            .find_map(|r| r.seq.filter(|s| *s > from))
+    });
+    // The first unread message is older than the pages held.
+    let unread_unloaded = loaded && unread_from.is_some_and(|from| !covers(from));
     let first_key = rows.first().map(|r| r.key.clone());
     let last_key = rows.last().map(|r| r.key.clone());
     let last_mine = rows.last().is_some_and(|r| r.sender == me);
 
     // After every render: apply the scrolling rules.
     {
-        let (node, memo, new_below, chat) =
-            (node.clone(), memo.clone(), new_below.clone(), chat.clone());
+        let (node, memo, new_below, chat, unread_above) = (
+            node.clone(),
+            memo.clone(),
+            new_below.clone(),
+            chat.clone(),
+            unread_above.clone(),
+        );
         let (first_key, last_key) = (first_key.clone(), last_key.clone());
         use_effect(move || {
             let Some(el) = node.cast::<Element>() else {
@@ -249,7 +282,15 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             let first_view = m.room != Some(room_id) || m.last_key.is_none();
             let appended = last_key != m.last_key;
             let prepended = first_key != m.first_key && !appended;
-            if first_view || (appended && last_mine) {
+            let divider = el.query_selector(".unread-divider").ok().flatten();
+            if let (true, Some(d)) = (first_view, &divider) {
+                // Opened with unread messages: the divider a quarter down, or the end.
+                let offset = d.get_bounding_client_rect().top()
+                    - el.get_bounding_client_rect().top()
+                    - f64::from(el.client_height()) / 4.0;
+                el.set_scroll_top(el.scroll_top() + offset as i32);
+                m.at_bottom = height - el.scroll_top() - el.client_height() <= BOTTOM_SLACK;
+            } else if first_view || (appended && last_mine) {
                 el.set_scroll_top(height);
                 m.at_bottom = true;
                 new_below.set(false);
@@ -260,6 +301,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             } else if appended {
                 new_below.set(true);
             }
+            unread_above.set(unread_unloaded || divider.is_some_and(|d| is_above(&d, &el)));
             m.room = Some(room_id);
             m.first_key = first_key;
             m.last_key = last_key;
@@ -349,9 +391,12 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             new_below.clone(),
             chat.clone(),
         );
+        let unread_above = unread_above.clone();
         Callback::from(move |e: Event| {
             let el: Element = e.target_unchecked_into();
             let top = el.scroll_top();
+            let divider = el.query_selector(".unread-divider").ok().flatten();
+            unread_above.set(unread_unloaded || divider.is_some_and(|d| is_above(&d, &el)));
             let bottom = el.scroll_height() - top - el.client_height() <= BOTTOM_SLACK;
             {
                 let mut m = memo.borrow_mut();
@@ -394,6 +439,28 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                     chat.failed(&error);
                 }
             });
+        })
+    };
+    let jump_unread = {
+        let (node, on_jump) = (node.clone(), on_jump.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Some(el) = node.cast::<Element>() else {
+                return;
+            };
+            match el.query_selector(".unread-divider") {
+                Ok(Some(d)) => {
+                    let offset = d.get_bounding_client_rect().top()
+                        - el.get_bounding_client_rect().top()
+                        - f64::from(el.client_height()) / 4.0;
+                    el.set_scroll_top(el.scroll_top() + offset as i32);
+                }
+                // Not held yet: fetch the page around it (the divider then shows above it).
+                _ => {
+                    if let Some(from) = unread_from {
+                        on_jump.emit(from + 1);
+                    }
+                }
+            }
         })
     };
     // A search result asks to be shown: once the latest page is in (so the pages join up),
@@ -492,6 +559,11 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         let separator = lay.day_break.map(|day| html! {
             <div class="day-sep" role="separator" key={format!("d:{day}")}>
                 <span>{ day_label(day, today) }</span>
+            </div>
+        });
+        let new_mark = (row.seq.is_some() && row.seq == first_unread).then(|| html! {
+            <div class="unread-divider" role="separator" aria-label="New messages" key="unread">
+                <span>{ "New" }</span>
             </div>
         });
         let status = match row.delivery {
@@ -676,7 +748,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                     }
                 </div>
         };
-        separator.into_iter().chain(std::iter::once(bubble))
+        separator.into_iter().chain(new_mark).chain(std::iter::once(bubble))
     });
 
     html! {
@@ -706,6 +778,11 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                     </div>
                 }
             </div>
+            if *unread_above {
+                <button type="button" class="jump-unread" onclick={jump_unread}>
+                    { icons::arrow_down() }{ "Jump to first unread" }
+                </button>
+            }
             if *new_below {
                 <button type="button" class="new-below" onclick={jump_down}>
                     { icons::arrow_down() }{ "New messages" }

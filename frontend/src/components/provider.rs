@@ -1,15 +1,20 @@
 //! Holds the app state (`use_reducer`), runs the session check, the websocket, the clock and
 //! the tab title, and provides the [`Chat`] context.
 
+use crate::logic::outbox::{self, Unsent};
+use crate::logic::time::from_millis;
 use crate::logic::unread::title;
 use crate::services::chat::{self, Chat, Store};
 use crate::services::platform::{document, document_hidden, set_title};
+use crate::services::prefs;
 use crate::services::ws::{self, Outbox};
 use crate::services::{api, session};
 use crate::state::{Action, ChatState};
 use gloo_events::EventListener;
 use gloo_timers::callback::Interval;
 use gloo_timers::future::TimeoutFuture;
+use shared::UserId;
+use std::cell::Cell;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -57,6 +62,23 @@ pub fn ChatProvider(props: &ChatProviderProps) -> Html {
         });
     }
 
+    // The outbox survives a reload: once the rooms are known, what was kept comes back as
+    // pending and is sent again (same `client_id`); from then on every change is kept.
+    let restored = use_mut_ref(|| Cell::new(None::<UserId>));
+    {
+        let (chat, restored) = (chat.clone(), restored.clone());
+        let deps = (me_id, chat.state().rooms_loaded, unsent(chat.state()));
+        use_effect_with(deps, move |(me_id, loaded, unsent)| match *me_id {
+            // Before the restore, an empty outbox here is not the kept one.
+            Some(me) if restored.borrow().get() == Some(me) => prefs::set_outbox(me, unsent),
+            Some(me) if *loaded => {
+                restored.borrow().set(Some(me));
+                restore_outbox(&chat, me);
+            }
+            _ => {}
+        });
+    }
+
     // Visibility (for read marks and notifications) and the clock.
     {
         let chat = chat.clone();
@@ -87,6 +109,43 @@ pub fn ChatProvider(props: &ChatProviderProps) -> Html {
         <ContextProvider<Chat> context={chat}>
             { props.children.clone() }
         </ContextProvider<Chat>>
+    }
+}
+
+/// Our messages not yet acknowledged, encoded as the outbox keeps them.
+fn unsent(state: &ChatState) -> String {
+    // Unsorted (rooms come out of a HashMap): a different order only costs one more write.
+    let all: Vec<Unsent> = state
+        .rooms
+        .values()
+        .flat_map(|e| {
+            e.timeline.outgoing().iter().map(|o| Unsent {
+                room_id: e.room.id,
+                client_id: o.client_id.clone(),
+                body: o.body.clone(),
+                created_ms: o.created_at.timestamp_millis(),
+                reply_to: o.reply_to,
+            })
+        })
+        .collect();
+    outbox::encode(&all)
+}
+
+/// Puts the kept outbox back as pending messages and sends each again. A message whose room
+/// is gone (or not ours any more) is dropped.
+fn restore_outbox(chat: &Chat, me: UserId) {
+    for u in outbox::decode(&prefs::outbox(me)) {
+        if !chat.state().rooms.contains_key(&u.room_id) {
+            continue;
+        }
+        chat.dispatch(Action::Outgoing {
+            room_id: u.room_id,
+            client_id: u.client_id.clone(),
+            body: u.body,
+            created_at: from_millis(u.created_ms as f64),
+            reply_to: u.reply_to,
+        });
+        chat.retry(u.room_id, &u.client_id);
     }
 }
 

@@ -6,6 +6,7 @@ use crate::logic::text::preview;
 use crate::logic::time::{full, relative};
 use crate::logic::unread::shown_unread;
 use crate::services::platform::{local, local_now};
+use crate::services::prefs;
 use crate::state::RoomEntry;
 use shared::RoomId;
 use yew::prelude::*;
@@ -50,6 +51,8 @@ pub fn RoomList(props: &RoomListProps) -> Html {
             None => "No messages yet".to_owned(),
         };
         let (unread, reads_unread) = shown_unread(room);
+        // The open room's draft is in its composer; the others say they have one.
+        let draft = !active && me.is_some_and(|me| prefs::draft(me, room.id).is_some());
         html! {
             <li key={room.id.0}>
                 <Link<Route> to={Route::Room { id: room.id.0 }}
@@ -70,7 +73,8 @@ pub fn RoomList(props: &RoomListProps) -> Html {
                         </span>
                         <span class="room-bottom">
                             <span class={classes!("room-preview", typing.then_some("typing"))}>
-                                if mine && !typing { <span class="you">{ "You: " }</span> }
+                                if draft && !typing { <span class="draft-mark">{ "Draft" }</span>{ " " } }
+                                else if mine && !typing { <span class="you">{ "You: " }</span> }
                                 { preview_text }
                             </span>
                             if unread > 0 {

@@ -6,6 +6,7 @@ pub mod emoji;
 pub mod layout;
 pub mod lifecycle;
 pub mod links;
+pub mod outbox;
 pub mod search;
 pub mod sort;
 pub mod text;

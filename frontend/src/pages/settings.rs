@@ -10,6 +10,7 @@ use crate::logic::time::{full, relative};
 use crate::services::api;
 use crate::services::chat::{refresh_rooms, Chat};
 use crate::services::platform::{document, local, local_now};
+use crate::services::prefs::{self, Theme};
 use crate::state::Action;
 use shared::validation::{DISPLAY_NAME_MAX_CHARS, PASSWORD_MIN_CHARS};
 use shared::{SessionInfo, User};
@@ -75,6 +76,7 @@ struct Hooks {
     blocks: UseStateHandle<Loaded<Vec<User>>>,
     blocks_outcome: UseStateHandle<Outcome>,
     data: UseStateHandle<Outcome>,
+    theme: UseStateHandle<Theme>,
 }
 
 #[component]
@@ -97,6 +99,7 @@ pub fn SettingsPage() -> Html {
         blocks: use_state(|| Loaded::Loading),
         blocks_outcome: use_state(Outcome::default),
         data: use_state(Outcome::default),
+        theme: use_state(prefs::theme),
     };
     {
         let h = h.clone();
@@ -122,6 +125,7 @@ pub fn SettingsPage() -> Html {
                     <p>{ ADMINS_READ_EVERYTHING }</p>
                 </section>
                 { profile(&h, &me) }
+                { appearance(&h) }
                 { password(&h) }
                 { sessions(&h) }
                 { blocks(&h) }
@@ -177,6 +181,33 @@ fn profile(h: &Hooks, me: &User) -> Html {
                     { "Save name" }
                 </button>
             </form>
+        </section>
+    }
+}
+
+/// Theme: System follows the device (`prefers-color-scheme`); the choice is this browser's.
+fn appearance(h: &Hooks) -> Html {
+    let option = |theme: Theme| {
+        let state = h.theme.clone();
+        let onchange = Callback::from(move |_: Event| {
+            prefs::set_theme(theme);
+            state.set(theme);
+        });
+        let id = format!("theme-{}", theme.label().to_lowercase());
+        html! {
+            <label class="choice" for={id.clone()}>
+                <input type="radio" name="theme" id={id} checked={*h.theme == theme} {onchange} />
+                { theme.label() }
+            </label>
+        }
+    };
+    html! {
+        <section class="card" aria-labelledby="theme-title">
+            <h2 id="theme-title">{ "Theme" }</h2>
+            <div class="choices" role="radiogroup" aria-labelledby="theme-title">
+                { for Theme::ALL.into_iter().map(option) }
+            </div>
+            <p class="muted-text">{ "System follows your device’s light or dark setting. Kept in this browser." }</p>
         </section>
     }
 }

@@ -6,5 +6,6 @@ pub mod api;
 pub mod chat;
 pub mod config;
 pub mod platform;
+pub mod prefs;
 pub mod session;
 pub mod ws;
