@@ -167,6 +167,7 @@ pub enum Action {
         body: String,
         created_at: DateTime<Utc>,
         reply_to: Option<i64>,
+        attachments: Vec<shared::Attachment>,
     },
     /// Start or end replying to, or editing, a message.
     Compose {
@@ -404,6 +405,7 @@ impl Reducible for ChatState {
                 body,
                 created_at,
                 reply_to,
+                attachments,
             } => {
                 if let Some(e) = s.rooms.get_mut(&room_id) {
                     e.timeline.push_outgoing(Outgoing {
@@ -413,6 +415,7 @@ impl Reducible for ChatState {
                         delivery: Delivery::Pending,
                         attempt: 0,
                         reply_to,
+                        attachments,
                     });
                 }
             }
@@ -601,6 +604,7 @@ mod tests {
             body: "hello".into(),
             created_at: DateTime::default(),
             reply_to: None,
+            attachments: Vec::new(),
         });
         let s = run(actions);
         let t = &s.rooms[&RoomId(9)].timeline;
@@ -627,6 +631,7 @@ mod tests {
             body: "x".into(),
             created_at: DateTime::default(),
             reply_to: None,
+            attachments: Vec::new(),
         });
         let s = run(actions);
         let fail = |attempt| Action::SendFailed {

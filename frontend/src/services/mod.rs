@@ -7,4 +7,5 @@ pub mod chat;
 pub mod config;
 pub mod platform;
 pub mod session;
+pub mod upload;
 pub mod ws;
