@@ -39,13 +39,15 @@ export async function freePort() {
  * started again on the same address and data. Only the processes started here are killed.
  */
 export class ChatServer {
-  static async create() {
+  /** `env`: extra variables for the server (e.g. `{ CHAT_UPLOAD_MAX_BYTES: '200000' }`). */
+  static async create({ env = {} } = {}) {
     const dir = await mkdtemp(join(tmpdir(), 'chat-e2e-'));
     const port = await freePort();
-    return new ChatServer(dir, port);
+    return new ChatServer(dir, port, env);
   }
 
-  constructor(dir, port) {
+  constructor(dir, port, env = {}) {
+    this.env = env;
     this.dir = dir;
     this.port = port;
     this.base = `http://127.0.0.1:${port}`;
@@ -68,6 +70,7 @@ export class ChatServer {
         CHAT_STATIC_DIR: join(ROOT, 'frontend', 'dist'),
         CHAT_ALLOWED_ORIGINS: this.base,
         RUST_LOG: process.env.RUST_LOG || 'info',
+        ...this.env,
       },
       stdio: ['ignore', log, log],
     });

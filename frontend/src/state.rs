@@ -169,6 +169,7 @@ pub enum Action {
         body: String,
         created_at: DateTime<Utc>,
         reply_to: Option<i64>,
+        attachments: Vec<shared::Attachment>,
     },
     /// Start or end replying to, or editing, a message.
     Compose {
@@ -418,6 +419,7 @@ fn apply(s: &mut ChatState, action: Action) -> bool {
             body,
             created_at,
             reply_to,
+            attachments,
         } => {
             if let Some(e) = s.rooms.get_mut(&room_id) {
                 Rc::make_mut(&mut e.timeline).push_outgoing(Outgoing {
@@ -427,6 +429,7 @@ fn apply(s: &mut ChatState, action: Action) -> bool {
                     delivery: Delivery::Pending,
                     attempt: 0,
                     reply_to,
+                    attachments,
                 });
             }
         }
@@ -647,6 +650,7 @@ mod tests {
             body: "hello".into(),
             created_at: DateTime::default(),
             reply_to: None,
+            attachments: Vec::new(),
         });
         let s = run(actions);
         let t = &s.rooms[&RoomId(9)].timeline;
@@ -673,6 +677,7 @@ mod tests {
             body: "x".into(),
             created_at: DateTime::default(),
             reply_to: None,
+            attachments: Vec::new(),
         });
         let s = run(actions);
         let fail = |attempt| Action::SendFailed {

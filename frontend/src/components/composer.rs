@@ -1,13 +1,17 @@
+use crate::components::attach::AttachmentTray;
 use crate::components::icons;
 use crate::hooks::use_chat;
+use crate::logic::attach::{Queued, TrayAction};
 use crate::logic::text::preview;
 use crate::logic::typing::TypingThrottle;
 use crate::services::platform::now_ms;
 use crate::services::prefs;
+use crate::services::upload::Uploader;
 use crate::state::Compose;
 use shared::validation::{message_chars_left, MESSAGE_MAX_CHARS};
 use shared::{MessageBody, RoomId, REPLY_EXCERPT_CHARS};
-use web_sys::{HtmlTextAreaElement, KeyboardEvent};
+use wasm_bindgen::JsCast;
+use web_sys::{File, FileList, HtmlInputElement, HtmlTextAreaElement, KeyboardEvent};
 use yew::prelude::*;
 
 /// The counter appears when this few characters are left.
@@ -21,6 +25,16 @@ pub const ADMINS_KEEP_REVISIONS: &str = "Administrators can still read earlier v
 #[derive(Properties, PartialEq)]
 pub struct ComposerProps {
     pub room_id: RoomId,
+    /// The files for the next message (the conversation holds them: they are dropped there).
+    pub uploader: Uploader,
+}
+
+/// The files of a `FileList` (from the file picker, a drop or a paste).
+pub fn files_of(list: Option<FileList>) -> Vec<File> {
+    let Some(list) = list else {
+        return Vec::new();
+    };
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
 }
 
 fn focus_end(input: &NodeRef) {
@@ -38,7 +52,9 @@ fn focus_end(input: &NodeRef) {
 pub fn Composer(props: &ComposerProps) -> Html {
     let chat = use_chat();
     let room_id = props.room_id;
+    let uploader = props.uploader.clone();
     let draft = use_state(String::new);
+    let picker = use_node_ref();
     // The draft put aside while editing a message, given back afterwards.
     let stash = use_mut_ref(|| None::<String>);
     let throttle = use_mut_ref(TypingThrottle::default);
@@ -120,8 +136,23 @@ pub fn Composer(props: &ComposerProps) -> Html {
         });
     }
 
+    let editing = matches!(compose, Compose::Edit(_));
+    let with_files = !editing && !uploader.tray.is_empty();
     let body = MessageBody::parse((*draft).clone());
-    let sendable = body.is_ok();
+    // With files the text is an optional caption (but still no longer than a message).
+    let sendable = body.is_ok() || (with_files && draft.trim().is_empty());
+    // The tray's files are all up and a send waits for them: it goes now.
+    {
+        let (chat, draft, uploader) = (chat.clone(), draft.clone(), uploader.clone());
+        let ready = uploader.tray.queued.clone().zip(uploader.tray.ready());
+        use_effect_with(ready, move |ready| {
+            if let Some((queued, files)) = ready.clone() {
+                chat.send_with_files(room_id, draft.trim().to_owned(), queued.reply_to, files);
+                draft.set(String::new());
+                uploader.clear();
+            }
+        });
+    }
     let left = message_chars_left(&draft);
 
     let cancel = {
@@ -133,7 +164,24 @@ pub fn Composer(props: &ComposerProps) -> Html {
         let (chat, draft, throttle, input) =
             (chat.clone(), draft.clone(), throttle.clone(), input.clone());
         let editing_body = editing_body.clone();
+        let uploader = uploader.clone();
         Callback::from(move |_: ()| {
+            if with_files {
+                if !sendable {
+                    return;
+                }
+                let reply_to = match compose {
+                    Compose::Reply(seq) => Some(seq),
+                    _ => None,
+                };
+                // Sent by the effect above as soon as every file is up (maybe at once).
+                uploader
+                    .tray
+                    .dispatch(TrayAction::Queue(Queued { reply_to }));
+                chat.compose(room_id, Compose::New);
+                throttle.borrow_mut().reset();
+                return;
+            }
             let Ok(body) = MessageBody::parse((*draft).clone()) else {
                 return;
             };
@@ -209,6 +257,41 @@ pub fn Composer(props: &ComposerProps) -> Html {
         })
     };
 
+    // A pasted image (a screenshot) joins the tray; pasted text stays text.
+    let onpaste = {
+        let uploader = uploader.clone();
+        Callback::from(move |e: Event| {
+            if editing {
+                return;
+            }
+            let Some(e) = e.dyn_ref::<web_sys::ClipboardEvent>() else {
+                return;
+            };
+            let files = files_of(e.clipboard_data().and_then(|d| d.files()));
+            if !files.is_empty() {
+                e.prevent_default();
+                uploader.add(files);
+            }
+        })
+    };
+    let on_attach = {
+        let picker = picker.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(el) = picker.cast::<HtmlInputElement>() {
+                el.click();
+            }
+        })
+    };
+    let on_picked = {
+        let uploader = uploader.clone();
+        Callback::from(move |e: Event| {
+            let input = e.target_unchecked_into::<HtmlInputElement>();
+            uploader.add(files_of(input.files()));
+            // The same file may be chosen again after removing it.
+            input.set_value("");
+        })
+    };
+
     let onsubmit = {
         let submit = submit.clone();
         Callback::from(move |e: SubmitEvent| {
@@ -274,12 +357,21 @@ pub fn Composer(props: &ComposerProps) -> Html {
     html! {
         <div class={classes!("composer-wrap", matches!(compose, Compose::Edit(_)).then_some("is-editing"))}>
             { bar }
+            if !editing {
+                <AttachmentTray uploader={uploader.clone()} />
+            }
             <form class="composer" {onsubmit}>
+                if !editing {
+                    <input type="file" multiple=true class="sr-only" ref={picker} tabindex="-1"
+                        aria-hidden="true" id="composer-files" onchange={on_picked} />
+                    <button type="button" class="icon-btn attach-btn" aria-label="Attach files"
+                        title="Attach files" onclick={on_attach}>{ icons::paperclip() }</button>
+                }
                 <label for="composer-input" class="sr-only">{ "Message" }</label>
                 <textarea id="composer-input" ref={input} rows={rows.to_string()}
                     placeholder={placeholder} value={(*draft).clone()}
                     aria-describedby="composer-hint composer-counter"
-                    {oninput} {onkeydown} />
+                    {oninput} {onkeydown} {onpaste} />
                 <span id="composer-hint" class="sr-only">{ "Enter sends, Shift+Enter adds a new line, Up arrow in an empty box edits your last message." }</span>
                 <div class="composer-side">
                     <span id="composer-counter" aria-live="polite"

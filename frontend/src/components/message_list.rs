@@ -6,6 +6,7 @@
 //! otherwise, and scroll a jumped-to message into the middle of the view.
 
 use crate::components::admin::confirm::ConfirmDialog;
+use crate::components::attach::Attachments;
 use crate::components::composer::ADMINS_KEEP_REVISIONS;
 use crate::components::emoji_picker::{Anchor, EmojiPicker};
 use crate::components::icons;
@@ -75,6 +76,7 @@ struct Row<'a> {
     edited_at: Option<DateTime<Utc>>,
     reply: Option<ReplyView>,
     reactions: &'a [Reaction],
+    attachments: &'a [shared::Attachment],
 }
 
 /// A delete waiting for its confirmation.
@@ -215,6 +217,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                         quote: quote(r, t.get(r.seq)),
                     }),
                 reactions: if m.deleted { &[] } else { &m.reactions },
+                attachments: &m.attachments,
             });
             let outgoing = t.outgoing().iter().map(|o| Row {
                 key: format!("c:{}", o.client_id),
@@ -236,6 +239,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                     },
                 }),
                 reactions: &[],
+                attachments: &o.attachments,
             });
             confirmed.chain(outgoing).collect()
         })
@@ -732,7 +736,12 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                     <div class="bubble-line">
                         <div class="bubble" onclick={on_bubble} oncontextmenu={on_long_press}>
                             { for reply }
-                            <span class="text">{ text }</span>
+                            if !row.attachments.is_empty() {
+                                <Attachments list={row.attachments.to_vec()} />
+                            }
+                            if deleted || !row.body.is_empty() {
+                                <span class="text">{ text }</span>
+                            }
                             <span class="meta">
                                 { for edited }
                                 <time datetime={row.at.to_rfc3339()} title={full(*at)}>{ clock(*at) }</time>

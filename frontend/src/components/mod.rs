@@ -2,6 +2,7 @@
 //! logic they show lives in `logic/` and `state.rs`.
 
 pub mod admin;
+pub mod attach;
 pub mod avatar;
 pub mod banners;
 pub mod composer;

@@ -67,7 +67,7 @@ pub fn ChatProvider(props: &ChatProviderProps) -> Html {
     let restored = use_mut_ref(|| Cell::new(None::<UserId>));
     {
         let (chat, restored) = (chat.clone(), restored.clone());
-        let deps = (me_id, chat.state().rooms_loaded, unsent(chat.state()));
+        let deps = (me_id, chat.state().rooms_loaded, unsent(&chat.state()));
         use_effect_with(deps, move |(me_id, loaded, unsent)| match *me_id {
             // Before the restore, an empty outbox here is not the kept one.
             Some(me) if restored.borrow().get() == Some(me) => prefs::set_outbox(me, unsent),
@@ -119,13 +119,19 @@ fn unsent(state: &ChatState) -> String {
         .rooms
         .values()
         .flat_map(|e| {
-            e.timeline.outgoing().iter().map(|o| Unsent {
-                room_id: e.room.id,
-                client_id: o.client_id.clone(),
-                body: o.body.clone(),
-                created_ms: o.created_at.timestamp_millis(),
-                reply_to: o.reply_to,
-            })
+            // A message with files is not kept: its tray (previews, progress) lives in the page
+            // and its links expire; after a reload it is written again.
+            e.timeline
+                .outgoing()
+                .iter()
+                .filter(|o| o.attachments.is_empty())
+                .map(|o| Unsent {
+                    room_id: e.room.id,
+                    client_id: o.client_id.clone(),
+                    body: o.body.clone(),
+                    created_ms: o.created_at.timestamp_millis(),
+                    reply_to: o.reply_to,
+                })
         })
         .collect();
     outbox::encode(&all)
@@ -144,6 +150,7 @@ fn restore_outbox(chat: &Chat, me: UserId) {
             body: u.body,
             created_at: from_millis(u.created_ms as f64),
             reply_to: u.reply_to,
+            attachments: Vec::new(),
         });
         chat.retry(u.room_id, &u.client_id);
     }

@@ -1,6 +1,7 @@
 //! The chat's rules as plain Rust: no browser APIs here, so every function is unit-tested
 //! natively with `cargo test -p frontend`. Components only render what these compute.
 
+pub mod attach;
 pub mod backoff;
 pub mod emoji;
 pub mod layout;

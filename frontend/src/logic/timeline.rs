@@ -7,7 +7,7 @@
 //! `message_update`, a history page, a `changed_after` page).
 
 use chrono::{DateTime, Utc};
-use shared::{Message, UserId};
+use shared::{Attachment, Message, UserId};
 use std::rc::Rc;
 
 /// Delivery state of a message we sent that the server has not acknowledged.
@@ -31,6 +31,8 @@ pub struct Outgoing {
     pub attempt: u32,
     /// The `seq` of the message this one answers.
     pub reply_to: Option<i64>,
+    /// Uploaded files it carries (sent again, by id, on a retry).
+    pub attachments: Vec<Attachment>,
 }
 
 /// Replaces `held` by `incoming` when it is a later version (higher `rev`).
@@ -291,6 +293,7 @@ pub(crate) mod tests {
             delivery: Delivery::Pending,
             attempt: 0,
             reply_to: None,
+            attachments: Vec::new(),
         }
     }
 

@@ -5,7 +5,7 @@ use super::api::{request, request_empty, Cursor, Error, NO_BODY};
 use gloo_net::http::Method;
 use shared::{
     AdminRoom, AdminRoomsResponse, AdminUser, AdminUsersResponse, AuditEntry, AuditResponse,
-    MessageId, MessagesResponse, Revision, RevisionsResponse, RoomId, UserId,
+    MessageId, MessagesResponse, RevisionsResponse, RoomId, UserId,
 };
 
 pub async fn users() -> Result<Vec<AdminUser>, Error> {
@@ -41,12 +41,11 @@ pub async fn delete_message(id: MessageId) -> Result<(), Error> {
     request_empty(Method::DELETE, &format!("/admin/messages/{id}"), NO_BODY).await
 }
 
-/// The texts a message had (sender edits and deletions), oldest first, the current one last.
-pub async fn revisions(id: MessageId) -> Result<Vec<Revision>, Error> {
+/// The texts a message had (sender edits and deletions), oldest first, the current one last,
+/// and its files (administrators' links: they outlive a deletion by the sender).
+pub async fn revisions(id: MessageId) -> Result<RevisionsResponse, Error> {
     let path = format!("/admin/messages/{id}/revisions");
-    request::<_, RevisionsResponse>(Method::GET, &path, &[], NO_BODY)
-        .await
-        .map(|r| r.revisions)
+    request(Method::GET, &path, &[], NO_BODY).await
 }
 
 /// Ends the user's sessions and refuses their logins (`disabled = true`), or lifts that.

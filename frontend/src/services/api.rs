@@ -6,10 +6,10 @@ use super::{config::api_base, session};
 use gloo_net::http::{Method, RequestBuilder, Response};
 use serde::{de::DeserializeOwned, Serialize};
 use shared::{
-    AuthResponse, ChangePassword, CreateRoom, EditMessage, ErrorCode, ErrorResponse, LoginRequest,
-    MarkRead, Message, MessageId, MessagesResponse, RegisterRequest, Room, RoomId, RoomsResponse,
-    SearchResponse, SendMessage, SessionInfo, SessionsResponse, UpdateMe, UpdateRoom, User, UserId,
-    UsersResponse,
+    AttachmentId, AuthResponse, ChangePassword, CreateRoom, EditMessage, ErrorCode, ErrorResponse,
+    LoginRequest, MarkRead, Message, MessageId, MessagesResponse, RegisterRequest, Room, RoomId,
+    RoomsResponse, SearchResponse, SendMessage, SessionInfo, SessionsResponse, UpdateMe,
+    UpdateRoom, UploadLimits, User, UserId, UsersResponse,
 };
 use std::fmt;
 
@@ -211,12 +211,13 @@ pub async fn send_message(
     body: &str,
     client_id: &str,
     reply_to: Option<i64>,
+    attachments: Vec<AttachmentId>,
 ) -> Result<Message, Error> {
     let body = SendMessage {
         body: body.to_owned(),
         client_id: client_id.to_owned(),
         reply_to,
-        attachments: Vec::new(),
+        attachments,
     };
     request(
         Method::POST,
@@ -225,6 +226,11 @@ pub async fn send_message(
         Some(&body),
     )
     .await
+}
+
+/// What an upload may be (checked before uploading, so a too-large file is refused at once).
+pub async fn upload_limits() -> Result<UploadLimits, Error> {
+    request(Method::GET, "/uploads/limits", &[], NO_BODY).await
 }
 
 /// Replaces the text of our message (the earlier one stays readable to administrators).

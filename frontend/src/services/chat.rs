@@ -9,7 +9,7 @@ use crate::logic::emoji::{EmojiList, LIST_PATH as EMOJI_LIST};
 use crate::logic::time::from_millis;
 use crate::state::{Action, ChatState, Compose, Page};
 use gloo_timers::future::TimeoutFuture;
-use shared::{AuthResponse, ClientFrame, MessageBody, Room, RoomId, UpdateRoom};
+use shared::{Attachment, AuthResponse, ClientFrame, MessageBody, Room, RoomId, UpdateRoom};
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -126,13 +126,26 @@ impl Chat {
 
     /// Shows the message at once as pending, then sends it (as an answer to `reply_to`).
     pub fn send_message(&self, room_id: RoomId, body: MessageBody, reply_to: Option<i64>) {
+        self.send_with_files(room_id, body.into_inner(), reply_to, Vec::new());
+    }
+
+    /// [`Self::send_message`] with uploaded files (`body` may then be empty); a retry sends
+    /// the same attachment ids with the same `client_id`.
+    pub fn send_with_files(
+        &self,
+        room_id: RoomId,
+        body: String,
+        reply_to: Option<i64>,
+        attachments: Vec<Attachment>,
+    ) {
         let client_id = platform::new_client_id();
         self.dispatch(Action::Outgoing {
             room_id,
             client_id: client_id.clone(),
-            body: body.into_inner(),
+            body,
             created_at: from_millis(now_ms()),
             reply_to,
+            attachments,
         });
         self.deliver(room_id, &client_id);
     }
@@ -268,7 +281,7 @@ impl Chat {
             body: outgoing.body.clone(),
             client_id: outgoing.client_id.clone(),
             reply_to: outgoing.reply_to,
-            attachments: Vec::new(),
+            attachments: outgoing.attachments.iter().map(|a| a.id).collect(),
         };
         if self.outbox.send(frame) {
             return;
@@ -280,6 +293,7 @@ impl Chat {
                 &outgoing.body,
                 &outgoing.client_id,
                 outgoing.reply_to,
+                outgoing.attachments.iter().map(|a| a.id).collect(),
             );
             match sent.await {
                 Ok(message) => chat.dispatch(Action::Acked(message)),

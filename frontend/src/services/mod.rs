@@ -8,4 +8,5 @@ pub mod config;
 pub mod platform;
 pub mod prefs;
 pub mod session;
+pub mod upload;
 pub mod ws;

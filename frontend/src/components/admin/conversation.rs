@@ -8,6 +8,7 @@ use super::model::{deleted_label, has_revisions, room_title, History};
 use super::{
     explain, load_failed, loading, refresh_button, trash_icon, use_on_unauthorized, Load, NavLink,
 };
+use crate::components::attach::Attachments;
 use crate::components::avatar::Avatar;
 use crate::components::icons;
 use crate::components::message_text::MessageText;
@@ -20,7 +21,8 @@ use crate::services::platform::local;
 use crate::services::{admin, api};
 use chrono::NaiveDateTime;
 use shared::{
-    AdminRoom, Message, MessageId, MessagesResponse, Revision, RoomId, User, DEFAULT_PAGE_LIMIT,
+    AdminRoom, Message, MessageId, MessagesResponse, RevisionsResponse, RoomId, User,
+    DEFAULT_PAGE_LIMIT,
 };
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
@@ -50,7 +52,7 @@ struct Pending {
 struct Revisions {
     message: Message,
     sender: String,
-    texts: Load<Vec<Revision>>,
+    texts: Load<RevisionsResponse>,
 }
 
 /// What the scroll logic remembers between renders.
@@ -456,13 +458,18 @@ fn message_row(
                         <span class="edited" title={full(local(at))}>{ "(edited)" }</span>
                     }
                 </div>
-                <div class="admin-msg-body text">
-                    if m.deleted {
-                        { m.body.clone() }
-                    } else {
-                        <MessageText body={m.body.clone()} />
-                    }
-                </div>
+                if m.deleted || !m.body.is_empty() {
+                    <div class="admin-msg-body text">
+                        if m.deleted {
+                            { m.body.clone() }
+                        } else {
+                            <MessageText body={m.body.clone()} />
+                        }
+                    </div>
+                }
+                if !m.attachments.is_empty() {
+                    <Attachments list={m.attachments.clone()} />
+                }
             </div>
             <div class="admin-msg-actions">{ for history }{ action }</div>
         </li>
@@ -522,12 +529,14 @@ fn RevisionsDialog(props: &RevisionsDialogProps) -> Html {
     let body = match &r.texts {
         Load::Loading => loading("Loading the earlier versions…"),
         Load::Failed(error) => html! { <p class="form-error" role="alert">{ explain(error) }</p> },
-        Load::Ready(texts) if texts.is_empty() => {
+        Load::Ready(found) if found.revisions.is_empty() && found.attachments.is_empty() => {
             html! { <p class="muted-note">{ "No earlier versions are stored." }</p> }
         }
-        Load::Ready(texts) => {
-            let last = texts.len() - 1;
+        Load::Ready(found) => {
+            let texts = &found.revisions;
+            let last = texts.len().saturating_sub(1);
             html! {
+                <>
                 <ol class="revisions">
                     { for texts.iter().enumerate().map(|(i, rev)| {
                         let t = local(rev.at);
@@ -548,6 +557,11 @@ fn RevisionsDialog(props: &RevisionsDialogProps) -> Html {
                         }
                     }) }
                 </ol>
+                if !found.attachments.is_empty() {
+                    <h3 class="revision-files">{ "Files" }</h3>
+                    <Attachments list={found.attachments.clone()} />
+                }
+                </>
             }
         }
     };
