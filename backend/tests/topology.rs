@@ -34,3 +34,5 @@ mod origins;
 mod pg_outage;
 #[path = "topology/redis_outage.rs"]
 mod redis_outage;
+#[path = "topology/slow_reader.rs"]
+mod slow_reader;

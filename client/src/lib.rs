@@ -3,6 +3,7 @@
 //! backend's black-box tests, the topology tests and `chat-bench` all speak through it.
 //! Nothing panics and nothing waits forever: every call returns a `Result` and has a timeout.
 
+pub mod frozen;
 mod ports;
 mod rest;
 mod socket;

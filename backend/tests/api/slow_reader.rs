@@ -4,8 +4,6 @@
 
 use crate::helpers::*;
 use shared::{ClientFrame, RoomId, ServerFrame};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// The test server's send timeout (`CHAT_SEND_TIMEOUT_SECS`): how long a write may make no
@@ -14,36 +12,6 @@ const SEND_TIMEOUT_SECS: u64 = 2;
 /// Released within this after the peer's messages are all stored (send timeout, close grace,
 /// the kernel's own abort, and slack for a loaded machine).
 const RELEASE_BOUND: Duration = Duration::from_secs(15);
-
-/// A raw websocket client with a tiny receive buffer that completes the handshake (bearer
-/// token) and then never reads again.
-fn raw_socket_that_stops_reading(port: u16, token: &str) -> TcpStream {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    socket
-        .connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
-        .unwrap();
-    let mut stream: TcpStream = socket.into();
-    write!(
-        stream,
-        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-         Authorization: Bearer {token}\r\n\r\n"
-    )
-    .unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(stream.read(&mut byte).unwrap(), 1, "handshake cut short");
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&head);
-    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    stream
-}
 
 /// Whether this process still holds a file descriptor for the server's end of the TCP
 /// connection from `client_port` to `server_port` (read from /proc, so tests running in
@@ -91,7 +59,7 @@ async fn a_socket_that_stops_reading_is_released_and_holds_nobody_up() {
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let room = app.open_room(&alice, &bob).await;
-    let frozen = raw_socket_that_stops_reading(app.port, &bob.token);
+    let frozen = chat_client::frozen::socket_that_stops_reading(app.port, &bob.token).unwrap();
     let client_port = frozen.local_addr().unwrap().port();
     assert!(server_holds_connection(app.port, client_port));
     let mut alice_ws = app.ws(&alice).await;
