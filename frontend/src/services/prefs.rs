@@ -98,3 +98,16 @@ pub fn outbox(me: UserId) -> String {
 pub fn set_outbox(me: UserId, encoded: &str) {
     put(&outbox_key(me), (!encoded.is_empty()).then_some(encoded));
 }
+
+fn notice_key(me: UserId) -> String {
+    format!("chat.admins-notice.{}", me.0)
+}
+
+/// The one-time notice after sign-up (what administrators can read) is still to be shown.
+pub fn admins_notice_due(me: UserId) -> bool {
+    get(&notice_key(me)).is_some()
+}
+
+pub fn set_admins_notice_due(me: UserId, due: bool) {
+    put(&notice_key(me), due.then_some("1"));
+}
