@@ -27,6 +27,16 @@ impl Theme {
         }
     }
 
+    /// The settings radio's element id (not `to_lowercase()` of the label: Rust's Unicode
+    /// case tables would land in the `.wasm`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Theme::System => "theme-system",
+            Theme::Light => "theme-light",
+            Theme::Dark => "theme-dark",
+        }
+    }
+
     /// The stored and `data-theme` value; none for System.
     fn attr(self) -> Option<&'static str> {
         match self {
