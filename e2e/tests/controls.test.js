@@ -1,8 +1,8 @@
 // What the SPA keeps on its own side (issue 15): the theme (System / Light / Dark, applied
 // before first paint and kept across reloads, every key text AA-legible in both palettes), a
 // draft per conversation, the outbox across a reload (sent once), the "New" divider at the
-// first unread message. Screenshots of the conversation, settings and admin screens, light
-// and dark, desktop and phone, land in target/screenshots/.
+// first unread message, the one-time notice after sign-up. Screenshots of the conversation,
+// settings and admin screens, light and dark, desktop and phone, land in target/screenshots/.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -216,7 +216,9 @@ test('theme, drafts, outbox across a reload, unread divider', async (t) => {
     await a.locator('.conv-head h2', { hasText: 'Carol Diaz' }).waitFor();
     assert.equal(await composer(a).inputValue(), '');
     await a.locator('.room-item', { hasText: 'Bob Chen' }).locator('.draft-mark').waitFor();
-    await assertLegible(a, ['.draft-mark'], 'draft mark');
+    await a.locator('.room-item', { hasText: 'Bob Chen' }).locator('.room-preview', { hasText: 'Half a thought about the notes' }).waitFor();
+    await sleep(400); // the list's hover and active backgrounds have short transitions
+    await assertLegible(a, ['.draft-mark', '.unread-divider'], 'draft mark, unread divider');
     await screenshot(a, 'draft-mark-desktop.png');
     await a.locator('.room-item', { hasText: 'Bob Chen' }).click();
     await eventually(async () => assert.equal(await composer(a).inputValue(), 'Half a thought about the notes'), {
@@ -346,6 +348,37 @@ test('theme, drafts, outbox across a reload, unread divider', async (t) => {
     })), { what: 'the divider in view' });
     await screenshot(p, 'unread-divider-phone.png');
     await phone.close();
+  });
+
+  await t.test('sign-up: told once what administrators can read', async () => {
+    const fresh = await browser.newContext({ viewport: DESKTOP });
+    const p = await fresh.newPage();
+    watchErrors(p, 'new account', errors);
+    await p.goto(`${server.base}/register`);
+    await p.getByLabel('Username').fill(`dana_${sfx}`);
+    await p.getByLabel(/Display name/).fill('Dana Eze');
+    await p.getByLabel('Password').fill(PASSWORD);
+    await p.getByRole('button', { name: 'Create account' }).click();
+    const notice = p.locator('.first-notice', {
+      hasText: 'Administrators of this server can read every conversation, including edited and deleted messages.',
+    });
+    await notice.waitFor();
+    await assertLegible(p, ['.first-notice p'], 'sign-up notice');
+    await screenshot(p, 'signup-notice-desktop.png');
+    await p.reload();
+    await p.waitForSelector('.sidebar');
+    await notice.waitFor();
+    await notice.getByRole('button', { name: 'Got it' }).click();
+    assert.equal(await notice.count(), 0);
+    await p.reload();
+    await p.waitForSelector('.sidebar');
+    await sleep(300);
+    assert.equal(await notice.count(), 0, 'once dismissed, gone for good');
+    // An account made elsewhere (signing in, not up) never sees it.
+    await a.goto(`${server.base}/`);
+    await a.waitForSelector('.sidebar');
+    assert.equal(await a.locator('.first-notice').count(), 0);
+    await fresh.close();
   });
 
   assert.deepEqual(errors, []);

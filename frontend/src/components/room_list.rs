@@ -45,14 +45,17 @@ pub fn RoomList(props: &RoomListProps) -> Html {
         let last = room.last_message.as_ref();
         let when = last.map(|m| m.created_at).unwrap_or(room.last_activity_at);
         let mine = last.is_some_and(|m| Some(m.sender_id) == me);
+        // The open room's draft is in its composer; the others say they have one.
+        let draft = me
+            .filter(|_| !active)
+            .and_then(|me| prefs::draft(me, room.id));
         let preview_text = match last {
             _ if typing => "typing…".to_owned(),
+            _ if draft.is_some() => draft.as_deref().map(|d| preview(d, 60)).unwrap_or_default(),
             Some(m) => preview(&m.body, 60),
             None => "No messages yet".to_owned(),
         };
         let (unread, reads_unread) = shown_unread(room);
-        // The open room's draft is in its composer; the others say they have one.
-        let draft = !active && me.is_some_and(|me| prefs::draft(me, room.id).is_some());
         html! {
             <li key={room.id.0}>
                 <Link<Route> to={Route::Room { id: room.id.0 }}
@@ -73,7 +76,7 @@ pub fn RoomList(props: &RoomListProps) -> Html {
                         </span>
                         <span class="room-bottom">
                             <span class={classes!("room-preview", typing.then_some("typing"))}>
-                                if draft && !typing { <span class="draft-mark">{ "Draft" }</span>{ " " } }
+                                if draft.is_some() && !typing { <span class="draft-mark">{ "Draft:" }</span>{ " " } }
                                 else if mine && !typing { <span class="you">{ "You: " }</span> }
                                 { preview_text }
                             </span>

@@ -176,7 +176,13 @@ pub fn AuthPage(props: &AuthPageProps) -> Html {
                 };
                 busy.set(false);
                 match result {
-                    Ok(auth) => chat.signed_in(auth),
+                    Ok(auth) => {
+                        // A new account is told once what administrators can read.
+                        if mode == AuthMode::Register {
+                            crate::services::prefs::set_admins_notice_due(auth.user.id, true);
+                        }
+                        chat.signed_in(auth)
+                    }
                     Err(error) => errors.set(FormErrors::from_api(&error, mode)),
                 }
             });

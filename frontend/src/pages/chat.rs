@@ -3,6 +3,8 @@ use crate::components::conversation::Conversation;
 use crate::components::icons;
 use crate::components::sidebar::Sidebar;
 use crate::hooks::use_chat;
+use crate::pages::settings::ADMINS_READ_EVERYTHING;
+use crate::services::prefs;
 use shared::RoomId;
 use yew::prelude::*;
 
@@ -15,10 +17,30 @@ pub struct ChatPageProps {
 /// screens only one of the two shows (the stylesheet decides from `has-room`).
 #[component]
 pub fn ChatPage(props: &ChatPageProps) -> Html {
-    let searching = use_chat().state().searching;
+    let chat = use_chat();
+    let searching = chat.state().searching;
+    let me = chat.state().me().map(|u| u.id);
+    let notice = use_state(|| me.is_some_and(prefs::admins_notice_due));
+    let got_it = {
+        let notice = notice.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(me) = me {
+                prefs::set_admins_notice_due(me, false);
+            }
+            notice.set(false);
+        })
+    };
     html! {
         <div class={classes!("chat", props.room.is_some().then_some("has-room"), searching.then_some("searching"))}>
             <Banners />
+            // In the flow above everything (not a modal): nothing is covered, and it stays
+            // until dismissed, on this browser.
+            if *notice {
+                <div class="first-notice" role="status">
+                    <p>{ ADMINS_READ_EVERYTHING }</p>
+                    <button type="button" class="btn btn-sm btn-ghost" onclick={got_it}>{ "Got it" }</button>
+                </div>
+            }
             <div class="chat-body">
                 <Sidebar active={props.room} />
                 <main class="main">

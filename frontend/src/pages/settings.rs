@@ -193,9 +193,9 @@ fn appearance(h: &Hooks) -> Html {
             prefs::set_theme(theme);
             state.set(theme);
         });
-        let id = format!("theme-{}", theme.label().to_lowercase());
+        let id = theme.id();
         html! {
-            <label class="choice" for={id.clone()}>
+            <label class="choice" for={id}>
                 <input type="radio" name="theme" id={id} checked={*h.theme == theme} {onchange} />
                 { theme.label() }
             </label>

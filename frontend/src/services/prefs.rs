@@ -27,6 +27,16 @@ impl Theme {
         }
     }
 
+    /// The settings radio's element id (not `to_lowercase()` of the label: Rust's Unicode
+    /// case tables would land in the `.wasm`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Theme::System => "theme-system",
+            Theme::Light => "theme-light",
+            Theme::Dark => "theme-dark",
+        }
+    }
+
     /// The stored and `data-theme` value; none for System.
     fn attr(self) -> Option<&'static str> {
         match self {
@@ -97,4 +107,17 @@ pub fn outbox(me: UserId) -> String {
 
 pub fn set_outbox(me: UserId, encoded: &str) {
     put(&outbox_key(me), (!encoded.is_empty()).then_some(encoded));
+}
+
+fn notice_key(me: UserId) -> String {
+    format!("chat.admins-notice.{}", me.0)
+}
+
+/// The one-time notice after sign-up (what administrators can read) is still to be shown.
+pub fn admins_notice_due(me: UserId) -> bool {
+    get(&notice_key(me)).is_some()
+}
+
+pub fn set_admins_notice_due(me: UserId, due: bool) {
+    put(&notice_key(me), due.then_some("1"));
 }
