@@ -4,6 +4,7 @@
 pub mod attach;
 pub mod backoff;
 pub mod emoji;
+pub mod frames;
 pub mod layout;
 pub mod lifecycle;
 pub mod links;

@@ -2,16 +2,55 @@
 //! [`super::api`]: every call carries the admin's bearer token; a non-admin gets 403.
 
 use super::api::{request, request_empty, Cursor, Error, NO_BODY};
+use chrono::{DateTime, Utc};
 use gloo_net::http::Method;
+use serde::Deserialize;
 use shared::{
-    AdminRoom, AdminRoomsResponse, AdminUser, AdminUsersResponse, AuditEntry, AuditResponse,
-    MessageId, MessagesResponse, RevisionsResponse, RoomId, UserId,
+    AdminRoom, AdminRoomsResponse, AdminUser, AuditEntry, AuditResponse, MessageId,
+    MessagesResponse, RevisionsResponse, RoomId, User, UserId,
 };
 
 pub async fn users() -> Result<Vec<AdminUser>, Error> {
-    request::<_, AdminUsersResponse>(Method::GET, "/admin/users", &[], NO_BODY)
+    request::<_, UsersWire>(Method::GET, "/admin/users", &[], NO_BODY)
         .await
-        .map(|r| r.users)
+        .map(|r| r.users.into_iter().map(AdminUser::from).collect())
+}
+
+/// `AdminUser` as it travels: its `user` is flattened into it, and serde reads a flattened
+/// struct through a buffered copy with a second `Deserialize` of every field type (several
+/// KB of the `.wasm`); the plain fields here are read directly.
+#[derive(Debug, Deserialize)]
+struct AdminUserWire {
+    id: UserId,
+    username: String,
+    display_name: String,
+    is_admin: bool,
+    online: bool,
+    created_at: DateTime<Utc>,
+    disabled: bool,
+    message_count: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct UsersWire {
+    users: Vec<AdminUserWire>,
+}
+
+impl From<AdminUserWire> for AdminUser {
+    fn from(w: AdminUserWire) -> Self {
+        AdminUser {
+            user: User {
+                id: w.id,
+                username: w.username,
+                display_name: w.display_name,
+                is_admin: w.is_admin,
+                online: w.online,
+            },
+            created_at: w.created_at,
+            disabled: w.disabled,
+            message_count: w.message_count,
+        }
+    }
 }
 
 pub async fn rooms() -> Result<Vec<AdminRoom>, Error> {
@@ -58,4 +97,21 @@ pub async fn audit() -> Result<Vec<AuditEntry>, Error> {
     request::<_, AuditResponse>(Method::GET, "/admin/audit", &[], NO_BODY)
         .await
         .map(|r| r.entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::AdminUsersResponse;
+
+    #[test]
+    fn admin_users_read_as_the_shared_type_does() {
+        let text = r#"{"users": [{"id": 3, "username": "bob", "display_name": "Bob Chen",
+            "is_admin": false, "online": true, "created_at": "2026-11-25T10:00:00.5Z",
+            "disabled": true, "message_count": 42}]}"#;
+        let expected: AdminUsersResponse = serde_json::from_str(text).expect("valid");
+        let wire: UsersWire = serde_json::from_str(text).expect("valid");
+        let users: Vec<AdminUser> = wire.users.into_iter().map(AdminUser::from).collect();
+        assert_eq!(users, expected.users);
+    }
 }

@@ -101,13 +101,12 @@ pub fn parse(text: &str) -> Result<Option<String>, String> {
     }
     let invalid =
         |why: String| format!("{CONFIG_PATH} is not like {{\"api_base\": \"https://…\"}}: {why}");
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-    if !value.is_object() {
+    // Read straight into the struct (a `serde_json::Value` first would link its parser and
+    // deserializer in too); a struct also reads from an array, which is not a config.
+    if !text.trim_start().starts_with('{') {
         return Err(invalid("not a JSON object".to_owned()));
     }
-    let config: RuntimeConfig =
-        serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+    let config: RuntimeConfig = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
     config.api_base.as_deref().map_or(Ok(None), normalize_base)
 }
 

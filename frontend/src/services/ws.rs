@@ -168,7 +168,7 @@ async fn run_socket(chat: &Chat, token: &str, mut stop: &mut Fuse<oneshot::Recei
                 Some(Ok(WsMessage::Text(text))) => {
                     last_rx = now_ms();
                     ping_sent = false;
-                    let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) else {
+                    let Some(frame) = crate::logic::frames::decode(&text) else {
                         continue;
                     };
                     if let ServerFrame::Ready { user } = frame {
