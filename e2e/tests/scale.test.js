@@ -4,7 +4,9 @@
 // 3,000 (the issue saw 2.4 GB after 5,000); after it, 10 MB, 28 MB and 47 MB at 5,000 (each
 // row's virtual DOM is most of that: every message is still rendered). Memory is
 // asserted (a correctness property: a tab that eats gigabytes gets killed); keystroke timings
-// are only printed, for BENCHMARKS.md.
+// and long tasks are only printed, for BENCHMARKS.md. Known: under this flood the list loses
+// its pinning to the bottom in about 1 run of 4 (the same on the bundle from before the fix);
+// the pinning assertion below then fails, and it is a real bug, not a flaky check.
 //   SCALE_N     messages to send (default 5000; the checkpoints below it still apply)
 //   SCALE_RATE  messages per second (default 200)
 
@@ -142,6 +144,12 @@ test('memory stays linear while a conversation receives thousands of messages', 
     addEventListener('TrunkApplicationStarted', (e) => {
       window.__wasmExports = e.detail.wasm;
     });
+    // Long tasks (> 50 ms) while messages arrive: printed per phase, not asserted.
+    window.__longTasks = [];
+    new PerformanceObserver((list) => window.__longTasks.push(...list.getEntries().map((e) => e.duration))).observe({
+      type: 'longtask',
+      buffered: true,
+    });
   });
   const page = await context.newPage();
   watchErrors(page, 'A', errors);
@@ -156,13 +164,16 @@ test('memory stays linear while a conversation receives thousands of messages', 
   let sent = 0;
   for (const mark of [1000, 3000, 5000].filter((m) => m <= TOTAL)) {
     const began = Date.now();
+    await page.evaluate(() => window.__longTasks.splice(0));
     await sendRange(bob, room.id, sent, mark);
     sent = mark;
     await expectShown(page, mark);
     figures[mark] = await wasmBytes(page);
+    const long = await page.evaluate(() => window.__longTasks.splice(0));
     console.log(
       `[scale] ${mark} messages (sent in ${((Date.now() - began) / 1000).toFixed(1)} s): ` +
-        `wasm memory ${(figures[mark] / MB).toFixed(1)} MB`,
+        `wasm memory ${(figures[mark] / MB).toFixed(1)} MB; long tasks meanwhile: ${long.length}, ` +
+        `max ${Math.max(0, ...long).toFixed(0)} ms, total ${long.reduce((a, b) => a + b, 0).toFixed(0)} ms`,
     );
     if (mark === 3000) {
       console.log(`[scale] keystroke with 3000 rows: ${JSON.stringify(await keystrokeCost(page))} ms`);
@@ -177,6 +188,7 @@ test('memory stays linear while a conversation receives thousands of messages', 
     assert.ok(late <= 1.5 * early, `1k→3k: +${(early / MB).toFixed(1)} MB, 3k→5k: +${(late / MB).toFixed(1)} MB`);
     assert.ok(figures[5000] <= 64 * MB, `wasm memory after 5000: ${(figures[5000] / MB).toFixed(1)} MB`);
   }
+
   await screenshot(page, 'scale-desktop.png');
   assert.deepEqual(errors, []);
 });
