@@ -401,13 +401,17 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             let top = el.scroll_top();
             let divider = el.query_selector(".unread-divider").ok().flatten();
             unread_above.set(unread_unloaded || divider.is_some_and(|d| is_above(&d, &el)));
-            let bottom = el.scroll_height() - top - el.client_height() <= BOTTOM_SLACK;
-            {
-                let mut m = memo.borrow_mut();
-                m.top = top;
-                m.height = el.scroll_height();
-                m.at_bottom = bottom;
-            }
+            let mut m = memo.borrow_mut();
+            // Pinned, and not scrolled up since: rows that arrived beneath (rendered before
+            // the effect that follows them) do not unpin the reader. Only the reader's own
+            // scroll upwards does, or one that stops short of the end.
+            let grew_beneath = m.at_bottom && top >= m.top;
+            let bottom =
+                grew_beneath || el.scroll_height() - top - el.client_height() <= BOTTOM_SLACK;
+            m.top = top;
+            m.height = el.scroll_height();
+            m.at_bottom = bottom;
+            drop(m);
             at_bottom.set(bottom);
             if bottom {
                 new_below.set(false);
