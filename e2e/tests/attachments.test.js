@@ -228,6 +228,9 @@ test('attachments: attach, watch the upload, see, view and download them, live',
     await b.setViewportSize(DESKTOP);
     const [fromViewer] = await Promise.all([b.waitForEvent('download'), viewer.locator('.viewer-download').click()]);
     assert.equal(fromViewer.suggestedFilename(), photo.name);
+    // A click on the image keeps the viewer open and Escape still reaches it.
+    await viewer.locator('img.viewer-img').click();
+    assert.equal(await b.locator('.viewer').count(), 1);
     await b.keyboard.press('Escape');
     await eventually(async () => assert.equal(await b.locator('.viewer').count(), 0), { what: 'the viewer closed' });
 

@@ -256,8 +256,9 @@ pub fn Viewer(props: &ViewerProps) -> Html {
     let stop = Callback::from(|e: MouseEvent| e.stop_propagation());
     let url = file_url(&a.url);
     html! {
+        // Focusable itself, so a click on the image keeps the focus (and Escape) inside.
         <div class="viewer" role="dialog" aria-modal="true" aria-label={format!("Image {}", a.name)}
-            {onkeydown} onclick={backdrop}>
+            tabindex="-1" {onkeydown} onclick={backdrop}>
             <div class="viewer-bar" onclick={stop.clone()}>
                 <span class="viewer-name">{ a.name.clone() }<span class="viewer-size">{ human_size(a.size.max(0) as u64) }</span></span>
                 <a ref={download_ref} class="icon-btn viewer-download" href={url.clone()} download={a.name.clone()}

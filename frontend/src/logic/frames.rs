@@ -18,48 +18,22 @@ struct Tag {
     kind: String,
 }
 
+/// The fields of every frame but `error` (whose `message` is a text, not a message): one
+/// struct read by one instantiation of the parser, instead of one per frame type.
 #[derive(Deserialize)]
-struct WithUser {
-    user: User,
+struct Fields {
+    user: Option<User>,
+    message: Option<Message>,
+    client_id: Option<String>,
+    room: Option<Room>,
+    room_id: Option<RoomId>,
+    user_id: Option<UserId>,
+    seq: Option<i64>,
+    online: Option<bool>,
 }
 
 #[derive(Deserialize)]
-struct WithMessage {
-    message: Message,
-}
-
-#[derive(Deserialize)]
-struct WithAck {
-    client_id: String,
-    message: Message,
-}
-
-#[derive(Deserialize)]
-struct WithRoom {
-    room: Room,
-}
-
-#[derive(Deserialize)]
-struct WithRead {
-    room_id: RoomId,
-    user_id: UserId,
-    seq: i64,
-}
-
-#[derive(Deserialize)]
-struct WithTyping {
-    room_id: RoomId,
-    user_id: UserId,
-}
-
-#[derive(Deserialize)]
-struct WithPresence {
-    user_id: UserId,
-    online: bool,
-}
-
-#[derive(Deserialize)]
-struct WithError {
+struct ErrorFields {
     code: ErrorCode,
     message: String,
     #[serde(default)]
@@ -74,63 +48,47 @@ fn fields<T: DeserializeOwned>(text: &str) -> Option<T> {
 /// client does not know (a newer server's: ignored, as before).
 pub fn decode(text: &str) -> Option<ServerFrame> {
     let tag: Tag = fields(text)?;
-    Some(match tag.kind.as_str() {
-        "ready" => ServerFrame::Ready {
-            user: fields::<WithUser>(text)?.user,
+    let kind = tag.kind.as_str();
+    if kind == "error" {
+        let f: ErrorFields = fields(text)?;
+        return Some(ServerFrame::Error {
+            code: f.code,
+            message: f.message,
+            client_id: f.client_id,
+        });
+    }
+    if kind == "pong" {
+        return Some(ServerFrame::Pong);
+    }
+    let f: Fields = fields(text)?;
+    Some(match kind {
+        "ready" => ServerFrame::Ready { user: f.user? },
+        "ack" => ServerFrame::Ack {
+            client_id: f.client_id?,
+            message: f.message?,
         },
-        "ack" => {
-            let f: WithAck = fields(text)?;
-            ServerFrame::Ack {
-                client_id: f.client_id,
-                message: f.message,
-            }
-        }
         "message" => ServerFrame::Message {
-            message: fields::<WithMessage>(text)?.message,
+            message: f.message?,
         },
         "message_update" => ServerFrame::MessageUpdate {
-            message: fields::<WithMessage>(text)?.message,
+            message: f.message?,
         },
-        "read" => {
-            let f: WithRead = fields(text)?;
-            ServerFrame::Read {
-                room_id: f.room_id,
-                user_id: f.user_id,
-                seq: f.seq,
-            }
-        }
-        "typing" => {
-            let f: WithTyping = fields(text)?;
-            ServerFrame::Typing {
-                room_id: f.room_id,
-                user_id: f.user_id,
-            }
-        }
-        "presence" => {
-            let f: WithPresence = fields(text)?;
-            ServerFrame::Presence {
-                user_id: f.user_id,
-                online: f.online,
-            }
-        }
-        "room" => ServerFrame::Room {
-            room: fields::<WithRoom>(text)?.room,
+        "read" => ServerFrame::Read {
+            room_id: f.room_id?,
+            user_id: f.user_id?,
+            seq: f.seq?,
         },
-        "room_update" => ServerFrame::RoomUpdate {
-            room: fields::<WithRoom>(text)?.room,
+        "typing" => ServerFrame::Typing {
+            room_id: f.room_id?,
+            user_id: f.user_id?,
         },
-        "user" => ServerFrame::User {
-            user: fields::<WithUser>(text)?.user,
+        "presence" => ServerFrame::Presence {
+            user_id: f.user_id?,
+            online: f.online?,
         },
-        "error" => {
-            let f: WithError = fields(text)?;
-            ServerFrame::Error {
-                code: f.code,
-                message: f.message,
-                client_id: f.client_id,
-            }
-        }
-        "pong" => ServerFrame::Pong,
+        "room" => ServerFrame::Room { room: f.room? },
+        "room_update" => ServerFrame::RoomUpdate { room: f.room? },
+        "user" => ServerFrame::User { user: f.user? },
         _ => return None,
     })
 }
@@ -212,6 +170,8 @@ mod tests {
             r#"{"user": {}}"#,
             r#"{"type": "ready"}"#,
             r#"{"type": "read", "room_id": 3, "user_id": 8}"#,
+            r#"{"type": "ack", "message": null}"#,
+            r#"{"type": "typing", "room_id": 3, "user_id": null}"#,
             r#"{"type": "presence", "user_id": "eight", "online": true}"#,
             r#"{"type": "something_new", "x": 1}"#,
             r#"{"type": 5}"#,
