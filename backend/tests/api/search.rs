@@ -210,3 +210,68 @@ async fn edits_and_deletions_take_effect_at_once_and_paging_is_stable() {
         assert_eq!(seen, sent, "{q}");
     }
 }
+
+#[tokio::test]
+async fn a_search_in_one_busy_room_finds_matches_beyond_its_newest_thousands() {
+    // Arrange: an old match, then more messages than the newest window a room-filtered
+    // search reads directly (2,000 on SQLite), then a new match; and a match in another room.
+    let app = spawn_app_with(|s| {
+        s.messages_per_second = 1_000_000.0;
+        s.message_burst = 1_000_000;
+    })
+    .await;
+    let ann = app.register("ann").await;
+    let bob = app.register("bob").await;
+    let cat = app.register("cat").await;
+    let busy = app.open_room(&ann, &bob).await.id.0;
+    let other = app.open_room(&ann, &cat).await.id.0;
+    let old = app.send_ok(&ann, busy, "the needle from long ago").await;
+    let mut ws = app.ws(&ann).await;
+    let fillers = 2_100;
+    for i in 0..fillers {
+        ws.send(&shared::ClientFrame::Send {
+            room_id: shared::RoomId(busy),
+            body: format!("filler {i}"),
+            client_id: format!("filler-{i}"),
+            reply_to: None,
+            attachments: Vec::new(),
+        })
+        .await;
+    }
+    let mut acked = 0;
+    while acked < fillers {
+        if let shared::ServerFrame::Ack { .. } = ws.next_frame().await {
+            acked += 1;
+        }
+    }
+    let new = app.send_ok(&ann, busy, "a fresh needle").await;
+    app.send_ok(&cat, other, "a needle elsewhere").await;
+
+    // Act and assert: both matches of the room, newest first, and nothing of the other.
+    let room_filter = format!("&room_id={busy}");
+    let found = search(&app, &ann, "needle", &room_filter).await;
+    let ids: Vec<_> = found.results.iter().map(|m| m.id).collect();
+    assert_eq!(ids, [new.id, old.id], "{:?}", found.results);
+    assert!(!found.has_more);
+
+    // Page by page across the window's edge: the same two, then nothing.
+    let first = search(&app, &ann, "needle", &format!("{room_filter}&limit=1")).await;
+    assert_eq!(
+        first.results.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [new.id]
+    );
+    assert!(first.has_more);
+    let cursor = format!("{room_filter}&limit=1&before={}", new.id.0);
+    let second = search(&app, &ann, "needle", &cursor).await;
+    assert_eq!(
+        second.results.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [old.id]
+    );
+    assert!(!second.has_more);
+    let everywhere = search(&app, &ann, "needle", "").await;
+    assert_eq!(
+        everywhere.results.len(),
+        3,
+        "without the filter, every room"
+    );
+}
