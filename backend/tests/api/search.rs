@@ -218,6 +218,7 @@ async fn a_search_in_one_busy_room_finds_matches_beyond_its_newest_thousands() {
     let app = spawn_app_with(|s| {
         s.messages_per_second = 1_000_000.0;
         s.message_burst = 1_000_000;
+        s.ws_queue = 1_000;
     })
     .await;
     let ann = app.register("ann").await;
@@ -227,21 +228,24 @@ async fn a_search_in_one_busy_room_finds_matches_beyond_its_newest_thousands() {
     let other = app.open_room(&ann, &cat).await.id.0;
     let old = app.send_ok(&ann, busy, "the needle from long ago").await;
     let mut ws = app.ws(&ann).await;
-    let fillers = 2_100;
-    for i in 0..fillers {
-        ws.send(&shared::ClientFrame::Send {
-            room_id: shared::RoomId(busy),
-            body: format!("filler {i}"),
-            client_id: format!("filler-{i}"),
-            reply_to: None,
-            attachments: Vec::new(),
-        })
-        .await;
-    }
-    let mut acked = 0;
-    while acked < fillers {
-        if let shared::ServerFrame::Ack { .. } = ws.next_frame().await {
-            acked += 1;
+    // In batches, reading the acks (and the echoes) of each: a socket that lets its queue
+    // overflow is closed as a slow reader.
+    for batch in 0..21 {
+        for n in 0..100 {
+            ws.send(&shared::ClientFrame::Send {
+                room_id: shared::RoomId(busy),
+                body: format!("filler {batch}-{n}"),
+                client_id: format!("filler-{batch}-{n}"),
+                reply_to: None,
+                attachments: Vec::new(),
+            })
+            .await;
+        }
+        let mut acked = 0;
+        while acked < 100 {
+            if let shared::ServerFrame::Ack { .. } = ws.next_frame().await {
+                acked += 1;
+            }
         }
     }
     let new = app.send_ok(&ann, busy, "a fresh needle").await;

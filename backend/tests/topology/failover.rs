@@ -262,8 +262,18 @@ async fn sigterm_drains_an_instance_and_its_clients_move_to_the_other() {
 async fn sigterm_writes_the_acks_of_stored_sends_before_closing() {
     // Arrange: one socket straight on instance 1 that pipelines sends without waiting for
     // their acks, so that some are being committed when the SIGTERM comes.
-    const SENDS: usize = 400;
-    let Some(mut topology) = Topology::start("graceful_acks", Options::default()).await else {
+    const SENDS: usize = 2_000;
+    // A queue that holds the echoes of every pipelined send: the socket must end by the
+    // shutdown (1001), not as a slow reader.
+    let options = Options {
+        extra_env: vec![
+            ("CHAT_WS_QUEUE".into(), "5000".into()),
+            ("CHAT_MESSAGES_PER_SECOND".into(), "1000000".into()),
+            ("CHAT_MESSAGE_BURST".into(), "1000000".into()),
+        ],
+        ..Options::default()
+    };
+    let Some(mut topology) = Topology::start("graceful_acks", options).await else {
         return;
     };
     let one = Api::new(&topology.instance(1).url());
