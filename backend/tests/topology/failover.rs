@@ -1,13 +1,15 @@
 //! `kill -9` of one instance under load: the clients it held reconnect through nginx to the
 //! survivor and catch up; every acknowledged message is delivered exactly once, in seq order.
 
+use crate::client::TestUser;
 use crate::client::{assert_exactly_once, Api, ChatClient, WsClient, WsEnd};
 use crate::harness::{Options, Topology};
-use shared::{ClientFrame, ServerFrame};
+use shared::{ClientFrame, Message, RoomId, ServerFrame};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 const PAIRS: usize = 4;
@@ -22,20 +24,7 @@ async fn killing_an_instance_loses_and_duplicates_nothing() {
     };
     let edge = Api::new(&topology.nginx.url());
     let ws_url = topology.nginx.ws_url();
-    let mut clients = Vec::new();
-    for pair in 0..PAIRS {
-        let left = edge.register(&format!("left{pair}")).await;
-        let right = edge.register(&format!("right{pair}")).await;
-        let room = edge.open_room(&left, &right).await.id;
-        for (name, user) in [
-            (format!("left{pair}"), left),
-            (format!("right{pair}"), right),
-        ] {
-            let mut client = ChatClient::new(&name, user, room, edge.clone(), &ws_url);
-            client.ensure_connected().await;
-            clients.push(client);
-        }
-    }
+    let clients = pairs_through_nginx(&edge, &ws_url, "", PAIRS).await;
     let one = Api::new(&topology.instance(1).url());
     let on_one = one.metric("chat_ws_connections").await;
     assert!(
@@ -47,42 +36,10 @@ async fn killing_an_instance_loses_and_duplicates_nothing() {
     // while instance 1 is killed once a third of all messages are acknowledged.
     let total = PAIRS * 2 * MESSAGES_PER_CLIENT;
     let acked = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for mut client in clients {
-        let acked = acked.clone();
-        tasks.push(tokio::spawn(async move {
-            for i in 0..MESSAGES_PER_CLIENT {
-                let client_id = format!("{}-{i}", client.name);
-                client
-                    .send(&format!("{} says {i}", client.name), &client_id)
-                    .await;
-                acked.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(15)).await;
-            }
-            client
-        }));
-    }
+    let tasks = chatter(clients, MESSAGES_PER_CLIENT, &acked);
     // REST sends through nginx beside them: one in flight to the killed instance is resent by
     // nginx to the survivor (a send is idempotent by client_id), so none fails.
-    let poster = edge.register("kposter").await;
-    let listener = edge.register("klistener").await;
-    let rest_room = edge.open_room(&poster, &listener).await.id;
-    let rest = tokio::spawn({
-        let edge = edge.clone();
-        let poster = poster.clone();
-        async move {
-            let mut sent = Vec::new();
-            for i in 0..MESSAGES_PER_CLIENT * 2 {
-                let id = format!("rest-{i}");
-                sent.push(
-                    edge.send(&poster, rest_room, &format!("rest {i}"), &id)
-                        .await,
-                );
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            sent
-        }
-    });
+    let rest = RestSender::start(&edge, "k", MESSAGES_PER_CLIENT * 2).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     while acked.load(Ordering::Relaxed) < total / 3 {
         assert!(Instant::now() < deadline, "traffic stalled before the kill");
@@ -93,53 +50,15 @@ async fn killing_an_instance_loses_and_duplicates_nothing() {
     let at_kill = acked.load(Ordering::Relaxed);
     eprintln!("killed instance 1 (pid {pid}) after {at_kill}/{total} acknowledgements");
 
-    let mut clients = Vec::new();
-    for task in tasks {
-        let client = tokio::time::timeout(Duration::from_secs(240), task)
-            .await
-            .expect("a client finished its messages within 240 s")
-            .expect("the client task did not panic");
-        clients.push(client);
-    }
+    let mut clients = finished(tasks).await;
     assert!(
         at_kill < total,
         "the kill came after all traffic; the test proved nothing"
     );
-    let rest_sent = tokio::time::timeout(Duration::from_secs(240), rest)
-        .await
-        .expect("the REST sender finishes within 240 s")
-        .expect("no REST send failed through nginx");
-    let history = edge
-        .messages_after(&poster, rest_room, 0)
-        .await
-        .expect("the REST room's history");
-    let stored = history.into_iter().map(|m| (m.seq, m)).collect();
-    assert_exactly_once("the REST room", &stored, &rest_sent);
+    rest.assert_stored_once(&edge).await;
 
     // Assert: each member of each room ends with exactly the acknowledged messages of both.
-    let mut reconnects = 0;
-    for pair in clients.chunks_mut(2) {
-        let acked: Vec<_> = pair.iter().flat_map(|c| c.acked.clone()).collect();
-        let last = acked.len() as i64;
-        for client in pair.iter_mut() {
-            client.settle(last, Duration::from_secs(10)).await;
-            assert!(
-                client.stats.violations.is_empty(),
-                "{}: {:?}",
-                client.name,
-                client.stats.violations
-            );
-            assert_exactly_once(&client.name, &client.view, &acked);
-            eprintln!("{}: {:?}", client.name, client.stats);
-            reconnects += client.stats.reconnects;
-        }
-        let history = edge
-            .messages_after(&pair[0].user, pair[0].room, 0)
-            .await
-            .expect("history through nginx after the kill");
-        let stored = history.into_iter().map(|m| (m.seq, m)).collect();
-        assert_exactly_once("the stored history", &stored, &acked);
-    }
+    let reconnects = assert_pairs_hold_what_was_acked(&edge, &mut clients).await;
     assert!(
         reconnects >= 1,
         "no client reconnected, so none was on the killed instance"
@@ -171,20 +90,7 @@ async fn sigterm_drains_an_instance_and_its_clients_move_to_the_other() {
     };
     let edge = Api::new(&topology.nginx.url());
     let ws_url = topology.nginx.ws_url();
-    let mut clients = Vec::new();
-    for pair in 0..PAIRS {
-        let left = edge.register(&format!("tleft{pair}")).await;
-        let right = edge.register(&format!("tright{pair}")).await;
-        let room = edge.open_room(&left, &right).await.id;
-        for (name, user) in [
-            (format!("tleft{pair}"), left),
-            (format!("tright{pair}"), right),
-        ] {
-            let mut client = ChatClient::new(&name, user, room, edge.clone(), &ws_url);
-            client.ensure_connected().await;
-            clients.push(client);
-        }
-    }
+    let clients = pairs_through_nginx(&edge, &ws_url, "t", PAIRS).await;
     let one = Api::new(&topology.instance(1).url());
     assert!(
         one.metric("chat_ws_connections").await >= 1.0,
@@ -194,19 +100,7 @@ async fn sigterm_drains_an_instance_and_its_clients_move_to_the_other() {
     // Act: traffic, and SIGTERM to instance 1 a third of the way through.
     let total = PAIRS * 2 * MESSAGES;
     let acked = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for mut client in clients {
-        let acked = acked.clone();
-        tasks.push(tokio::spawn(async move {
-            for i in 0..MESSAGES {
-                let id = format!("{}-{i}", client.name);
-                client.send(&format!("{} says {i}", client.name), &id).await;
-                acked.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(15)).await;
-            }
-            client
-        }));
-    }
+    let tasks = chatter(clients, MESSAGES, &acked);
     let deadline = Instant::now() + Duration::from_secs(120);
     while acked.load(Ordering::Relaxed) < total / 3 {
         assert!(
@@ -224,15 +118,7 @@ async fn sigterm_drains_an_instance_and_its_clients_move_to_the_other() {
         status.success(),
         "instance 1 exited with {status} after SIGTERM"
     );
-    let mut clients = Vec::new();
-    for task in tasks {
-        clients.push(
-            tokio::time::timeout(Duration::from_secs(240), task)
-                .await
-                .expect("clients finish within 240 s")
-                .expect("no client task panicked"),
-        );
-    }
+    let mut clients = finished(tasks).await;
 
     // Assert: the drained sockets were closed with 1001 (going away), nothing acknowledged
     // was lost or doubled, and everyone carried on through the other instance.
@@ -241,21 +127,7 @@ async fn sigterm_drains_an_instance_and_its_clients_move_to_the_other() {
         ends.contains(&WsEnd::Closed(Some(1001))),
         "no socket was closed with 1001: {ends:?}"
     );
-    for pair in clients.chunks_mut(2) {
-        let acked: Vec<_> = pair.iter().flat_map(|c| c.acked.clone()).collect();
-        let last = acked.len() as i64;
-        for client in pair.iter_mut() {
-            client.settle(last, Duration::from_secs(10)).await;
-            assert!(
-                client.stats.violations.is_empty(),
-                "{}: {:?}",
-                client.name,
-                client.stats.violations
-            );
-            assert_exactly_once(&client.name, &client.view, &acked);
-            eprintln!("{}: {:?}", client.name, client.stats);
-        }
-    }
+    assert_pairs_hold_what_was_acked(&edge, &mut clients).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -366,60 +238,13 @@ async fn nginx_reloads_under_load_drop_no_acknowledged_message() {
     };
     let edge = Api::new(&topology.nginx.url());
     let ws_url = topology.nginx.ws_url();
-    let mut clients = Vec::new();
-    for pair in 0..PAIRS {
-        let left = edge.register(&format!("rleft{pair}")).await;
-        let right = edge.register(&format!("rright{pair}")).await;
-        let room = edge.open_room(&left, &right).await.id;
-        for (name, user) in [
-            (format!("rleft{pair}"), left),
-            (format!("rright{pair}"), right),
-        ] {
-            let mut client = ChatClient::new(&name, user, room, edge.clone(), &ws_url);
-            client.ensure_connected().await;
-            clients.push(client);
-        }
-    }
-    let poster = edge.register("rposter").await;
-    let listener = edge.register("rlistener").await;
-    let rest_room = edge.open_room(&poster, &listener).await.id;
+    let clients = pairs_through_nginx(&edge, &ws_url, "r", PAIRS).await;
 
     // Act: traffic, and two reloads of nginx while it flows.
     let total = PAIRS * 2 * MESSAGES;
     let acked = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for mut client in clients {
-        let acked = acked.clone();
-        tasks.push(tokio::spawn(async move {
-            for i in 0..MESSAGES {
-                let id = format!("{}-{i}", client.name);
-                client.send(&format!("{} says {i}", client.name), &id).await;
-                acked.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(15)).await;
-            }
-            client
-        }));
-    }
-    let rest = tokio::spawn({
-        let edge = edge.clone();
-        let poster = poster.clone();
-        async move {
-            let mut sent = Vec::new();
-            for i in 0..MESSAGES {
-                let message = edge
-                    .send(
-                        &poster,
-                        rest_room,
-                        &format!("rest {i}"),
-                        &format!("rest-{i}"),
-                    )
-                    .await;
-                sent.push(message);
-                tokio::time::sleep(Duration::from_millis(15)).await;
-            }
-            sent
-        }
-    });
+    let tasks = chatter(clients, MESSAGES, &acked);
+    let rest = RestSender::start(&edge, "r", MESSAGES).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     for share in [4, 2] {
         while acked.load(Ordering::Relaxed) < total / share {
@@ -432,6 +257,64 @@ async fn nginx_reloads_under_load_drop_no_acknowledged_message() {
             acked.load(Ordering::Relaxed)
         );
     }
+    let mut clients = finished(tasks).await;
+
+    // Assert: every acknowledged message once, in seq order, on both screens and in storage.
+    assert_pairs_hold_what_was_acked(&edge, &mut clients).await;
+    rest.assert_stored_once(&edge).await;
+}
+
+/// `pairs` rooms, both members of each connected through nginx (so about half of the sockets
+/// sit on each instance), named `{prefix}left{n}` and `{prefix}right{n}`.
+async fn pairs_through_nginx(
+    edge: &Api,
+    ws_url: &str,
+    prefix: &str,
+    pairs: usize,
+) -> Vec<ChatClient> {
+    let mut clients = Vec::new();
+    for pair in 0..pairs {
+        let names = [
+            format!("{prefix}left{pair}"),
+            format!("{prefix}right{pair}"),
+        ];
+        let left = edge.register(&names[0]).await;
+        let right = edge.register(&names[1]).await;
+        let room = edge.open_room(&left, &right).await.id;
+        for (name, user) in names.iter().zip([left, right]) {
+            let mut client = ChatClient::new(name, user, room, edge.clone(), ws_url);
+            client.ensure_connected().await;
+            clients.push(client);
+        }
+    }
+    clients
+}
+
+/// Every client sends `messages`, each retried with its client_id until acknowledged,
+/// counting the acknowledgements in `acked`.
+fn chatter(
+    clients: Vec<ChatClient>,
+    messages: usize,
+    acked: &Arc<AtomicUsize>,
+) -> Vec<JoinHandle<ChatClient>> {
+    clients
+        .into_iter()
+        .map(|mut client| {
+            let acked = acked.clone();
+            tokio::spawn(async move {
+                for i in 0..messages {
+                    let id = format!("{}-{i}", client.name);
+                    client.send(&format!("{} says {i}", client.name), &id).await;
+                    acked.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(15)).await;
+                }
+                client
+            })
+        })
+        .collect()
+}
+
+async fn finished(tasks: Vec<JoinHandle<ChatClient>>) -> Vec<ChatClient> {
     let mut clients = Vec::new();
     for task in tasks {
         clients.push(
@@ -441,12 +324,13 @@ async fn nginx_reloads_under_load_drop_no_acknowledged_message() {
                 .expect("no client task panicked"),
         );
     }
-    let rest_sent = tokio::time::timeout(Duration::from_secs(240), rest)
-        .await
-        .expect("the REST sender finishes within 240 s")
-        .expect("the REST sender did not panic");
+    clients
+}
 
-    // Assert: every acknowledged message once, in seq order, on both screens and in storage.
+/// Each member of each pair ends with exactly the acknowledged messages of both, in seq
+/// order, and storage holds them once; returns how many times the clients reconnected.
+async fn assert_pairs_hold_what_was_acked(edge: &Api, clients: &mut [ChatClient]) -> usize {
+    let mut reconnects = 0;
     for pair in clients.chunks_mut(2) {
         let acked: Vec<_> = pair.iter().flat_map(|c| c.acked.clone()).collect();
         let last = acked.len() as i64;
@@ -460,6 +344,7 @@ async fn nginx_reloads_under_load_drop_no_acknowledged_message() {
             );
             assert_exactly_once(&client.name, &client.view, &acked);
             eprintln!("{}: {:?}", client.name, client.stats);
+            reconnects += client.stats.reconnects;
         }
         let history = edge
             .messages_after(&pair[0].user, pair[0].room, 0)
@@ -468,10 +353,49 @@ async fn nginx_reloads_under_load_drop_no_acknowledged_message() {
         let stored = history.into_iter().map(|m| (m.seq, m)).collect();
         assert_exactly_once("the stored history", &stored, &acked);
     }
-    let history = edge
-        .messages_after(&poster, rest_room, 0)
-        .await
-        .expect("the REST room's history");
-    let stored = history.into_iter().map(|m| (m.seq, m)).collect();
-    assert_exactly_once("the REST room", &stored, &rest_sent);
+    reconnects
+}
+
+/// REST sends through nginx into a room of their own, beside the websocket traffic: a send
+/// in flight to an instance that dies is resent by nginx to the other (it is idempotent by
+/// client_id), so none may fail.
+struct RestSender {
+    poster: TestUser,
+    room: RoomId,
+    task: JoinHandle<Vec<Message>>,
+}
+
+impl RestSender {
+    async fn start(edge: &Api, prefix: &str, count: usize) -> RestSender {
+        let poster = edge.register(&format!("{prefix}poster")).await;
+        let listener = edge.register(&format!("{prefix}listener")).await;
+        let room = edge.open_room(&poster, &listener).await.id;
+        let task = tokio::spawn({
+            let (edge, poster) = (edge.clone(), poster.clone());
+            async move {
+                let mut sent = Vec::new();
+                for i in 0..count {
+                    let id = format!("rest-{i}");
+                    sent.push(edge.send(&poster, room, &format!("rest {i}"), &id).await);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                sent
+            }
+        });
+        RestSender { poster, room, task }
+    }
+
+    /// Every send was answered, and storage holds each once.
+    async fn assert_stored_once(self, edge: &Api) {
+        let sent = tokio::time::timeout(Duration::from_secs(240), self.task)
+            .await
+            .expect("the REST sender finishes within 240 s")
+            .expect("no REST send failed through nginx");
+        let history = edge
+            .messages_after(&self.poster, self.room, 0)
+            .await
+            .expect("the REST room's history");
+        let stored = history.into_iter().map(|m| (m.seq, m)).collect();
+        assert_exactly_once("the REST room", &stored, &sent);
+    }
 }
