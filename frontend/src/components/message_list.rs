@@ -18,6 +18,7 @@ use crate::logic::lifecycle::{deleted_text, is_mine, quote, reacted_by, Quote};
 use crate::logic::text::preview;
 use crate::logic::time::{clock, day_label, full};
 use crate::logic::timeline::Delivery;
+use crate::logic::window::{covers, estimate, row_at, spacers, window, Focus};
 use crate::services::chat::today;
 use crate::services::platform::{copy_text, is_touch, local};
 use crate::state::{Action, Compose};
@@ -25,6 +26,7 @@ use chrono::{DateTime, Utc};
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
 use shared::{DeletedBy, Reaction, RoomId, UserId};
+use std::collections::HashMap;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::Element;
 use yew::prelude::*;
@@ -48,11 +50,88 @@ pub struct MessageListProps {
 #[derive(Default)]
 struct ScrollMemo {
     room: Option<RoomId>,
-    first_key: Option<String>,
     last_key: Option<String>,
     height: i32,
     top: i32,
     at_bottom: bool,
+    /// The row at the top of the view and how far the view's top is below the row's top:
+    /// kept in place when rows change above it (older pages, the window moving, rows whose
+    /// height differs from its guess).
+    anchor: Option<(String, f64)>,
+    /// The view's height when last seen.
+    viewport: f64,
+    /// Each row's height once it has been rendered, by its key (the window's spacers).
+    heights: HashMap<String, f64>,
+    /// The last render's rows (keys and the heights it assumed) and its window.
+    keys: Vec<String>,
+    assumed: Vec<f64>,
+    range: (usize, usize),
+}
+
+impl ScrollMemo {
+    /// Remembers the row at the top of the `list`'s view, and whether the rendered rows
+    /// still cover the view with margin (`more` says whether rows lie beyond each end).
+    fn observe(&mut self, list: &Element, more: (bool, bool)) -> bool {
+        let view = list.get_bounding_client_rect();
+        self.viewport = view.height();
+        let items = list.children();
+        let item = |i: u32| items.item(i).filter(|e| e.has_attribute("data-key"));
+        let rendered: Vec<Element> = (0..items.length()).filter_map(item).collect();
+        let (Some(first), Some(last)) = (rendered.first(), rendered.last()) else {
+            return true;
+        };
+        let (top, bottom) = (
+            first.get_bounding_client_rect().top(),
+            last.get_bounding_client_rect().bottom(),
+        );
+        // The view's top is in a rendered row (measured), or in a spacer (by the heights).
+        let in_spacer = if view.top() < top {
+            row_at(&self.assumed, self.range.0, view.top() - top)
+        } else if view.top() >= bottom {
+            row_at(&self.assumed, self.range.1, view.top() - bottom)
+        } else {
+            None
+        };
+        self.anchor = match in_spacer {
+            Some((index, into)) => self.keys.get(index).map(|key| (key.clone(), into)),
+            None => rendered
+                .iter()
+                .find(|e| e.get_bounding_client_rect().bottom() > view.top())
+                .map(|row| {
+                    let key = row.get_attribute("data-key").unwrap_or_default();
+                    (key, view.top() - row.get_bounding_client_rect().top())
+                }),
+        }
+        .or(self.anchor.take());
+        covers(top, bottom, (view.top(), view.bottom()), more.0, more.1)
+    }
+
+    /// Records the heights of the rows rendered in `list`.
+    fn measure(&mut self, list: &Element) {
+        let items = list.children();
+        for i in 0..items.length() {
+            let Some(item) = items.item(i) else { continue };
+            if let Some(key) = item.get_attribute("data-key") {
+                self.heights
+                    .insert(key, item.get_bounding_client_rect().height());
+            }
+        }
+    }
+
+    /// Scrolls `list` so that the anchor row sits where it sat before this render.
+    fn restore_anchor(&self, list: &Element) {
+        let Some((key, into)) = &self.anchor else {
+            return;
+        };
+        let Ok(Some(row)) = list.query_selector(&format!(":scope > [data-key=\"{key}\"]")) else {
+            return;
+        };
+        let now = list.get_bounding_client_rect().top() - row.get_bounding_client_rect().top();
+        let shift = (into - now).round() as i32;
+        if shift != 0 {
+            list.set_scroll_top(list.scroll_top() + shift);
+        }
+    }
 }
 
 /// The quote above a reply.
@@ -111,6 +190,10 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     let node = use_node_ref();
     let memo = use_mut_ref(ScrollMemo::default);
     let at_bottom = use_state_eq(|| true);
+    // Scrolled up by more than a screen: offer a jump to the newest message.
+    let far_up = use_state_eq(|| false);
+    // The window of rendered rows moves by re-rendering when the reader scrolls past it.
+    let rewindow = use_force_update();
     let new_below = use_state_eq(|| false);
     // The row whose toolbar a tap opened (touch screens; hover and focus need no state).
     let selected = use_state_eq(|| None::<i64>);
@@ -263,29 +346,78 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     });
     // The first unread message is older than the pages held.
     let unread_unloaded = loaded && unread_from.is_some_and(|from| !covers(from));
-    let first_key = rows.first().map(|r| r.key.clone());
     let last_key = rows.last().map(|r| r.key.clone());
     let last_mine = rows.last().is_some_and(|r| r.sender == me);
 
+    let locals: Vec<_> = rows.iter().map(|r| (r.sender, local(r.at))).collect();
+    let layouts = layout(&locals);
+    // The window: which rows are in the DOM, and the spacers standing in for the others.
+    let index_of_seq = |seq: i64| rows.iter().position(|r| r.seq == Some(seq));
+    let (range, (space_above, space_below)) = {
+        let mut m = memo.borrow_mut();
+        let first_view = m.room != Some(room_id) || m.last_key.is_none();
+        let heights: Vec<f64> = rows
+            .iter()
+            .zip(&layouts)
+            .map(|(r, lay)| {
+                m.heights.get(&r.key).copied().unwrap_or_else(|| {
+                    estimate(r.body.len(), lay.day_break.is_some(), r.attachments.len())
+                })
+            })
+            .collect();
+        let anchored = || {
+            let (key, into) = m.anchor.as_ref()?;
+            let index = rows.iter().position(|r| &r.key == key)?;
+            Some(Focus::At { index, into: *into })
+        };
+        let focus = match (
+            (*jump).and_then(index_of_seq),
+            first_unread.and_then(index_of_seq),
+        ) {
+            (Some(target), _) => Focus::Centre(target),
+            (None, Some(unread)) if first_view => Focus::Centre(unread),
+            _ if first_view || m.at_bottom => Focus::Bottom,
+            _ => anchored().unwrap_or(Focus::Bottom),
+        };
+        let viewport = if m.viewport > 0.0 { m.viewport } else { 900.0 };
+        let range = window(&heights, focus, viewport);
+        let spaces = spacers(&heights, range);
+        m.keys = rows.iter().map(|r| r.key.clone()).collect();
+        m.assumed = heights;
+        m.range = range;
+        (range, spaces)
+    };
+    // Rows exist beyond each end of the window.
+    let more = (range.0 > 0, range.1 < rows.len());
+    // The "New" divider's row lies above the rendered rows.
+    let divider_above = first_unread
+        .and_then(index_of_seq)
+        .is_some_and(|i| i < range.0);
+
     // After every render: apply the scrolling rules.
     {
-        let (node, memo, new_below, chat, unread_above) = (
+        let (node, memo, new_below, chat, unread_above, rewindow) = (
             node.clone(),
             memo.clone(),
             new_below.clone(),
             chat.clone(),
             unread_above.clone(),
+            rewindow.clone(),
         );
-        let (first_key, last_key) = (first_key.clone(), last_key.clone());
+        let last_key = last_key.clone();
         use_effect(move || {
             let Some(el) = node.cast::<Element>() else {
                 return;
             };
             let mut m = memo.borrow_mut();
+            if m.room != Some(room_id) {
+                // Keys (seqs) repeat across rooms: another room's heights would mislead.
+                m.heights.clear();
+            }
+            m.measure(&el);
             let height = el.scroll_height();
             let first_view = m.room != Some(room_id) || m.last_key.is_none();
             let appended = last_key != m.last_key;
-            let prepended = first_key != m.first_key && !appended;
             let divider = el.query_selector(".unread-divider").ok().flatten();
             if let (true, Some(d)) = (first_view, &divider) {
                 // Opened with unread messages: the divider a quarter down, or the end.
@@ -298,19 +430,28 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                 el.set_scroll_top(height);
                 m.at_bottom = true;
                 new_below.set(false);
-            } else if prepended {
-                el.set_scroll_top(m.top + (height - m.height));
             } else if m.at_bottom {
                 el.set_scroll_top(height);
-            } else if appended {
-                new_below.set(true);
+            } else {
+                // Older pages came in, the window moved, or rows above changed height: the
+                // row the reader was looking at stays where it was.
+                m.restore_anchor(&el);
+                if appended {
+                    new_below.set(true);
+                }
             }
-            unread_above.set(unread_unloaded || divider.is_some_and(|d| is_above(&d, &el)));
+            unread_above.set(
+                unread_unloaded || divider_above || divider.is_some_and(|d| is_above(&d, &el)),
+            );
             m.room = Some(room_id);
-            m.first_key = first_key;
             m.last_key = last_key;
             m.height = el.scroll_height();
             m.top = el.scroll_top();
+            // Guessed heights can leave the view short of rows: render again with the
+            // measured ones (they are exact from now on, so this settles at once).
+            if !m.observe(&el, more) {
+                rewindow.force_update();
+            }
             // Too few messages to scroll: nothing would ever trigger the older pages.
             if loaded && has_older && !loading_older && el.scroll_height() <= el.client_height() {
                 chat.load_older(room_id);
@@ -344,6 +485,8 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                 let mut m = memo.borrow_mut();
                 m.top = el.scroll_top();
                 m.at_bottom = el.scroll_height() - m.top - el.client_height() <= BOTTOM_SLACK;
+                // The next render keeps the window on the jumped-to message.
+                m.observe(&el, more);
             }
             jump.set(None);
             highlight.set(Some(seq));
@@ -395,12 +538,16 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             new_below.clone(),
             chat.clone(),
         );
-        let unread_above = unread_above.clone();
+        let (unread_above, far_up, rewindow) =
+            (unread_above.clone(), far_up.clone(), rewindow.clone());
         Callback::from(move |e: Event| {
             let el: Element = e.target_unchecked_into();
             let top = el.scroll_top();
             let divider = el.query_selector(".unread-divider").ok().flatten();
-            unread_above.set(unread_unloaded || divider.is_some_and(|d| is_above(&d, &el)));
+            unread_above.set(
+                unread_unloaded || divider_above || divider.is_some_and(|d| is_above(&d, &el)),
+            );
+            far_up.set(el.scroll_height() - top - el.client_height() > el.client_height());
             let mut m = memo.borrow_mut();
             // Pinned, and not scrolled up since: rows that arrived beneath (rendered before
             // the effect that follows them) do not unpin the reader. Only the reader's own
@@ -411,7 +558,11 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             m.top = top;
             m.height = el.scroll_height();
             m.at_bottom = bottom;
+            let covered = m.observe(&el, more);
             drop(m);
+            if !covered {
+                rewindow.force_update();
+            }
             at_bottom.set(bottom);
             if bottom {
                 new_below.set(false);
@@ -423,11 +574,14 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     };
 
     let jump_down = {
-        let node = node.clone();
+        let (node, memo, rewindow) = (node.clone(), memo.clone(), rewindow.clone());
         Callback::from(move |_| {
+            // Pinned again: the window moves to the newest rows and the effect scrolls there.
+            memo.borrow_mut().at_bottom = true;
             if let Some(el) = node.cast::<Element>() {
                 el.set_scroll_top(el.scroll_height());
             }
+            rewindow.force_update();
         })
     };
 
@@ -557,20 +711,20 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     let peer_read = entry.map(|e| e.room.peer_last_read_seq).unwrap_or_default();
     let seen = timeline.and_then(|t| t.seen_seq(me, peer_read));
     let typing = entry.is_some_and(|e| e.typing_until > 0.0);
+    let unread = entry.map(|e| e.room.unread).unwrap_or_default();
 
-    let locals: Vec<_> = rows.iter().map(|r| (r.sender, local(r.at))).collect();
-    let layouts = layout(&locals);
     let today = today();
 
-    let items = rows.iter().zip(locals.iter()).zip(layouts.iter()).flat_map(|((row, (_, at)), lay)| {
+    let shown = range.0..range.1;
+    let items = rows[shown.clone()].iter().zip(&locals[shown.clone()]).zip(&layouts[shown]).map(|((row, (_, at)), lay)| {
         let mine = row.sender == me;
         let separator = lay.day_break.map(|day| html! {
-            <div class="day-sep" role="separator" key={format!("d:{day}")}>
+            <div class="day-sep" role="separator">
                 <span>{ day_label(day, today) }</span>
             </div>
         });
         let new_mark = (row.seq.is_some() && row.seq == first_unread).then(|| html! {
-            <div class="unread-divider" role="separator" aria-label="New messages" key="unread">
+            <div class="unread-divider" role="separator" aria-label="New messages">
                 <span>{ "New" }</span>
             </div>
         });
@@ -724,7 +878,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
         });
         let editing_this = row.seq.is_some_and(|s| entry.is_some_and(|e| e.compose == Compose::Edit(s)));
         let bubble = html! {
-                <div key={row.key.clone()}
+                <div
                     class={classes!(
                         "row",
                         if mine { "mine" } else { "theirs" },
@@ -761,12 +915,18 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                     }
                 </div>
         };
-        separator.into_iter().chain(new_mark).chain(std::iter::once(bubble))
+        // One item per message, with what goes above it: it is measured as one.
+        html! {
+            <div class="item" key={row.key.clone()} data-key={row.key.clone()}>
+                { for separator }{ for new_mark }{ bubble }
+            </div>
+        }
     });
 
     html! {
         <div class="messages-wrap">
-            <div class="messages" ref={node} {onscroll} role="log" aria-label="Messages" aria-live="polite" tabindex="0">
+            <div class="messages" ref={node} {onscroll} role="log" aria-label="Messages" aria-live="polite" tabindex="0"
+                data-held={rows.len().to_string()}>
                 <div class="history-edge">
                     if !loaded {
                         <div class="spinner" aria-hidden="true"></div>
@@ -784,7 +944,9 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                         </p>
                     }
                 </div>
+                <div class="spacer" aria-hidden="true" style={format!("height:{space_above}px")}></div>
                 { for items }
+                <div class="spacer" aria-hidden="true" style={format!("height:{space_below}px")}></div>
                 if typing {
                     <div class="row theirs first last typing-row" aria-hidden="true">
                         <div class="bubble typing-bubble"><span></span><span></span><span></span></div>
@@ -796,9 +958,13 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                     { icons::arrow_down() }{ "Jump to first unread" }
                 </button>
             }
-            if *new_below {
+            if *new_below || *far_up {
                 <button type="button" class="new-below" onclick={jump_down}>
-                    { icons::arrow_down() }{ "New messages" }
+                    { icons::arrow_down() }
+                    { if *new_below { "New messages" } else { "Jump to newest" } }
+                    if unread > 0 {
+                        <span class="badge" aria-label={format!("{unread} unread")}>{ unread.to_string() }</span>
+                    }
                 </button>
             }
             if let Some((seq, anchor)) = *picker {

@@ -16,3 +16,4 @@ pub mod time;
 pub mod timeline;
 pub mod typing;
 pub mod unread;
+pub mod window;
