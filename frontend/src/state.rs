@@ -32,6 +32,15 @@ pub enum Conn {
     Open,
     /// Lost; retrying (attempt counts from 1).
     Reconnecting { attempt: u32 },
+    /// The browser says it has no network (`navigator.onLine`): no socket until it has.
+    Offline,
+}
+
+impl Conn {
+    /// Whether presence and other live news are current (else they are shown as unknown).
+    pub fn live(self) -> bool {
+        self == Conn::Open
+    }
 }
 
 /// What the composer of a room is doing besides writing a new message.

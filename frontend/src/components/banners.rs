@@ -7,7 +7,8 @@ use yew::prelude::*;
 /// Notices disappear by themselves after this.
 const NOTICE_MS: u32 = 6_000;
 
-/// "Reconnecting…" while the socket is down, and passing notices.
+/// "Connecting…" while the socket is down, "Offline…" while the browser has no network, and
+/// passing notices.
 #[component]
 pub fn Banners() -> Html {
     let chat = use_chat();
@@ -28,12 +29,20 @@ pub fn Banners() -> Html {
     };
     html! {
         <div class="banners">
-            if let Conn::Reconnecting { .. } = state.conn {
-                <div class="banner banner-warn" role="status" aria-live="polite">
-                    <span class="spinner spinner-sm" aria-hidden="true"></span>
-                    { "Reconnecting…" }
-                </div>
-            }
+            // One live region for both, so a change from one to the other is read out.
+            <div class="banner-slot" role="status" aria-live="polite">
+                if let Conn::Reconnecting { .. } = state.conn {
+                    <div class="banner banner-warn">
+                        <span class="spinner spinner-sm" aria-hidden="true"></span>
+                        { "Connecting…" }
+                    </div>
+                } else if state.conn == Conn::Offline {
+                    <div class="banner banner-warn banner-offline">
+                        { icons::alert() }
+                        { "Offline — messages will be sent when you're back" }
+                    </div>
+                }
+            </div>
             if let Some(notice) = notice {
                 <div class="banner banner-error" role="alert">
                     { icons::alert() }

@@ -138,8 +138,12 @@ pub fn Conversation(props: &ConversationProps) -> Html {
         let chat = chat.clone();
         Callback::from(move |_| chat.dispatch(Action::SearchIn(Some(room_id))))
     };
+    // Without a live socket, what we last heard of the peer may be stale: say so.
+    let live = state.conn.live();
     let (status, status_class) = if entry.typing_until > 0.0 {
         ("typing…", "typing")
+    } else if !live {
+        ("status unknown", "unknown")
     } else if peer.online {
         ("online", "online")
     } else {
@@ -150,7 +154,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
             {ondragenter} {ondragover} {ondragleave} {ondrop}>
             <header class="conv-head">
                 { back }
-                <Avatar user={peer.clone()} presence=true />
+                <Avatar user={peer.clone()} presence={live} />
                 <div class="conv-title">
                     <h2>{ peer.display_name.clone() }</h2>
                     <div class={classes!("conv-status", status_class)} aria-live="polite">

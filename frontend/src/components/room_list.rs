@@ -25,6 +25,8 @@ pub fn RoomList(props: &RoomListProps) -> Html {
     let me = state.me().map(|u| u.id);
     let now = local_now();
     let rooms = state.sorted_rooms();
+    // Presence shows only while it is current (see `Conn::live`).
+    let live = state.conn.live();
     if rooms.is_empty() {
         return html! {
             <div class="room-list-empty">
@@ -60,12 +62,12 @@ pub fn RoomList(props: &RoomListProps) -> Html {
             <li key={room.id.0}>
                 <Link<Route> to={Route::Room { id: room.id.0 }}
                     classes={classes!("room-item", active.then_some("active"), reads_unread.then_some("has-unread"))}>
-                    <Avatar user={room.peer.clone()} presence=true />
+                    <Avatar user={room.peer.clone()} presence={live} />
                     <span class="room-main">
                         <span class="room-top">
                             <span class="room-name">
                                 { room.peer.display_name.clone() }
-                                if room.peer.online { <span class="sr-only">{ " (online)" }</span> }
+                                if live && room.peer.online { <span class="sr-only">{ " (online)" }</span> }
                             </span>
                             if room.muted {
                                 <span class="room-muted" title="Muted">{ icons::bell_off() }<span class="sr-only">{ " (muted)" }</span></span>

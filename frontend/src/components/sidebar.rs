@@ -40,8 +40,8 @@ pub fn Sidebar(props: &SidebarProps) -> Html {
     };
     let status = match chat.state().conn {
         Conn::Open => ("Online", "ok"),
-        Conn::Reconnecting { .. } => ("Reconnecting…", "warn"),
-        Conn::Connecting | Conn::Idle => ("Connecting…", "warn"),
+        Conn::Offline => ("Offline", "warn"),
+        Conn::Reconnecting { .. } | Conn::Connecting | Conn::Idle => ("Connecting…", "warn"),
     };
     html! {
         <aside class="sidebar" aria-label="Conversations">

@@ -32,6 +32,8 @@ pub fn ChatPage(props: &ChatPageProps) -> Html {
     };
     html! {
         <div class={classes!("chat", props.room.is_some().then_some("has-room"), searching.then_some("searching"))}>
+            // Every page has a level-one heading; here a visible one would only repeat the panes'.
+            <h1 class="sr-only">{ "Chat" }</h1>
             <Banners />
             // In the flow above everything (not a modal): nothing is covered, and it stays
             // until dismissed, on this browser.

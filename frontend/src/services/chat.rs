@@ -7,7 +7,7 @@ use super::ws::Outbox;
 use super::{api, platform, session};
 use crate::logic::emoji::{EmojiList, LIST_PATH as EMOJI_LIST};
 use crate::logic::time::from_millis;
-use crate::state::{Action, ChatState, Compose, Page};
+use crate::state::{Action, ChatState, Compose, Conn, Page};
 use gloo_timers::future::TimeoutFuture;
 use shared::{Attachment, AuthResponse, ClientFrame, MessageBody, Room, RoomId, UpdateRoom};
 use std::cell::RefCell;
@@ -262,12 +262,19 @@ impl Chat {
         }) else {
             return;
         };
+        // Offline, it stays pending, as the bar promises: the reconnection's catch-up sends it.
+        if self.state().conn == Conn::Offline {
+            return;
+        }
         let attempt = outgoing.attempt;
         let timeout = {
             let chat = self.clone();
             let client_id = client_id.to_owned();
             async move {
                 TimeoutFuture::new(ACK_TIMEOUT_MS).await;
+                if chat.state().conn == Conn::Offline {
+                    return;
+                }
                 chat.dispatch(Action::SendFailed {
                     room_id,
                     client_id,

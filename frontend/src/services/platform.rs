@@ -51,6 +51,33 @@ pub fn document() -> Option<web_sys::Document> {
     web_sys::window()?.document()
 }
 
+/// Whether the browser believes it has a network (`navigator.onLine`); true when it cannot tell.
+pub fn online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// Resolves at the window's next `name` event (`online`, `offline`). The listener is added
+/// at once, not when first polled, so an event between the call and the first poll counts.
+pub fn next_window_event(name: &'static str) -> impl std::future::Future<Output = ()> {
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    let mut tx = Some(tx);
+    let listener = web_sys::window().map(|w| {
+        gloo_events::EventListener::new(&w, name, move |_| {
+            if let Some(tx) = tx.take() {
+                let _ = tx.send(());
+            }
+        })
+    });
+    async move {
+        match listener {
+            Some(_listener) => {
+                let _ = rx.await;
+            }
+            None => futures::future::pending().await,
+        }
+    }
+}
+
 /// Whether the tab is hidden (another tab in front, window minimised).
 pub fn document_hidden() -> bool {
     document().is_some_and(|d| d.hidden())

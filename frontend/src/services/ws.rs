@@ -3,7 +3,7 @@
 //! describes, and reconnects with exponential backoff and jitter until signed out.
 
 use super::chat::{self, Chat};
-use super::platform::{document_hidden, notify, now_ms, random};
+use super::platform::{document_hidden, next_window_event, notify, now_ms, online, random};
 use super::{api, config::ws_url, session};
 use crate::logic::backoff::reconnect_delay_ms;
 use crate::logic::text::preview;
@@ -76,6 +76,9 @@ enum Ended {
     SignedOut,
     /// Lost; `was_ready` tells whether it had been authenticated.
     Lost { was_ready: bool },
+    /// The browser went offline. Closed at once: an emulated or half-dead network may keep the
+    /// socket open for a heartbeat or two, while the person should see "Offline" now.
+    Offline,
 }
 
 async fn run(chat: Chat, stop: oneshot::Receiver<()>) {
@@ -86,6 +89,16 @@ async fn run(chat: Chat, stop: oneshot::Receiver<()>) {
             chat.signed_out();
             return;
         };
+        if !online() {
+            chat.dispatch(Action::Conn(Conn::Offline));
+            select! {
+                _ = next_window_event("online").fuse() => {}
+                _ = stop => return,
+            }
+            // Back online: connect at once, shown as a reconnection.
+            attempt = attempt.max(1);
+            continue;
+        }
         chat.dispatch(Action::Conn(if attempt == 0 {
             Conn::Connecting
         } else {
@@ -98,6 +111,10 @@ async fn run(chat: Chat, stop: oneshot::Receiver<()>) {
             Ended::SignedOut => {
                 chat.signed_out();
                 return;
+            }
+            Ended::Offline => {
+                attempt = attempt.max(1);
+                continue;
             }
             Ended::Lost { was_ready } => {
                 if was_ready {
@@ -115,8 +132,11 @@ async fn run(chat: Chat, stop: oneshot::Receiver<()>) {
             }
         }
         let delay = reconnect_delay_ms(attempt - 1, random());
+        // A change of network ends the wait: back online, try now; gone, say so now.
         select! {
             _ = TimeoutFuture::new(delay).fuse() => {}
+            _ = next_window_event("online").fuse() => {}
+            _ = next_window_event("offline").fuse() => {}
             _ = stop => return,
         }
     }
@@ -129,6 +149,8 @@ fn encode(frame: &ClientFrame) -> WsMessage {
 
 /// One socket from open to close.
 async fn run_socket(chat: &Chat, token: &str, mut stop: &mut Fuse<oneshot::Receiver<()>>) -> Ended {
+    let offline = next_window_event("offline").fuse();
+    futures::pin_mut!(offline);
     let Ok(socket) = WebSocket::open(&ws_url()) else {
         return Ended::Lost { was_ready: false };
     };
@@ -140,6 +162,7 @@ async fn run_socket(chat: &Chat, token: &str, mut stop: &mut Fuse<oneshot::Recei
             State::Open => break,
             State::Connecting if now_ms() < deadline => select! {
                 _ = TimeoutFuture::new(CONNECT_POLL_MS).fuse() => {}
+                _ = offline => return Ended::Offline,
                 _ = stop => return Ended::Stopped,
             },
             _ => return Ended::Lost { was_ready: false },
@@ -164,6 +187,7 @@ async fn run_socket(chat: &Chat, token: &str, mut stop: &mut Fuse<oneshot::Recei
         let mut timer = TimeoutFuture::new(wait).fuse();
         select! {
             _ = stop => return Ended::Stopped,
+            _ = offline => return Ended::Offline,
             incoming = stream.next() => match incoming {
                 Some(Ok(WsMessage::Text(text))) => {
                     last_rx = now_ms();

@@ -380,7 +380,8 @@ fn messages(
         if last_day != Some(day) {
             last_day = Some(day);
             rows.push(html! {
-                <li key={format!("d{day}")} class="day-sep" role="presentation">
+                // An item of its own (a list holds only items): read as "Today", then the day's messages.
+                <li key={format!("d{day}")} class="day-sep">
                     <span>{ day_label(day, today) }</span>
                 </li>
             });
