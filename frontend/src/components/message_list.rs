@@ -768,11 +768,13 @@ pub fn MessageList(props: &MessageListProps) -> Html {
             Quote::Text(text) => {
                 let (on_jump, seq) = (on_jump.clone(), r.seq);
                 html! {
+                    // Named by its content (a label must contain the visible text): the hidden
+                    // words and the leading space make it read "Reply to Bob: text".
                     <button type="button" class="reply-quote" title="Show the original message"
-                        aria-label={format!("Reply to {}: {}. Show the original message.", r.who, text)}
                         onclick={Callback::from(move |_| on_jump.emit(seq))}>
-                        <span class="reply-who">{ r.who.clone() }</span>
-                        <span class="reply-text">{ text.clone() }</span>
+                        <span class="sr-only">{ "Reply to " }</span>
+                        <span class="reply-who">{ r.who.clone() }<span class="sr-only">{ ":" }</span></span>
+                        <span class="reply-text">{ format!(" {text}") }</span>
                     </button>
                 }
             }
@@ -792,7 +794,7 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                 html! {
                     <button type="button" class={classes!("chip", mine_r.then_some("mine"))}
                         aria-pressed={mine_r.to_string()} {title}
-                        aria-label={format!("{}: {}", name.unwrap_or(&r.emoji), reacted_by(r, me, &name_of_user, None))}
+                        aria-label={format!("{}, {}: {}", name.unwrap_or(&r.emoji), r.count, reacted_by(r, me, &name_of_user, None))}
                         onclick={Callback::from(move |_| on_react.emit((seq, emoji.clone())))}>
                         <span class="chip-emoji" aria-hidden="true">{ r.emoji.clone() }</span>
                         <span class="chip-count" aria-hidden="true">{ r.count.to_string() }</span>
