@@ -3,6 +3,9 @@
 //! stays open, `/api/health` says the database is down, nothing is acknowledged that is not
 //! stored, and once PostgreSQL is back everything works again without restarting chat-server.
 //!
+//! And PostgreSQL restarted under load (§2a): every send that fails for it is `unavailable`,
+//! never `internal`, and is stored once when retried.
+//!
 //! The database is a private PostgreSQL cluster of the test's own (initdb, pg_ctl), so
 //! stopping it disturbs nobody else.
 
@@ -258,4 +261,141 @@ async fn a_long_postgres_outage_is_unavailable_and_heals_without_a_restart() {
         assert!(!stored.contains(id), "refused {id} was stored");
     }
     drop(server);
+}
+
+/// One sender of the restart test: sends `count` messages at `per_second`, one at a time,
+/// retrying a refused one (same `client_id`) until it is acknowledged; returns the
+/// acknowledged client ids and the error codes it was answered with on the way.
+async fn paced_sender(
+    mut ws: WsClient,
+    room: RoomId,
+    name: String,
+    count: usize,
+    per_second: f64,
+) -> (Vec<String>, Vec<ErrorCode>) {
+    let start = Instant::now();
+    let mut acked = Vec::with_capacity(count);
+    let mut refusals = Vec::new();
+    for i in 0..count {
+        tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / per_second)).await;
+        let id = format!("{name}-{i}");
+        let first_try = Instant::now();
+        loop {
+            match send_one(&mut ws, room, &id).await {
+                Ok(()) => break,
+                Err(code) => refusals.push(code),
+            }
+            assert!(
+                first_try.elapsed() < Duration::from_secs(60),
+                "{id} not acknowledged 60 s after its first try"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        acked.push(id);
+    }
+    (acked, refusals)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_under_load_is_unavailable_never_internal_and_loses_nothing() {
+    // Arrange: 8 rooms of two people each, every person sending at 25 messages a second
+    // (400 a second in all) to one chat-server on a private cluster.
+    const PAIRS: usize = 8;
+    const PER_PERSON: usize = 300;
+    const RATE: f64 = 25.0;
+    const DOWN: Duration = Duration::from_secs(8);
+    let dir = TestDir::new("pg_restart");
+    let Some(pg) = PrivatePostgres::create(dir.path()) else {
+        skip(
+            "pg_restart",
+            "no PostgreSQL server binaries under /usr/lib/postgresql",
+        );
+        return;
+    };
+    let config = InstanceConfig {
+        database_url: pg.url(),
+        static_dir: dir.path().join("no-dist"),
+        extra_env: vec![
+            ("CHAT_MESSAGES_PER_SECOND".into(), "1000".into()),
+            ("CHAT_MESSAGE_BURST".into(), "1000".into()),
+        ],
+        ..InstanceConfig::default()
+    };
+    let mut server = ChatServer::spawn(1, &config, dir.path());
+    server.wait_healthy().await;
+    let api = Api::new(&server.url());
+    let mut senders = Vec::new();
+    let mut rooms = Vec::new();
+    for pair in 0..PAIRS {
+        let one = api.register(&format!("r{pair}a")).await;
+        let two = api.register(&format!("r{pair}b")).await;
+        let room = api.open_room(&one, &two).await.id;
+        rooms.push((room, one.clone()));
+        for (person, user) in [("a", one), ("b", two)] {
+            let ws = WsClient::open_ok(&server.ws_url(), &user).await;
+            senders.push(tokio::spawn(paced_sender(
+                ws,
+                room,
+                format!("r{pair}{person}"),
+                PER_PERSON,
+                RATE,
+            )));
+        }
+    }
+
+    // Act: PostgreSQL stops a few seconds into the load and stays down for longer than the
+    // pool waits for a connection (every connection is cut; new ones are refused until it is
+    // back), then starts again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let restarted = Instant::now();
+    let pg = tokio::task::spawn_blocking(move || {
+        pg.stop();
+        std::thread::sleep(DOWN);
+        pg.start();
+        pg
+    })
+    .await
+    .expect("the restart");
+    eprintln!("PostgreSQL restarted in {:?}", restarted.elapsed());
+
+    // Assert: nothing but `unavailable` was answered, and every retried send is stored once.
+    let mut acked = HashSet::new();
+    let mut refusals = Vec::new();
+    for sender in senders {
+        let (ids, codes) = sender.await.expect("a sender");
+        acked.extend(ids);
+        refusals.extend(codes);
+    }
+    let internal = refusals
+        .iter()
+        .filter(|code| **code != ErrorCode::Unavailable)
+        .count();
+    eprintln!(
+        "{} sends acknowledged; {} refusals on the way ({internal} other than unavailable)",
+        acked.len(),
+        refusals.len()
+    );
+    assert_eq!(internal, 0, "refusals other than unavailable: {refusals:?}");
+    assert!(
+        !refusals.is_empty(),
+        "an outage longer than the pool's wait was never answered `unavailable`"
+    );
+    assert_eq!(acked.len(), PAIRS * 2 * PER_PERSON);
+    let mut stored = HashSet::new();
+    for (room, member) in &rooms {
+        let history = api.messages_after(member, *room, 0).await.expect("history");
+        let seqs: Vec<i64> = history.iter().map(|m| m.seq).collect();
+        let expected: Vec<i64> = (1..=history.len() as i64).collect();
+        assert_eq!(seqs, expected, "room {room:?}: seq 1..N without gaps");
+        for message in history {
+            assert!(
+                stored.insert(message.client_id.clone()),
+                "{} stored twice",
+                message.client_id
+            );
+        }
+    }
+    assert_eq!(stored, acked, "stored exactly what was acknowledged");
+    drop(server);
+    drop(pg);
 }
