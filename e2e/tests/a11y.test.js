@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiClient, ChatServer, ROOT, launchBrowser, makeAdmin, signIn, watchErrors } from './helpers.js';
+import { ApiClient, ChatServer, ROOT, eventually, launchBrowser, makeAdmin, screenshot, signIn, watchErrors } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 const ADMIN_PASSWORD = 'admin secret password';
@@ -44,6 +44,9 @@ async function audit(page, screen) {
   await page.emulateMedia({ colorScheme: 'light' });
   return found;
 }
+
+/** The id of the focused element. */
+const activeId = (page) => page.evaluate(() => document.activeElement?.id ?? '');
 
 /** One readable line per failing element. */
 function describe(violations) {
@@ -168,6 +171,70 @@ test('axe-core finds no serious or critical violation on any screen, light or da
     await member.getByRole('heading', { name: 'Not authorised' }).waitFor();
     violations.push(...(await audit(member, 'admin, not authorised')));
     await member.context().close();
+  });
+
+  await t.test('words and focus: first visit, focus after sign-in and on opening a room, the limit, a disabled account', async () => {
+    const page = await newPage(DESKTOP, 'alice, words');
+    await page.goto(`${server.base}/login`);
+    assert.equal(await page.locator('h1').textContent(), 'Welcome', 'a first visit is not welcomed back');
+    // Signed in straight into a conversation: the composer has the focus.
+    await page.goto(`${server.base}/login?next=${encodeURIComponent(`/rooms/${room.id}`)}`);
+    await page.getByLabel('Username').fill(alice.user.username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#composer-input').waitFor();
+    await eventually(async () => assert.equal(await activeId(page), 'composer-input'), { what: 'focus in the composer after sign-in' });
+    // Opening another room from the home screen: the focus follows into its composer.
+    await page.goto(`${server.base}/`);
+    await eventually(async () => assert.equal(await activeId(page), 'people-search'), { what: 'focus in the people search at home' });
+    await page.locator('.room-item', { hasText: 'Carol Diaz' }).click();
+    await page.locator('.conv-title h2', { hasText: 'Carol Diaz' }).waitFor();
+    await eventually(async () => assert.equal(await activeId(page), 'composer-input'), { what: 'focus in the composer of the opened room' });
+
+    // Over the limit: Send is disabled, and the composer says why in words.
+    await page.locator('#composer-input').fill('x'.repeat(4012));
+    await eventually(async () =>
+      assert.equal(await page.locator('#composer-over').textContent(), '12 characters over the 4,000 limit: shorten the message to send it.'),
+    );
+    assert.equal(await page.locator('.send-btn').isDisabled(), true);
+    assert.equal(await page.locator('.counter').isVisible(), false, 'no bare "-12"');
+    violations.push(...(await audit(page, 'composer over the limit')));
+    await screenshot(page, 'composer-over-limit.png');
+    await page.locator('#composer-input').fill('x'.repeat(3990));
+    await eventually(async () => assert.equal(await page.locator('#composer-over').textContent(), ''));
+    assert.equal(await page.locator('.send-btn').isDisabled(), false);
+    await page.locator('#composer-input').fill('');
+
+    // Signed out and back: now a returning visitor.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    assert.equal(await page.locator('h1').textContent(), 'Welcome back');
+    await page.context().close();
+
+    // Dave is disabled while his page is open: it says why he was signed out, and so does
+    // his next try.
+    const dave = new ApiClient(server.base);
+    await dave.register(`dave_${sfx}`, PASSWORD, 'Dave Ellis');
+    const d = await newPage(DESKTOP, 'dave');
+    await signIn(d, server.base, dave.user.username, PASSWORD);
+    await d.locator('.me-status', { hasText: 'Online' }).waitFor();
+    await root.call('POST', `/admin/users/${dave.user.id}/disable`);
+    await eventually(
+      async () => assert.match(await d.locator('.form-error').textContent(), /^You were signed out: an administrator has disabled this account/),
+      { what: "Dave's page explaining the sign-out" },
+    );
+    violations.push(...(await audit(d, 'signed out: account disabled')));
+    await screenshot(d, 'signed-out-disabled.png');
+    await d.getByLabel('Username').fill(dave.user.username);
+    await d.getByLabel('Password').fill(PASSWORD);
+    await d.getByRole('button', { name: 'Sign in' }).click();
+    await eventually(async () =>
+      assert.equal(
+        await d.locator('.form-error').textContent(),
+        'This account has been disabled by an administrator, so it cannot sign in. Ask an administrator to enable it again.',
+      ),
+    );
+    await d.context().close();
   });
 
   assert.equal(violations.length, 0, `accessibility violations:\n${describe(violations)}`);

@@ -116,6 +116,8 @@ pub struct ChatState {
     pub search_nonce: u32,
     /// The sidebar shows message search results (narrow screens show it over a conversation).
     pub searching: bool,
+    /// Why the server ended the session, for the sign-in page (e.g. the account was disabled).
+    pub farewell: Option<&'static str>,
     /// Bumped by every change, so equality (which Yew uses to re-render context consumers) is
     /// a cheap integer comparison instead of a walk over every message.
     revision: u64,
@@ -142,6 +144,7 @@ impl Default for ChatState {
             search_in: None,
             search_nonce: 0,
             searching: false,
+            farewell: None,
             revision: 0,
         }
     }
@@ -151,6 +154,8 @@ impl Default for ChatState {
 pub enum Action {
     SignedIn(User),
     SignedOut,
+    /// After [`Action::SignedOut`]: why the server ended the session (`None`: read, gone).
+    Farewell(Option<&'static str>),
     Conn(Conn),
     /// The socket is authenticated as this user.
     Ready(User),
@@ -316,7 +321,9 @@ fn apply(s: &mut ChatState, action: Action) -> bool {
                 s.rooms_loaded = false;
             }
             s.session = Session::SignedIn(user);
+            s.farewell = None;
         }
+        Action::Farewell(why) => s.farewell = why,
         Action::SignedOut => {
             *s = ChatState {
                 session: Session::SignedOut,

@@ -37,6 +37,28 @@ pub fn files_of(list: Option<FileList>) -> Vec<File> {
     (0..list.length()).filter_map(|i| list.get(i)).collect()
 }
 
+/// `n` with a comma between thousands ("4,000"), as the limit is written for people.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Why Send is disabled for a message `over` characters too long, in words.
+pub fn over_limit(over: i64) -> String {
+    let unit = if over == 1 { "character" } else { "characters" };
+    format!(
+        "{over} {unit} over the {} limit: shorten the message to send it.",
+        thousands(MESSAGE_MAX_CHARS)
+    )
+}
+
 fn focus_end(input: &NodeRef) {
     if let Some(el) = input.cast::<HtmlTextAreaElement>() {
         // Focus fails only on a detached node; nothing to do then.
@@ -360,6 +382,11 @@ pub fn Composer(props: &ComposerProps) -> Html {
             if !editing {
                 <AttachmentTray uploader={uploader.clone()} />
             }
+            // One live region, always there (empty until the text is too long), so the sentence
+            // is read out when it appears.
+            <p id="composer-over" class="over-limit" aria-live="polite">
+                if left < 0 { { over_limit(-left) } }
+            </p>
             <form class="composer" {onsubmit}>
                 if !editing {
                     <input type="file" multiple=true class="sr-only" ref={picker} tabindex="-1"
@@ -370,13 +397,14 @@ pub fn Composer(props: &ComposerProps) -> Html {
                 <label for="composer-input" class="sr-only">{ "Message" }</label>
                 <textarea id="composer-input" ref={input} rows={rows.to_string()}
                     placeholder={placeholder} value={(*draft).clone()}
-                    aria-describedby="composer-hint composer-counter"
+                    aria-describedby="composer-hint composer-counter composer-over"
                     {oninput} {onkeydown} {onpaste} />
                 <span id="composer-hint" class="sr-only">{ "Enter sends, Shift+Enter adds a new line, Up arrow in an empty box edits your last message." }</span>
                 <div class="composer-side">
                     <span id="composer-counter" aria-live="polite"
-                        class={classes!("counter", (left < 0).then_some("over"), (left > COUNTER_FROM).then_some("hidden"))}>
-                        if left <= COUNTER_FROM {
+                        class={classes!("counter", (!(0..=COUNTER_FROM).contains(&left)).then_some("hidden"))}>
+                        // Over the limit the sentence above says it.
+                        if (0..=COUNTER_FROM).contains(&left) {
                             { left.to_string() }
                             <span class="sr-only">{ format!(" of {MESSAGE_MAX_CHARS} characters left") }</span>
                         }
@@ -423,5 +451,22 @@ fn blocked_note(
                     aria-disabled={busy.then_some("true")}>{ "Unblock" }</button>
             </div>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_is_explained_in_words() {
+        assert_eq!(thousands(4000), "4,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(
+            over_limit(12),
+            "12 characters over the 4,000 limit: shorten the message to send it."
+        );
+        assert!(over_limit(1).starts_with("1 character over"));
     }
 }

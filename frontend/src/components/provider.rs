@@ -164,6 +164,7 @@ async fn restore_session(chat: Chat) {
     loop {
         match api::me().await {
             Ok(user) => {
+                prefs::set_last_username(&user.username);
                 chat.dispatch(Action::Notice(None));
                 chat.dispatch(Action::SignedIn(user));
                 return;

@@ -13,6 +13,13 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
+/// What a disabled account is told when it tries to sign in (the server answers 403).
+pub const DISABLED: &str =
+    "This account has been disabled by an administrator, so it cannot sign in. Ask an administrator to enable it again.";
+/// What its open page says once the server has ended its sessions.
+pub const DISABLED_SIGNED_OUT: &str =
+    "You were signed out: an administrator has disabled this account. Ask an administrator to enable it again.";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMode {
     SignIn,
@@ -70,6 +77,11 @@ impl FormErrors {
             api::Error::Unauthorized(_) => {
                 errors.form = Some("Wrong username or password.".to_owned())
             }
+            // The only 403 of sign-in (api.md): right password, disabled account.
+            api::Error::Api {
+                code: ErrorCode::Forbidden,
+                ..
+            } if mode == AuthMode::SignIn => errors.form = Some(DISABLED.to_owned()),
             other => errors.form = Some(other.to_string()),
         }
         errors
@@ -121,6 +133,7 @@ pub fn AuthPage(props: &AuthPageProps) -> Html {
     }
 
     let onsubmit = {
+        let chat = chat.clone();
         let (errors, busy) = (errors.clone(), busy.clone());
         let (username, display_name, password) =
             (username.clone(), display_name.clone(), password.clone());
@@ -154,6 +167,7 @@ pub fn AuthPage(props: &AuthPageProps) -> Html {
                 }
             };
             errors.set(FormErrors::default());
+            chat.dispatch(crate::state::Action::Farewell(None));
             busy.set(true);
             let (chat, errors, busy) = (chat.clone(), errors.clone(), busy.clone());
             spawn_local(async move {
@@ -207,6 +221,9 @@ pub fn AuthPage(props: &AuthPageProps) -> Html {
     };
     let invalid = |error: &Option<String>| error.is_some().then_some("true");
     let register = mode == AuthMode::Register;
+    // Someone who never signed in on this browser is not welcomed back.
+    let returning = use_memo((), |_| crate::services::prefs::last_username().is_some());
+    let form_error = errors.form.as_deref().or(chat.state().farewell);
     // Switching between the two tabs keeps the deep link the visitor came for.
     let next = use_location()
         .and_then(|l| l.query::<NextQuery>().ok())
@@ -219,7 +236,11 @@ pub fn AuthPage(props: &AuthPageProps) -> Html {
                     <span class="brand-mark" aria-hidden="true">{ icons::chat_bubble() }</span>
                     <span class="brand-name">{ "Chat" }</span>
                 </div>
-                <h1>{ if register { "Create your account" } else { "Welcome back" } }</h1>
+                <h1>{ match (register, *returning) {
+                    (true, _) => "Create your account",
+                    (false, true) => "Welcome back",
+                    (false, false) => "Welcome",
+                } }</h1>
                 <p class="auth-sub">
                     { if register { "Pick a username people can find you by." } else { "Sign in to pick up your conversations." } }
                 </p>
@@ -228,8 +249,8 @@ pub fn AuthPage(props: &AuthPageProps) -> Html {
                     <Link<Route, NextQuery> to={Route::Register} query={next} classes={classes!("auth-tab", register.then_some("active"))}>{ "Create account" }</Link<Route, NextQuery>>
                 </nav>
                 <form {onsubmit} novalidate=true>
-                    if let Some(message) = &errors.form {
-                        <div class="form-error" role="alert">{ message.clone() }</div>
+                    if let Some(message) = form_error {
+                        <div class="form-error" role="alert">{ message.to_owned() }</div>
                     }
                     <div class="field">
                         <label for="username">{ "Username" }</label>
@@ -314,6 +335,13 @@ mod tests {
         let wrong = api::Error::Unauthorized("nope".into());
         let errors = FormErrors::from_api(&wrong, AuthMode::SignIn);
         assert_eq!(errors.form.as_deref(), Some("Wrong username or password."));
+        let disabled = api::Error::Api {
+            status: 403,
+            code: ErrorCode::Forbidden,
+            message: "this account has been disabled".into(),
+        };
+        let errors = FormErrors::from_api(&disabled, AuthMode::SignIn);
+        assert_eq!(errors.form.as_deref(), Some(DISABLED));
         let down = FormErrors::from_api(&api::Error::Network, AuthMode::SignIn);
         assert!(down.form.is_some_and(|m| m.contains("reach")));
     }

@@ -4,6 +4,7 @@ use crate::components::icons;
 use crate::components::sidebar::Sidebar;
 use crate::hooks::use_chat;
 use crate::pages::settings::ADMINS_READ_EVERYTHING;
+use crate::services::platform::{focus_if_idle, is_narrow};
 use crate::services::prefs;
 use shared::RoomId;
 use yew::prelude::*;
@@ -21,6 +22,15 @@ pub fn ChatPage(props: &ChatPageProps) -> Html {
     let searching = chat.state().searching;
     let me = chat.state().me().map(|u| u.id);
     let notice = use_state(|| me.is_some_and(prefs::admins_notice_due));
+    // Arriving on the home screen (after signing in, say), the keyboard starts in the people
+    // search rather than nowhere; an open room's composer takes the focus itself. Not on
+    // phones, where a focused field pops the keyboard up.
+    let home = props.room.is_none();
+    use_effect_with(home, |home| {
+        if *home && !is_narrow() {
+            focus_if_idle("people-search");
+        }
+    });
     let got_it = {
         let notice = notice.clone();
         Callback::from(move |_: MouseEvent| {

@@ -97,6 +97,7 @@ impl Chat {
     /// A successful register or login.
     pub fn signed_in(&self, auth: AuthResponse) {
         session::store_token(&auth.token);
+        super::prefs::set_last_username(&auth.user.username);
         self.dispatch(Action::SignedIn(auth.user));
     }
 
@@ -104,6 +105,12 @@ impl Chat {
     pub fn signed_out(&self) {
         session::clear_token();
         self.dispatch(Action::SignedOut);
+    }
+
+    /// The server ended the session for a reason the sign-in page then gives.
+    pub fn ended(&self, why: &'static str) {
+        self.signed_out();
+        self.dispatch(Action::Farewell(Some(why)));
     }
 
     /// Logs out on the server, then forgets the session.

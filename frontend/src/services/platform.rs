@@ -78,6 +78,24 @@ pub fn next_window_event(name: &'static str) -> impl std::future::Future<Output 
     }
 }
 
+/// Focuses the element with this id unless something already has the focus.
+pub fn focus_if_idle(id: &str) {
+    use wasm_bindgen::JsCast;
+    let Some(doc) = document() else {
+        return;
+    };
+    let idle = doc
+        .active_element()
+        .is_none_or(|el| doc.body().is_some_and(|b| *el == **b));
+    if let Some(el) = doc
+        .get_element_by_id(id)
+        .filter(|_| idle)
+        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = el.focus();
+    }
+}
+
 /// Whether the tab is hidden (another tab in front, window minimised).
 pub fn document_hidden() -> bool {
     document().is_some_and(|d| d.hidden())

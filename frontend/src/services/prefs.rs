@@ -81,6 +81,18 @@ pub fn set_theme(theme: Theme) {
     }
 }
 
+/// The username last signed in on this browser: a visitor without one is here for the first
+/// time (greeted "Welcome", not "Welcome back").
+const USERNAME_KEY: &str = "chat.username";
+
+pub fn last_username() -> Option<String> {
+    get(USERNAME_KEY).filter(|u| !u.is_empty())
+}
+
+pub fn set_last_username(username: &str) {
+    put(USERNAME_KEY, Some(username));
+}
+
 fn draft_key(me: UserId, room: RoomId) -> String {
     format!("chat.draft.{}.{}", me.0, room.0)
 }

@@ -12,7 +12,7 @@ use crate::state::{Action, Conn, Page};
 use futures::channel::{mpsc, oneshot};
 use futures::future::Fuse;
 use futures::{select, FutureExt, SinkExt, StreamExt};
-use gloo_net::websocket::{futures::WebSocket, Message as WsMessage, State};
+use gloo_net::websocket::{futures::WebSocket, Message as WsMessage, State, WebSocketError};
 use gloo_timers::future::TimeoutFuture;
 use shared::{ClientFrame, ErrorCode, RoomId, ServerFrame};
 use std::cell::RefCell;
@@ -74,6 +74,8 @@ enum Ended {
     Stopped,
     /// The server refused the session.
     SignedOut,
+    /// An administrator disabled the account (its sessions are gone).
+    Disabled,
     /// Lost; `was_ready` tells whether it had been authenticated.
     Lost { was_ready: bool },
     /// The browser went offline. Closed at once: an emulated or half-dead network may keep the
@@ -110,6 +112,10 @@ async fn run(chat: Chat, stop: oneshot::Receiver<()>) {
             Ended::Stopped => return,
             Ended::SignedOut => {
                 chat.signed_out();
+                return;
+            }
+            Ended::Disabled => {
+                chat.ended(crate::pages::auth::DISABLED_SIGNED_OUT);
                 return;
             }
             Ended::Offline => {
@@ -208,6 +214,10 @@ async fn run_socket(chat: &Chat, token: &str, mut stop: &mut Fuse<oneshot::Recei
                     }
                 }
                 Some(Ok(WsMessage::Bytes(_))) => {}
+                // The server closes every socket of a disabled account with this reason.
+                Some(Err(WebSocketError::ConnectionClose(e))) if e.reason == "account disabled" => {
+                    return Ended::Disabled;
+                }
                 Some(Err(_)) | None => return Ended::Lost { was_ready: ready },
             },
             outgoing = rx.next() => {
