@@ -140,6 +140,23 @@ test('axe-core finds no serious or critical violation on any screen, light or da
       await page.mouse.move(1, 1);
       violations.push(...(await audit(page, `chat, conversation open, ${size}`)));
       if (size === 'desktop') {
+        // What opens over the conversation: its menu, the reaction picker, message search.
+        await page.getByRole('button', { name: 'Conversation menu' }).click();
+        await page.getByRole('menu').waitFor();
+        violations.push(...(await audit(page, 'chat, conversation menu')));
+        await page.keyboard.press('Escape');
+        await page.getByRole('menu').waitFor({ state: 'detached' });
+        await page.locator('.chip-add').first().click();
+        await page.getByRole('dialog', { name: 'Add a reaction' }).waitFor();
+        violations.push(...(await audit(page, 'chat, reaction picker')));
+        await page.keyboard.press('Escape');
+        await page.getByRole('dialog', { name: 'Add a reaction' }).waitFor({ state: 'detached' });
+        await page.getByRole('button', { name: 'Search in this conversation' }).click();
+        await page.keyboard.type('notes');
+        await page.locator('#search-results li').first().waitFor();
+        violations.push(...(await audit(page, 'chat, message search results')));
+      }
+      if (size === 'desktop') {
         await page.goto(`${server.base}/settings`);
         await page.getByLabel('System').waitFor();
         violations.push(...(await audit(page, 'settings')));
@@ -154,12 +171,22 @@ test('axe-core finds no serious or critical violation on any screen, light or da
     await page.goto(`${server.base}/admin`);
     await page.locator(`.users-table tr[data-username="${bob.user.username}"]`).waitFor();
     violations.push(...(await audit(page, 'admin users')));
+    await page.getByRole('button', { name: `Disable @${bob.user.username}` }).click();
+    await page.getByRole('alertdialog').waitFor();
+    violations.push(...(await audit(page, 'admin users, disable dialog')));
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('alertdialog').waitFor({ state: 'detached' });
     await page.goto(`${server.base}/admin/rooms`);
     await page.getByRole('link', { name: 'Alice Martin & Bob Chen' }).waitFor();
     violations.push(...(await audit(page, 'admin conversations')));
     await page.goto(`${server.base}/admin/rooms/${room.id}`);
     await page.locator('.admin-msg', { hasText: 'See you at 12:30' }).waitFor();
     violations.push(...(await audit(page, 'admin conversation')));
+    await page.locator('.admin-msg', { hasText: 'See you at 12:30' }).getByRole('button', { name: /History/ }).click();
+    await page.getByRole('dialog').locator('.revision').first().waitFor();
+    violations.push(...(await audit(page, 'admin conversation, earlier versions')));
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
     await page.goto(`${server.base}/admin/audit`);
     await page.locator('.audit-table').waitFor();
     violations.push(...(await audit(page, 'admin audit log')));
