@@ -158,8 +158,10 @@ impl MessageRow {
     }
 }
 
+// `None` is written as NULL (the column's default anyway), so the statement's text is the same
+// for every row and diesel caches it by type instead of writing its SQL out again per message.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = messages)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub struct NewMessage<'a> {
     pub room_id: i64,
     pub seq: i64,
