@@ -87,6 +87,10 @@ impl From<diesel::result::Error> for AppError {
             tracing::warn!(error = %err, "database connection lost");
             return AppError::Unavailable("the database is unavailable: retry shortly".into());
         }
+        if crate::db::is_transient(&err) {
+            tracing::warn!(error = %err, "a transaction was aborted by the database");
+            return AppError::Unavailable("the server is busy: retry shortly".into());
+        }
         AppError::Internal(anyhow::Error::new(err).context("database query failed"))
     }
 }

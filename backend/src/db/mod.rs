@@ -285,6 +285,16 @@ pub fn is_connection_lost(err: &DieselError) -> bool {
     }
 }
 
+/// PostgreSQL gave up on the transaction to break a deadlock or a serialisation conflict:
+/// nothing of it was stored, and it may simply be tried again.
+pub fn is_transient(err: &DieselError) -> bool {
+    match err {
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        DieselError::DatabaseError(_, info) => info.message().contains("deadlock detected"),
+        _ => false,
+    }
+}
+
 pub fn is_unique_violation(err: &DieselError) -> bool {
     matches!(
         err,

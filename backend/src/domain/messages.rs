@@ -275,7 +275,10 @@ fn number<'a>(
             }
         }
     }
-    // Each room's next (seq, rev).
+    // Each room's next (seq, rev). Rooms are locked in ascending id order, as every
+    // transaction that locks several rooms does (`writer::lock_rooms`): two instances' rounds
+    // over the same rooms then wait for each other instead of deadlocking.
+    new_per_room.sort_unstable_by_key(|(room_id, _)| *room_id);
     let mut next: HashMap<i64, (i64, i64)> = HashMap::new();
     for (room_id, count) in &new_per_room {
         let (last_seq, last_rev) = diesel::update(rooms::table.find(room_id))
