@@ -75,6 +75,12 @@ impl RoomEntry {
             compose: Compose::New,
         }
     }
+
+    /// Takes a room from a fresh list, keeping the newer events this tab already applied.
+    fn merge_server_room(&mut self, room: Room) {
+        let held = self.timeline.loaded.then_some(&*self.timeline);
+        self.room = unread::merge_server_room(Some(&self.room), room, held);
+    }
 }
 
 /// Which way a page of history was fetched.
@@ -343,7 +349,7 @@ fn apply(s: &mut ChatState, action: Action) -> bool {
             s.rooms_loaded = true;
             for room in rooms {
                 match s.rooms.get_mut(&room.id) {
-                    Some(entry) => entry.room = unread::merge_server_room(Some(&entry.room), room),
+                    Some(entry) => entry.merge_server_room(room),
                     None => {
                         s.rooms.insert(room.id, RoomEntry::new(room));
                     }
@@ -351,7 +357,7 @@ fn apply(s: &mut ChatState, action: Action) -> bool {
             }
         }
         Action::RoomUpserted(room) => match s.rooms.get_mut(&room.id) {
-            Some(entry) => entry.room = unread::merge_server_room(Some(&entry.room), room),
+            Some(entry) => entry.merge_server_room(room),
             None => {
                 s.rooms.insert(room.id, RoomEntry::new(room));
             }

@@ -2,6 +2,7 @@
 //! of a message in the timeline (thumbnails and file cards) and the full-size viewer.
 
 use crate::components::icons;
+use crate::hooks::use_css_props;
 use crate::logic::attach::{file_kind, fit, human_size, TrayItem, UploadState};
 use crate::services::config::api_base;
 use crate::services::upload::Uploader;
@@ -90,7 +91,7 @@ fn tray_item(uploader: &Uploader, item: &TrayItem) -> Html {
         UploadState::Uploading { .. } => html! {
             <div class="progress" role="progressbar" aria-label={format!("Uploading {}", item.name)}
                 aria-valuemin="0" aria-valuemax="100" aria-valuenow={percent.to_string()}>
-                <div class="progress-bar" style={format!("width:{percent}%")}></div>
+                <ProgressBar {percent} />
             </div>
         },
         UploadState::Done(_) => html! { <span class="tray-size">{ human_size(item.size) }</span> },
@@ -114,6 +115,47 @@ fn tray_item(uploader: &Uploader, item: &TrayItem) -> Html {
             <button type="button" class="icon-btn tray-remove" aria-label={remove_label.clone()}
                 title={remove_label} onclick={remove}>{ icons::close() }</button>
         </li>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ProgressBarProps {
+    percent: u32,
+}
+
+#[component]
+fn ProgressBar(props: &ProgressBarProps) -> Html {
+    let node = use_node_ref();
+    use_css_props(&node, vec![("width", format!("{}%", props.percent))]);
+    html! { <div ref={node} class="progress-bar"></div> }
+}
+
+#[derive(Properties, PartialEq)]
+struct ThumbProps {
+    src: AttrValue,
+    name: AttrValue,
+    width: u32,
+    height: u32,
+    onclick: Callback<MouseEvent>,
+}
+
+/// An image in a message, at its own aspect ratio inside the thumbnail box.
+#[component]
+fn Thumb(props: &ThumbProps) -> Html {
+    let node = use_node_ref();
+    let (w, h) = (props.width, props.height);
+    use_css_props(
+        &node,
+        vec![
+            ("width", format!("{w}px")),
+            ("aspect-ratio", format!("{w}/{h}")),
+        ],
+    );
+    html! {
+        <button ref={node} type="button" class="att-thumb" onclick={props.onclick.clone()}
+            aria-label={format!("Open image {}", props.name)}>
+            <img src={props.src.clone()} alt={props.name.clone()} width={w.to_string()} height={h.to_string()} loading="lazy" />
+        </button>
     }
 }
 
@@ -142,13 +184,7 @@ pub fn Attachments(props: &AttachmentsProps) -> Html {
             })
         };
         let src = file_url(a.thumbnail_url.as_deref().unwrap_or_default());
-        html! {
-            <button type="button" class="att-thumb" {onclick}
-                style={format!("width:{w}px;aspect-ratio:{w}/{h}")}
-                aria-label={format!("Open image {}", a.name)}>
-                <img src={src} alt={a.name.clone()} width={w.to_string()} height={h.to_string()} loading="lazy" />
-            </button>
-        }
+        html! { <Thumb {src} name={a.name.clone()} width={w} height={h} {onclick} /> }
     });
     let cards = props
         .list

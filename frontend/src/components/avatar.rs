@@ -1,3 +1,4 @@
+use crate::hooks::use_css_props;
 use crate::logic::text::{avatar_hue, initials};
 use shared::User;
 use yew::prelude::*;
@@ -17,17 +18,7 @@ pub struct AvatarProps {
 pub fn Avatar(props: &AvatarProps) -> Html {
     let user = &props.user;
     let node = use_node_ref();
-    {
-        // The colour goes in through the CSSOM, not a `style` attribute: the production CSP
-        // (nginx: `style-src 'self'`, no 'unsafe-inline') blocks style attributes.
-        let node = node.clone();
-        let hue = avatar_hue(user.id.0).to_string();
-        use_effect(move || {
-            if let Some(el) = node.cast::<web_sys::HtmlElement>() {
-                let _ = el.style().set_property("--hue", &hue);
-            }
-        });
-    }
+    use_css_props(&node, vec![("--hue", avatar_hue(user.id.0).to_string())]);
     html! {
         <span ref={node} class={classes!("avatar", props.small.then_some("avatar-sm"))} aria-hidden="true">
             { initials(&user.display_name) }

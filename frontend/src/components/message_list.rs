@@ -11,7 +11,7 @@ use crate::components::composer::ADMINS_KEEP_REVISIONS;
 use crate::components::emoji_picker::{Anchor, EmojiPicker};
 use crate::components::icons;
 use crate::components::message_text::MessageText;
-use crate::hooks::use_chat;
+use crate::hooks::{use_chat, use_css_props};
 use crate::logic::emoji::name_of;
 use crate::logic::layout::layout;
 use crate::logic::lifecycle::{deleted_text, is_mine, quote, reacted_by, Quote};
@@ -393,6 +393,10 @@ pub fn MessageList(props: &MessageListProps) -> Html {
     let divider_above = first_unread
         .and_then(index_of_seq)
         .is_some_and(|i| i < range.0);
+
+    let (above, below) = (use_node_ref(), use_node_ref());
+    use_css_props(&above, vec![("height", format!("{space_above}px"))]);
+    use_css_props(&below, vec![("height", format!("{space_below}px"))]);
 
     // After every render: apply the scrolling rules.
     {
@@ -946,9 +950,9 @@ pub fn MessageList(props: &MessageListProps) -> Html {
                         </p>
                     }
                 </div>
-                <div class="spacer" aria-hidden="true" style={format!("height:{space_above}px")}></div>
+                <div ref={above} class="spacer" aria-hidden="true"></div>
                 { for items }
-                <div class="spacer" aria-hidden="true" style={format!("height:{space_below}px")}></div>
+                <div ref={below} class="spacer" aria-hidden="true"></div>
                 if typing {
                     <div class="row theirs first last typing-row" aria-hidden="true">
                         <div class="bubble typing-bubble"><span></span><span></span><span></span></div>

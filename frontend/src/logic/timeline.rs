@@ -228,6 +228,20 @@ impl Timeline {
             .count() as i64
     }
 
+    /// Messages from `peer` with `after < seq <= upto`, when this timeline holds every `seq`
+    /// of that range (else it cannot tell).
+    pub fn count_from_between(&self, peer: UserId, after: i64, upto: i64) -> Option<i64> {
+        let (mut held, mut from_peer) = (0, 0);
+        for m in self.messages.iter().rev().skip_while(|m| m.seq > upto) {
+            if m.seq <= after {
+                break;
+            }
+            held += 1;
+            from_peer += i64::from(m.sender_id == peer);
+        }
+        (held == upto - after).then_some(from_peer)
+    }
+
     /// Whether every `seq` after `seq` up to the highest held is in this timeline.
     pub fn covers_after(&self, seq: i64) -> bool {
         match (

@@ -59,24 +59,25 @@ pub fn apply_peer_read(room: &mut Room, seq: i64) -> bool {
 
 /// Combines a room from a fresh `GET /api/rooms` with what this tab already knows: events
 /// that arrived while the list was in flight are newer than the list and must not be undone.
-pub fn merge_server_room(local: Option<&Room>, server: Room) -> Room {
+/// The peer's messages beyond the list's `last_seq` are unread on top of the list's count
+/// (the list may have been read before a live message was stored); `timeline` counts them
+/// exactly when it holds them all.
+pub fn merge_server_room(local: Option<&Room>, server: Room, timeline: Option<&Timeline>) -> Room {
     let Some(local) = local else {
         return server;
     };
     let mut room = server;
     if local.last_seq > room.last_seq {
+        let newer_unread = timeline
+            .and_then(|t| t.count_from_between(room.peer.id, room.last_seq, local.last_seq))
+            .unwrap_or_else(|| local.unread.min(local.last_seq - room.last_seq));
+        room.unread += newer_unread;
         room.last_seq = local.last_seq;
         room.last_message = local.last_message.clone();
         room.last_activity_at = room.last_activity_at.max(local.last_activity_at);
-        room.unread = room.unread.max(local.unread);
     }
     if local.last_read_seq > room.last_read_seq {
-        room.last_read_seq = local.last_read_seq;
-        room.unread = if room.last_read_seq >= room.last_seq {
-            0
-        } else {
-            room.unread.min(room.last_seq - room.last_read_seq)
-        };
+        apply_own_read(&mut room, local.last_read_seq, timeline);
     }
     room.peer_last_read_seq = room.peer_last_read_seq.max(local.peer_last_read_seq);
     room
@@ -203,20 +204,48 @@ mod tests {
         apply_message(&mut local, &msg(2, PEER, "b"), ME);
         let mut server = room();
         apply_message(&mut server, &msg(1, PEER, "a"), ME);
-        let merged = merge_server_room(Some(&local), server.clone());
+        let merged = merge_server_room(Some(&local), server.clone(), None);
         assert_eq!((merged.last_seq, merged.unread), (2, 2));
 
         apply_own_read(&mut local, 2, None);
         local.peer_last_read_seq = 1;
-        let merged = merge_server_room(Some(&local), server.clone());
+        let merged = merge_server_room(Some(&local), server.clone(), None);
         assert_eq!((merged.last_read_seq, merged.unread), (2, 0));
         assert_eq!(merged.peer_last_read_seq, 1);
 
         let mut newer = server;
         apply_message(&mut newer, &msg(2, PEER, "b"), ME);
         apply_message(&mut newer, &msg(3, PEER, "c"), ME);
-        let merged = merge_server_room(Some(&room()), newer);
+        let merged = merge_server_room(Some(&room()), newer, None);
         assert_eq!((merged.last_seq, merged.unread), (3, 3));
+    }
+
+    #[test]
+    fn a_list_read_before_a_live_message_was_stored_still_counts_it() {
+        // The list says 2 unread up to seq 3; a live message (seq 4) came in before it.
+        let mut server = room();
+        apply_message(&mut server, &msg(1, ME, "mine"), ME);
+        apply_message(&mut server, &msg(2, PEER, "a"), ME);
+        apply_message(&mut server, &msg(3, PEER, "b"), ME);
+        let mut local = room();
+        apply_message(&mut local, &msg(1, ME, "mine"), ME);
+        apply_message(&mut local, &msg(4, PEER, "d"), ME);
+        assert_eq!(local.unread, 1);
+        let merged = merge_server_room(Some(&local), server.clone(), None);
+        assert_eq!((merged.last_seq, merged.unread), (4, 3));
+
+        // Our own messages beyond the list are not unread: the timeline tells them apart.
+        let mut local = local.clone();
+        apply_message(&mut local, &msg(5, ME, "mine too"), ME);
+        let mut t = Timeline::default();
+        t.merge([msg(4, PEER, "d"), msg(5, ME, "mine too")], ME);
+        let merged = merge_server_room(Some(&local), server.clone(), Some(&t));
+        assert_eq!((merged.last_seq, merged.unread), (5, 3));
+        // A timeline with a hole there cannot tell; the local count bounds the guess.
+        let mut holed = Timeline::default();
+        holed.merge([msg(5, ME, "mine too")], ME);
+        let merged = merge_server_room(Some(&local), server, Some(&holed));
+        assert_eq!((merged.last_seq, merged.unread), (5, 3));
     }
 
     #[test]
