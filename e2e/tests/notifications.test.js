@@ -91,5 +91,14 @@ test('a hidden tab gets a notification and keeps the message unread until seen',
     seen = (await erin.call('GET', `/rooms/${room.id}`)).peer_last_read_seq;
     assert.equal(seen, 2);
   });
+  // What came while the tab was hidden sits under a "New" divider, which stays once read.
+  const divider = page.locator('.unread-divider');
+  await divider.waitFor();
+  assert.equal(await divider.evaluate((d) => d.nextElementSibling && d.nextElementSibling.dataset.seq), '2');
+  await erin.send(room.id, 'Read as it comes');
+  await page.locator('.messages .row', { hasText: 'Read as it comes' }).waitFor();
+  await eventually(async () => assert.equal((await erin.call('GET', `/rooms/${room.id}`)).peer_last_read_seq, 3));
+  assert.equal(await divider.count(), 1, 'no second divider for messages read as they come');
+  assert.equal(await divider.evaluate((d) => d.nextElementSibling && d.nextElementSibling.dataset.seq), '2');
   assert.deepEqual(errors, []);
 });

@@ -330,7 +330,18 @@ pub fn MessageList(props: &MessageListProps) -> Html {
 
     let unread_from = {
         let mut d = divider.borrow_mut();
-        if let (true, Some(e)) = (d.is_none_or(|(r, _)| r != room_id), entry) {
+        let opened = d.is_none_or(|(r, _)| r != room_id);
+        // Messages that come while the reader is away (tab hidden, or scrolled up) after
+        // everything above was read move the divider to them, as in Slack; read as they
+        // come, they leave it where it is.
+        let away = !(state.visible && *at_bottom);
+        let news_while_away = !opened
+            && away
+            && entry.is_some_and(|e| {
+                e.room.unread > 0
+                    && d.is_some_and(|(_, from)| from.is_none_or(|f| f < e.room.last_read_seq))
+            });
+        if let (true, Some(e)) = (opened || news_while_away, entry) {
             *d = Some((room_id, (e.room.unread > 0).then_some(e.room.last_read_seq)));
         }
         d.and_then(|(r, from)| from.filter(|_| r == room_id))
