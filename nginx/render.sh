@@ -94,6 +94,9 @@ PY
 }
 connect="$(csp_connect_src)"
 export NGINX_CSP_CONNECT_SRC="'self'${connect:+ $connect}"
+# img-src: this origin, data: (the inline SVG favicon), blob: (previews of files being attached)
+# and the backend's http(s) origin, which serves the attachments when it is another one.
+export NGINX_CSP_IMG_SRC="'self' data: blob:${connect:+ ${connect%% *}}"
 
 # Which files are immutable: the one rule of the repository (frontend/immutable-assets.md).
 export NGINX_IMMUTABLE_ASSETS="$(tr -d '\n' <"$repo/frontend/immutable-assets.regex")"
@@ -110,7 +113,7 @@ else
     export NGINX_LOAD_MODULES="# no brotli_static module"
 fi
 
-vars='${NGINX_LISTEN} ${NGINX_SERVER_NAME} ${NGINX_UPLOAD_MAX_BYTES} ${NGINX_UPSTREAM_SERVERS} ${NGINX_DIST} ${NGINX_CSP_SCRIPT_SRC} ${NGINX_CSP_CONNECT_SRC} ${NGINX_IMMUTABLE_ASSETS} ${NGINX_BROTLI_STATIC}'
+vars='${NGINX_LISTEN} ${NGINX_SERVER_NAME} ${NGINX_UPLOAD_MAX_BYTES} ${NGINX_UPSTREAM_SERVERS} ${NGINX_DIST} ${NGINX_CSP_SCRIPT_SRC} ${NGINX_CSP_CONNECT_SRC} ${NGINX_CSP_IMG_SRC} ${NGINX_IMMUTABLE_ASSETS} ${NGINX_BROTLI_STATIC}'
 
 if [[ "$mode" == site ]]; then
     envsubst "$vars" <"$here/chat.conf.template"

@@ -23,7 +23,7 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "no style attributes in the SPA (the production CSP blocks them; use hooks::use_css_props)"
-if grep -rnE 'style=' frontend/src; then
+if grep -rnE '\bstyle=|\{style\}' frontend/src; then
     echo "style attributes are blocked by nginx's Content-Security-Policy (style-src 'self')" >&2
     exit 1
 fi

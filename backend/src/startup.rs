@@ -97,6 +97,7 @@ impl Application {
             let metrics_state = state.clone();
             let cors_state = state.clone();
             let cors = cors(&state);
+            let spa_index = Some(static_dir.join("index.html")).filter(|p| p.is_file());
             let mut app = App::new()
                 .app_data(state)
                 .app_data(json_config(max_body))
@@ -120,6 +121,7 @@ impl Application {
                     .map(|ip| ip.to_string())
                     .unwrap_or_default();
                     let fut = actix_web::dev::Service::call(srv, req);
+                    let spa_index = spa_index.clone();
                     async move {
                         let mut res = fut.await?;
                         let status = res.status().as_u16();
@@ -129,6 +131,16 @@ impl Application {
                                     header::CACHE_CONTROL,
                                     header::HeaderValue::from_static(policy),
                                 );
+                            }
+                            let html = res
+                                .headers()
+                                .get(header::CONTENT_TYPE)
+                                .and_then(|v| v.to_str().ok())
+                                .is_some_and(|v| v.starts_with("text/html"));
+                            if let (true, Some(index)) = (html, &spa_index) {
+                                for (name, value) in spa::document_headers(index) {
+                                    res.headers_mut().insert(name, value);
+                                }
                             }
                         }
                         let elapsed = started.elapsed();

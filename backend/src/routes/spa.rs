@@ -51,6 +51,53 @@ pub async fn placeholder() -> HttpResponse {
         .body("<!doctype html><title>Chat</title><p>The chat server is running, but the web app is not built. Run <code>scripts/build-frontend.sh</code> and reload.</p>")
 }
 
+/// The security headers of the app's HTML document, the same as nginx's (`nginx/render.sh`
+/// and `chat.conf.template`), so the embedded topology runs the SPA under the production
+/// Content-Security-Policy too: a `style` attribute or an unlisted inline script fails here
+/// first. `index.html` is read on each answer (a few KiB) because every build changes the
+/// inline bootstrap script, and with it the hash the policy must allow.
+pub fn document_headers(index: &Path) -> Vec<(header::HeaderName, header::HeaderValue)> {
+    let html = std::fs::read_to_string(index).unwrap_or_default();
+    let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
+    for hash in inline_script_hashes(&html) {
+        script_src.push_str(&format!(" 'sha256-{hash}'"));
+    }
+    let policy = format!(
+        "default-src 'self'; script-src {script_src}; style-src 'self'; img-src 'self' data: blob:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    );
+    [
+        (header::CONTENT_SECURITY_POLICY, policy),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        (header::X_FRAME_OPTIONS, "DENY".to_owned()),
+        (header::REFERRER_POLICY, "no-referrer".to_owned()),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, header::HeaderValue::from_str(&value).ok()?)))
+    .collect()
+}
+
+/// The base64 sha256 of each inline `<script>` (no `src`, not empty), as CSP hashes them.
+fn inline_script_hashes(html: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    static SCRIPT: OnceLock<regex_lite::Regex> = OnceLock::new();
+    static SRC: OnceLock<regex_lite::Regex> = OnceLock::new();
+    // expect: constant patterns, exercised by the tests below.
+    #[allow(clippy::expect_used)]
+    let script = SCRIPT.get_or_init(|| {
+        regex_lite::Regex::new(r"(?is)<script\b([^>]*)>(.*?)</script\s*>").expect("valid")
+    });
+    #[allow(clippy::expect_used)]
+    let src = SRC.get_or_init(|| regex_lite::Regex::new(r"(?i)\bsrc\s*=").expect("valid"));
+    script
+        .captures_iter(html)
+        .filter(|c| !src.is_match(&c[1]) && !c[2].trim().is_empty())
+        .map(|c| base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&c[2])))
+        .collect()
+}
+
 /// Which files of the bundle never change: the one rule (`frontend/immutable-assets.md`)
 /// that nginx and the bucket upload read too.
 const IMMUTABLE_ASSETS: &str = include_str!("../../../frontend/immutable-assets.regex");

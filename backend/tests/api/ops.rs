@@ -75,6 +75,24 @@ async fn the_spa_is_served_with_a_fallback_for_client_routes_but_not_for_assets_
     );
     let index = app.client.get(app.url("/rooms/5")).send().await.unwrap();
     assert_eq!(index.headers()["cache-control"], "no-cache");
+    // The document carries the production CSP (as nginx sends it), with the inline bootstrap
+    // script of this index.html allowed by its hash and nothing else inline.
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>chat-spa</title><script>alert(1)</script><script src=\"/a.js\"></script>",
+    )
+    .unwrap();
+    let index = app.client.get(app.url("/")).send().await.unwrap();
+    let policy = index.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI=';"),
+        "{policy}"
+    );
+    assert!(policy.contains("style-src 'self';"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(index.headers()["x-content-type-options"], "nosniff");
+    let script = app.client.get(app.url("/app-123.js")).send().await.unwrap();
+    assert!(script.headers().get("content-security-policy").is_none());
     let script = app.client.get(app.url("/app-123.js")).send().await.unwrap();
     assert_eq!(script.status(), 200);
     assert_eq!(script.text().await.unwrap(), "console.log(1)");

@@ -3,7 +3,7 @@
 //! asked for (it is ~1,900 buttons). A popover next to what opened it on wide screens, a
 //! bottom sheet on phones.
 
-use crate::hooks::use_chat;
+use crate::hooks::{use_chat, use_css_props};
 use crate::logic::emoji::{Entry, FREQUENT};
 use crate::services::platform::is_narrow;
 use web_sys::{HtmlElement, HtmlInputElement};
@@ -32,7 +32,7 @@ pub struct EmojiPickerProps {
 
 /// Inline position of the popover: below the anchor when it fits, else above; inside the
 /// window horizontally.
-fn position(anchor: Anchor) -> String {
+fn position(anchor: Anchor) -> Vec<(&'static str, String)> {
     let (w, h) = web_sys::window()
         .map(|w| {
             let get = |v: Result<wasm_bindgen::JsValue, _>| {
@@ -53,7 +53,7 @@ fn position(anchor: Anchor) -> String {
     } else {
         (anchor.top - MARGIN - HEIGHT).max(MARGIN)
     };
-    format!("left: {left}px; top: {top}px;")
+    vec![("left", format!("{left}px")), ("top", format!("{top}px"))]
 }
 
 fn emoji_button(entry: &Entry, on_pick: &Callback<String>) -> Html {
@@ -75,6 +75,14 @@ pub fn EmojiPicker(props: &EmojiPickerProps) -> Html {
     let search_input = use_node_ref();
     let first = use_node_ref();
     let narrow = is_narrow();
+    // Beside its button on wide screens; a sheet (placed by the stylesheet) on phones.
+    let picker = use_node_ref();
+    let placed = if narrow {
+        vec![("left", String::new()), ("top", String::new())]
+    } else {
+        position(props.anchor)
+    };
+    use_css_props(&picker, placed);
 
     // Focus the search box on wide screens; on phones the first emoji (no keyboard popping).
     {
@@ -181,10 +189,9 @@ pub fn EmojiPicker(props: &EmojiPickerProps) -> Html {
         }
     };
 
-    let style = (!narrow).then(|| position(props.anchor));
     html! {
         <div class={classes!("picker-backdrop", narrow.then_some("sheet"))} onclick={on_backdrop} {onkeydown}>
-            <div class={classes!("picker", (*expanded).then_some("expanded"))} role="dialog" aria-label="Add a reaction" {style}>
+            <div class={classes!("picker", (*expanded).then_some("expanded"))} role="dialog" aria-label="Add a reaction" ref={picker}>
                 <div class="picker-frequent" role="group" aria-label="Frequently used">{ for frequent }</div>
                 <label class="search picker-search">
                     <span class="sr-only">{ "Search emoji by name" }</span>

@@ -4,7 +4,8 @@ use yew::prelude::*;
 
 /// Sets CSS properties on `node` through the CSSOM after every render. The production CSP
 /// (nginx: `style-src 'self'`, no 'unsafe-inline') blocks `style` attributes, not the CSSOM.
-/// Declared before a component's own effects, it runs before them (they may measure).
+/// Declared before a component's own effects, it runs before them (they may measure). An
+/// empty value removes the property.
 #[hook]
 pub fn use_css_props(node: &NodeRef, props: Vec<(&'static str, String)>) {
     let node = node.clone();
