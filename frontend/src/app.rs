@@ -6,32 +6,65 @@ use crate::pages::admin::{AdminPage, AdminRoute};
 use crate::pages::auth::{AuthMode, AuthPage};
 use crate::pages::chat::ChatPage;
 use crate::pages::settings::SettingsPage;
+use crate::router::{
+    route_path, segment, use_location, use_navigator, BrowserRouter, Location, Redirect, Routable,
+};
 use crate::state::Session;
-use serde::{Deserialize, Serialize};
 use shared::RoomId;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
-#[derive(Clone, Routable, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Route {
-    #[at("/")]
+    /// `/`
     Home,
-    #[at("/login")]
+    /// `/login`
     Login,
-    #[at("/register")]
+    /// `/register`
     Register,
-    #[at("/settings")]
+    /// `/settings`
     Settings,
-    #[at("/rooms/:id")]
+    /// `/rooms/:id`
     Room { id: i64 },
     /// The administration section (admins only); its sub-routes are `pages::admin::AdminRoute`.
-    #[at("/admin")]
+    /// `/admin`
     Admin,
-    #[at("/admin/*")]
+    /// `/admin/*`
     AdminSection,
-    #[not_found]
-    #[at("/404")]
+    /// `/404` and any path no other route matches.
     NotFound,
+}
+
+impl Routable for Route {
+    fn recognize(path: &str) -> Option<Self> {
+        Some(match route_path(path) {
+            "" => Self::Home,
+            "login" => Self::Login,
+            "register" => Self::Register,
+            "settings" => Self::Settings,
+            "admin" => Self::Admin,
+            p => match (p.strip_prefix("rooms/"), p.strip_prefix("admin/")) {
+                (Some(id), _) => segment(id).map_or(Self::NotFound, |id| Self::Room { id }),
+                (_, Some(rest)) if !rest.is_empty() => Self::AdminSection,
+                _ => Self::NotFound,
+            },
+        })
+    }
+
+    fn to_path(&self) -> String {
+        match self {
+            Self::Room { id } => format!("/rooms/{id}"),
+            route => match route {
+                Self::Home => "/",
+                Self::Login => "/login",
+                Self::Register => "/register",
+                Self::Settings => "/settings",
+                Self::Admin => "/admin",
+                Self::AdminSection => "/admin/*",
+                _ => "/404",
+            }
+            .to_owned(),
+        }
+    }
 }
 
 #[component]
@@ -39,14 +72,16 @@ pub fn App() -> Html {
     html! {
         <BrowserRouter>
             <ChatProvider>
-                <Switch<Route> render={switch} />
+                <Switch />
             </ChatProvider>
         </BrowserRouter>
     }
 }
 
-fn switch(route: Route) -> Html {
-    match route {
+/// The page of the current route.
+#[component]
+fn Switch() -> Html {
+    match crate::router::use_route::<Route>().unwrap_or(Route::NotFound) {
         Route::Login => html! { <Gate public=true><AuthPage mode={AuthMode::SignIn} /></Gate> },
         Route::Register => {
             html! { <Gate public=true><AuthPage mode={AuthMode::Register} /></Gate> }
@@ -55,7 +90,7 @@ fn switch(route: Route) -> Html {
         Route::Room { id } => html! { <Gate><ChatPage room={Some(RoomId(id))} /></Gate> },
         Route::Settings => html! { <Gate><SettingsPage /></Gate> },
         Route::Admin | Route::AdminSection => html! { <Gate><AdminPage /></Gate> },
-        Route::NotFound => html! { <Redirect<Route> to={Route::Home} /> },
+        Route::NotFound => html! { <Redirect to={Route::Home.to_path()} /> },
     }
 }
 
@@ -68,7 +103,7 @@ pub struct GateProps {
 }
 
 /// Where to go after signing in: `/login?next=/rooms/7` keeps a deep link across the sign-in.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct NextQuery {
     pub next: Option<String>,
 }
@@ -84,17 +119,17 @@ fn worth_remembering(route: &Route) -> bool {
 /// Where a `next` query sends a visitor who just signed in.
 fn after_sign_in(location: Option<&Location>) -> Html {
     let next = location
-        .and_then(|l| l.query::<NextQuery>().ok())
+        .and_then(|l| l.next_query())
         .and_then(|q| q.next)
         .unwrap_or_default();
     match Route::recognize(&next).filter(worth_remembering) {
         // `/admin/*` has no path of its own to redirect to: the section's route has.
         Some(Route::Admin | Route::AdminSection) => match AdminRoute::recognize(&next) {
-            Some(to) => html! { <Redirect<AdminRoute> {to} /> },
-            None => html! { <Redirect<Route> to={Route::Admin} /> },
+            Some(to) => html! { <Redirect to={to.to_path()} /> },
+            None => html! { <Redirect to={Route::Admin.to_path()} /> },
         },
-        Some(to) => html! { <Redirect<Route> {to} /> },
-        None => html! { <Redirect<Route> to={Route::Home} /> },
+        Some(to) => html! { <Redirect to={to.to_path()} /> },
+        None => html! { <Redirect to={Route::Home.to_path()} /> },
     }
 }
 
@@ -130,11 +165,7 @@ fn ToLogin() -> Html {
             .is_some_and(|r| worth_remembering(&r))
             .then_some(NextQuery { next: Some(path) });
         match remembered {
-            Some(query) => {
-                if navigator.replace_with_query(&Route::Login, &query).is_err() {
-                    navigator.replace(&Route::Login);
-                }
-            }
+            Some(query) => navigator.replace_with_query(&Route::Login, &query),
             None => navigator.replace(&Route::Login),
         }
     });

@@ -7,6 +7,7 @@ mod components;
 mod hooks;
 mod logic;
 mod pages;
+mod router;
 mod services;
 mod state;
 

@@ -6,11 +6,11 @@ use crate::components::icons;
 use crate::components::message_list::MessageList;
 use crate::hooks::use_chat;
 use crate::logic::attach::Tray;
+use crate::router::Link;
 use crate::services::upload::Uploader;
 use crate::state::Action;
 use shared::{RoomId, UpdateRoom};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct ConversationProps {
@@ -112,9 +112,9 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     }
     let state = chat.state();
     let back = html! {
-        <Link<Route> to={Route::Home} classes="icon-btn back">
+        <Link to={Route::Home} classes="icon-btn back">
             { icons::back() }<span class="sr-only">{ "Back to conversations" }</span>
-        </Link<Route>>
+        </Link>
     };
     let Some(entry) = state.rooms.get(&room_id) else {
         let missing = state.rooms_loaded && !chat.is_opening(room_id);

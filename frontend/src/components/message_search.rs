@@ -9,6 +9,7 @@ use crate::components::icons;
 use crate::hooks::use_chat;
 use crate::logic::search::{self, segments};
 use crate::logic::time::{full, relative};
+use crate::router::use_navigator;
 use crate::services::api;
 use crate::services::platform::{document, local, local_now};
 use crate::state::Action;
@@ -19,7 +20,6 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Element, HtmlInputElement, KeyboardEvent};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 /// Typing pauses this long before a query is sent.
 const DEBOUNCE_MS: u32 = 250;

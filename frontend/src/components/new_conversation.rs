@@ -2,6 +2,7 @@ use crate::app::Route;
 use crate::components::avatar::Avatar;
 use crate::components::icons;
 use crate::hooks::use_chat;
+use crate::router::use_navigator;
 use crate::services::api;
 use gloo_timers::callback::Timeout;
 use shared::User;
@@ -9,7 +10,6 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent};
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 /// Searching waits for a pause in typing this long.
 const DEBOUNCE_MS: u32 = 250;

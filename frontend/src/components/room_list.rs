@@ -5,12 +5,12 @@ use crate::hooks::use_chat;
 use crate::logic::text::preview;
 use crate::logic::time::{full, relative};
 use crate::logic::unread::shown_unread;
+use crate::router::Link;
 use crate::services::platform::{local, local_now};
 use crate::services::prefs;
 use crate::state::RoomEntry;
 use shared::RoomId;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct RoomListProps {
@@ -60,7 +60,7 @@ pub fn RoomList(props: &RoomListProps) -> Html {
         let (unread, reads_unread) = shown_unread(room);
         html! {
             <li key={room.id.0}>
-                <Link<Route> to={Route::Room { id: room.id.0 }}
+                <Link to={Route::Room { id: room.id.0 }}
                     classes={classes!("room-item", active.then_some("active"), reads_unread.then_some("has-unread"))}>
                     <Avatar user={room.peer.clone()} presence={live} />
                     <span class="room-main">
@@ -91,7 +91,7 @@ pub fn RoomList(props: &RoomListProps) -> Html {
                             }
                         </span>
                     </span>
-                </Link<Route>>
+                </Link>
             </li>
         }
     };

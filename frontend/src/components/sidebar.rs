@@ -6,12 +6,12 @@ use crate::components::message_search::MessageSearch;
 use crate::components::new_conversation::NewConversation;
 use crate::components::room_list::RoomList;
 use crate::hooks::use_chat;
+use crate::router::{Link, Routable};
 use crate::services::platform::{notify_permission, request_notify_permission, NotifyPermission};
 use crate::state::Conn;
 use shared::RoomId;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct SidebarProps {
@@ -46,14 +46,14 @@ pub fn Sidebar(props: &SidebarProps) -> Html {
     html! {
         <aside class="sidebar" aria-label="Conversations">
             <header class="sidebar-head">
-                <Link<Route> to={Route::Settings} classes="me-link">
+                <Link to={Route::Settings} classes="me-link">
                     <Avatar user={me.clone()} />
                     <span class="me">
                         <span class="me-name">{ me.display_name.clone() }</span>
                         <span class={classes!("me-status", status.1)}>{ status.0 }</span>
                     </span>
                     <span class="sr-only">{ " — your account and settings" }</span>
-                </Link<Route>>
+                </Link>
                 if *permission == NotifyPermission::Default {
                     <button type="button" class="icon-btn" onclick={on_notify}
                         title="Enable notifications" aria-label="Enable notifications">
@@ -65,9 +65,9 @@ pub fn Sidebar(props: &SidebarProps) -> Html {
                         { shield_icon() }
                     </NavLink>
                 }
-                <Link<Route> to={Route::Settings} classes="icon-btn">
+                <Link to={Route::Settings} classes="icon-btn">
                     { icons::settings() }<span class="sr-only">{ "Settings" }</span>
-                </Link<Route>>
+                </Link>
                 <button type="button" class="icon-btn" onclick={on_sign_out}
                     title="Sign out" aria-label="Sign out">
                     { icons::sign_out() }

@@ -10,35 +10,60 @@ use crate::components::admin::users::AdminUsers;
 use crate::components::admin::{shield_icon, NavLink};
 use crate::components::icons;
 use crate::hooks::use_chat;
+use crate::router::{route_path, segment, use_route, Redirect, Routable};
 use shared::RoomId;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 /// The section's own routes, matched under the app's `/admin/*`.
-#[derive(Clone, Routable, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum AdminRoute {
-    #[at("/admin")]
+    /// `/admin`
     Users,
-    #[at("/admin/rooms")]
+    /// `/admin/rooms`
     Rooms,
-    #[at("/admin/rooms/:id")]
+    /// `/admin/rooms/:id`
     Room { id: i64 },
-    #[at("/admin/audit")]
+    /// `/admin/audit`
     Audit,
-    #[not_found]
-    #[at("/admin/404")]
+    /// `/admin/404` and any path no other route matches.
     NotFound,
 }
 
-fn switch(route: AdminRoute) -> Html {
-    match route {
+impl Routable for AdminRoute {
+    fn recognize(path: &str) -> Option<Self> {
+        Some(match route_path(path) {
+            "admin" => Self::Users,
+            "admin/rooms" => Self::Rooms,
+            "admin/audit" => Self::Audit,
+            p => p
+                .strip_prefix("admin/rooms/")
+                .and_then(segment)
+                .map_or(Self::NotFound, |id| Self::Room { id }),
+        })
+    }
+
+    fn to_path(&self) -> String {
+        match self {
+            Self::Users => "/admin".to_owned(),
+            Self::Rooms => "/admin/rooms".to_owned(),
+            Self::Room { id } => format!("/admin/rooms/{id}"),
+            Self::Audit => "/admin/audit".to_owned(),
+            Self::NotFound => "/admin/404".to_owned(),
+        }
+    }
+}
+
+/// The section's page of the current route.
+#[component]
+fn Switch() -> Html {
+    match use_route::<AdminRoute>().unwrap_or(AdminRoute::NotFound) {
         AdminRoute::Users => html! { <AdminUsers /> },
         AdminRoute::Rooms => html! { <AdminRooms /> },
         AdminRoute::Room { id } => {
             html! { <AdminConversation key={id} room_id={RoomId(id)} /> }
         }
         AdminRoute::Audit => html! { <AdminAudit /> },
-        AdminRoute::NotFound => html! { <Redirect<AdminRoute> to={AdminRoute::Users} /> },
+        AdminRoute::NotFound => html! { <Redirect to={AdminRoute::Users.to_path()} /> },
     }
 }
 
@@ -75,7 +100,7 @@ pub fn AdminPage() -> Html {
                 </NavLink>
             </header>
             <main class="admin-main">
-                <Switch<AdminRoute> render={switch} />
+                <Switch />
             </main>
         </div>
     }

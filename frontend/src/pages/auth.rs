@@ -1,9 +1,10 @@
 //! Sign in and create account: one form, two modes, with the server's validation messages
 //! shown next to the fields they concern.
 
-use crate::app::{NextQuery, Route};
+use crate::app::Route;
 use crate::components::icons;
 use crate::hooks::use_chat;
+use crate::router::{use_location, Link};
 use crate::services::api;
 use shared::{
     DisplayName, ErrorCode, LoginRequest, Password, RegisterRequest, Username, ValidationError,
@@ -11,7 +12,6 @@ use shared::{
 use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 /// What a disabled account is told when it tries to sign in (the server answers 403).
 pub const DISABLED: &str =
@@ -226,7 +226,7 @@ pub fn AuthPage(props: &AuthPageProps) -> Html {
     let form_error = errors.form.as_deref().or(chat.state().farewell);
     // Switching between the two tabs keeps the deep link the visitor came for.
     let next = use_location()
-        .and_then(|l| l.query::<NextQuery>().ok())
+        .and_then(|l| l.next_query())
         .filter(|q| q.next.is_some());
 
     html! {
@@ -245,8 +245,8 @@ pub fn AuthPage(props: &AuthPageProps) -> Html {
                     { if register { "Pick a username people can find you by." } else { "Sign in to pick up your conversations." } }
                 </p>
                 <nav class="auth-tabs" aria-label="Account">
-                    <Link<Route, NextQuery> to={Route::Login} query={next.clone()} classes={classes!("auth-tab", (!register).then_some("active"))}>{ "Sign in" }</Link<Route, NextQuery>>
-                    <Link<Route, NextQuery> to={Route::Register} query={next} classes={classes!("auth-tab", register.then_some("active"))}>{ "Create account" }</Link<Route, NextQuery>>
+                    <Link to={Route::Login} query={next.clone()} classes={classes!("auth-tab", (!register).then_some("active"))}>{ "Sign in" }</Link>
+                    <Link to={Route::Register} query={next} classes={classes!("auth-tab", register.then_some("active"))}>{ "Create account" }</Link>
                 </nav>
                 <form {onsubmit} novalidate=true>
                     if let Some(message) = form_error {

@@ -7,6 +7,7 @@ use crate::components::icons;
 use crate::hooks::use_chat;
 use crate::logic::text::device_name;
 use crate::logic::time::{full, relative};
+use crate::router::Link;
 use crate::services::api;
 use crate::services::chat::{refresh_rooms, Chat};
 use crate::services::platform::{document, local, local_now};
@@ -18,7 +19,6 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 /// Said in settings, plainly: the product keeps every conversation readable to administrators.
 pub const ADMINS_READ_EVERYTHING: &str = "Administrators of this server can read every conversation, including edited and deleted messages.";
@@ -114,9 +114,9 @@ pub fn SettingsPage() -> Html {
     html! {
         <div class="settings-page">
             <header class="settings-head">
-                <Link<Route> to={Route::Home} classes="icon-btn">
+                <Link to={Route::Home} classes="icon-btn">
                     { icons::back() }<span class="sr-only">{ "Back to conversations" }</span>
-                </Link<Route>>
+                </Link>
                 <h1>{ "Settings" }</h1>
             </header>
             <main class="settings">

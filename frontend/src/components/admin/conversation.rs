@@ -15,6 +15,7 @@ use crate::components::message_text::MessageText;
 use crate::logic::text::preview;
 use crate::logic::time::{clock, day_label, full};
 use crate::pages::admin::AdminRoute;
+use crate::router::Routable;
 use crate::services::api::Cursor;
 use crate::services::chat::today;
 use crate::services::platform::local;
@@ -28,7 +29,6 @@ use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::Element;
 use yew::prelude::*;
-use yew_router::Routable;
 
 #[derive(Properties, PartialEq)]
 pub struct AdminConversationProps {

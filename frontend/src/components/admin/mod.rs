@@ -10,11 +10,10 @@ pub mod rooms;
 pub mod users;
 
 use crate::hooks::use_chat;
+use crate::router::use_navigator;
 use crate::services::api;
 use model::{Column, Sort};
 use yew::prelude::*;
-use yew_router::prelude::*;
-use yew_router::AnyRoute;
 
 /// A section's data as the screen sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +104,7 @@ pub fn NavLink(props: &NavLinkProps) -> Html {
             }
             if let Some(navigator) = &navigator {
                 e.prevent_default();
-                navigator.push(&AnyRoute::new(to.as_str()));
+                navigator.push_path(&to);
             }
         })
     };

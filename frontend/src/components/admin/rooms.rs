@@ -9,13 +9,13 @@ use super::{
 use crate::components::avatar::Avatar;
 use crate::logic::time::full;
 use crate::pages::admin::AdminRoute;
+use crate::router::{use_navigator, Navigator, Routable};
 use crate::services::admin;
 use crate::services::chat::today;
 use crate::services::platform::local;
 use shared::AdminRoom;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
-use yew_router::prelude::*;
 
 #[component]
 pub fn AdminRooms() -> Html {
