@@ -170,6 +170,13 @@ pub fn backfill(conn: &mut DbConn) -> QueryResult<usize> {
     }
 }
 
+/// A matching message's id, as the raw search queries answer it.
+#[derive(QueryableByName)]
+struct Hit {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
 /// A search, built only from a valid query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Search {
@@ -249,11 +256,6 @@ fn by_bigram(conn: &mut DbConn, me: i64, search: &Search, wanted: i64) -> QueryR
         }
         // The gram's rows newest first, each message looked up by id: `+ 0` keeps PostgreSQL
         // from walking all messages backwards by id instead (300 ms for a rare gram at 1M).
-        #[derive(QueryableByName)]
-        struct Hit {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            id: i64,
-        }
         let hits: Vec<Hit> = diesel::sql_query(
             "SELECT b.message_id AS id FROM message_bigrams b \
              JOIN messages m ON m.id = b.message_id + 0 \
@@ -302,11 +304,6 @@ fn pg_scan(
     search: &Search,
     wanted: i64,
 ) -> QueryResult<Vec<i64>> {
-    #[derive(QueryableByName)]
-    struct Hit {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        id: i64,
-    }
     let hits: Vec<Hit> = diesel::sql_query(
         "SELECT m.id FROM unnest($1::bigint[]) AS r(room_id) CROSS JOIN LATERAL ( \
            SELECT id FROM messages WHERE room_id = r.room_id AND id + 0 < $2 \
@@ -347,11 +344,6 @@ fn pg_trigrams(
         id: i64,
         #[diesel(sql_type = diesel::sql_types::Bool)]
         hit: bool,
-    }
-    #[derive(QueryableByName)]
-    struct Hit {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        id: i64,
     }
     let before = search.before.unwrap_or(i64::MAX);
     let per_room = (PG_WINDOW_ROWS / rooms.len().max(1) as i64).max(wanted);
@@ -430,11 +422,6 @@ fn by_trigrams(conn: &mut DbConn, me: i64, search: &Search, wanted: i64) -> Quer
     match conn {
         #[cfg(feature = "sqlite")]
         DbConn::Sqlite(sqlite) => {
-            #[derive(QueryableByName)]
-            struct Hit {
-                #[diesel(sql_type = diesel::sql_types::BigInt)]
-                id: i64,
-            }
             let mut found = Vec::new();
             let mut before = search.before.unwrap_or(i64::MAX);
             if let Some(room) = search.room {
