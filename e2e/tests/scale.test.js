@@ -246,10 +246,12 @@ test('memory stays linear while a conversation receives thousands of messages', 
   }
   if (figures[1000] && figures[3000] && figures[5000]) {
     // Linear, not quadratic: the 2,000 messages after 3,000 may cost at most 1.5× what the
-    // 2,000 after 1,000 did (quadratic growth makes it 2×; before the fix it was far more).
+    // 2,000 after 1,000 did (quadratic growth makes it 2×; before the fix it was +1.7 GB),
+    // plus 4 MB: a collection doubling its capacity, or the allocator taking pages ahead,
+    // lands in one window or the other (here +1.6 MB, then +1.0 MB).
     const early = figures[3000] - figures[1000];
     const late = figures[5000] - figures[3000];
-    assert.ok(late <= 1.5 * early, `1k→3k: +${(early / MB).toFixed(1)} MB, 3k→5k: +${(late / MB).toFixed(1)} MB`);
+    assert.ok(late <= 1.5 * early + 4 * MB, `1k→3k: +${(early / MB).toFixed(1)} MB, 3k→5k: +${(late / MB).toFixed(1)} MB`);
     assert.ok(figures[5000] <= 64 * MB, `wasm memory after 5000: ${(figures[5000] / MB).toFixed(1)} MB`);
   }
 

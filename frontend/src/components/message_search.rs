@@ -149,7 +149,7 @@ pub fn MessageSearch(props: &MessageSearchProps) -> Html {
                                 more_error: None,
                             },
                             Err(api::Error::Unauthorized(_)) => {
-                                chat.signed_out();
+                                chat.session_refused();
                                 Found::Idle
                             }
                             Err(error) => Found::Failed(error.to_string()),
@@ -254,7 +254,7 @@ pub fn MessageSearch(props: &MessageSearchProps) -> Html {
                     }
                     Err(error) => {
                         if let api::Error::Unauthorized(_) = error {
-                            chat.signed_out();
+                            chat.session_refused();
                         }
                         found.set(Found::Results {
                             items,

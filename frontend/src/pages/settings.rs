@@ -56,7 +56,7 @@ fn value(e: InputEvent) -> String {
 /// A 401 ends the session; other errors are for the form to show.
 fn failed(chat: &Chat, error: api::Error) -> Outcome {
     if let api::Error::Unauthorized(_) = error {
-        chat.signed_out();
+        chat.session_refused();
     }
     Outcome::Failed(error.to_string())
 }
@@ -296,7 +296,7 @@ fn load_sessions(h: &Hooks) {
             Ok(list) => Loaded::Ready(list),
             Err(error) => {
                 if let api::Error::Unauthorized(_) = error {
-                    chat.signed_out();
+                    chat.session_refused();
                 }
                 Loaded::Failed(error.to_string())
             }
@@ -311,7 +311,7 @@ fn load_blocks(h: &Hooks) {
             Ok(list) => Loaded::Ready(list),
             Err(error) => {
                 if let api::Error::Unauthorized(_) = error {
-                    chat.signed_out();
+                    chat.session_refused();
                 }
                 Loaded::Failed(error.to_string())
             }

@@ -18,6 +18,9 @@ use yew::{Reducible, UseForceUpdateHandle};
 
 /// A sent message shows "failed" (with a retry) when no `ack` comes within this.
 pub const ACK_TIMEOUT_MS: u32 = 10_000;
+/// How long a refused request waits for the socket to give the reason (see
+/// [`Chat::session_refused`]).
+const REASON_GRACE_MS: u32 = 2_000;
 /// Messages per history page.
 pub const PAGE_SIZE: i64 = shared::DEFAULT_PAGE_LIMIT;
 
@@ -107,6 +110,30 @@ impl Chat {
         self.dispatch(Action::SignedOut);
     }
 
+    /// A request was refused with 401: the session is gone. The server closes the session's
+    /// sockets at the same moment, with the reason (signed out elsewhere, account disabled),
+    /// so while ours is up it gets a moment to say why; without it, or when it says nothing,
+    /// the session ends here with no reason.
+    pub fn session_refused(&self) {
+        let token = session::token();
+        // Already ended (by the socket, with its reason, which must stay shown).
+        if token.is_none() {
+            return;
+        }
+        if !matches!(self.state().conn, Conn::Open) {
+            self.signed_out();
+            return;
+        }
+        let chat = self.clone();
+        spawn_local(async move {
+            TimeoutFuture::new(REASON_GRACE_MS).await;
+            // Not if the socket ended it meanwhile, or someone signed in since.
+            if session::token() == token {
+                chat.signed_out();
+            }
+        });
+    }
+
     /// The server ended the session for a reason the sign-in page then gives.
     pub fn ended(&self, why: &'static str) {
         self.signed_out();
@@ -126,7 +153,7 @@ impl Chat {
     /// Reacts to a failed request: a 401 ends the session, anything else is shown.
     pub fn failed(&self, error: &api::Error) {
         match error {
-            api::Error::Unauthorized(_) => self.signed_out(),
+            api::Error::Unauthorized(_) => self.session_refused(),
             other => self.dispatch(Action::Notice(Some(other.to_string()))),
         }
     }
@@ -179,7 +206,7 @@ impl Chat {
     pub async fn delete_message(&self, room_id: RoomId, seq: i64) -> Result<(), api::Error> {
         if let Err(error) = api::delete_message(room_id, seq).await {
             if let api::Error::Unauthorized(_) = error {
-                self.signed_out();
+                self.session_refused();
             }
             return Err(error);
         }
@@ -313,7 +340,7 @@ impl Chat {
                 Ok(message) => chat.dispatch(Action::Acked(message)),
                 // Unreachable server: stay pending; a reconnect resends, or the timeout fails it.
                 Err(api::Error::Network) => {}
-                Err(api::Error::Unauthorized(_)) => chat.signed_out(),
+                Err(api::Error::Unauthorized(_)) => chat.session_refused(),
                 Err(error) => {
                     chat.dispatch(Action::SendFailed {
                         room_id,
@@ -486,7 +513,7 @@ impl Chat {
             }
             Err(error) => {
                 if let api::Error::Unauthorized(_) = error {
-                    self.signed_out();
+                    self.session_refused();
                 }
                 Err(error)
             }

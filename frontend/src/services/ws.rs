@@ -388,7 +388,7 @@ async fn catch_up(chat: Chat, revs: Vec<(RoomId, i64)>) {
                     }
                 }
                 Err(api::Error::Unauthorized(_)) => {
-                    chat.signed_out();
+                    chat.session_refused();
                     return;
                 }
                 Err(_) => break,
@@ -414,7 +414,7 @@ async fn catch_up(chat: Chat, revs: Vec<(RoomId, i64)>) {
                     }
                 }
                 Err(api::Error::Unauthorized(_)) => {
-                    chat.signed_out();
+                    chat.session_refused();
                     return;
                 }
                 Err(_) => break,

@@ -49,7 +49,7 @@ pub fn use_on_unauthorized() -> Callback<api::Error> {
     let chat = use_chat();
     Callback::from(move |error: api::Error| {
         if matches!(error, api::Error::Unauthorized(_)) {
-            chat.signed_out();
+            chat.session_refused();
         }
     })
 }
