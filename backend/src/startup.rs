@@ -427,6 +427,8 @@ fn cors(state: &web::Data<AppState>) -> Cors {
             Method::DELETE,
         ])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        // A page on another origin can only read what is exposed: how long a 429 lasts.
+        .expose_headers([header::RETRY_AFTER])
         .supports_credentials()
         .max_age(600)
 }

@@ -3,6 +3,9 @@
 // shows each file's upload progress; Bob sees the thumbnail and the file card live, opens the
 // viewer (Escape closes it) and downloads with the original names; a file over the server's
 // limit is refused before any upload; the administrator sees the files in the conversation.
+// Then what the server refuses, as the tray shows it: an HTML page named cat.png arrives as a
+// download (never an image), a file over the server's limit (the page thinking it larger) is
+// refused with no Retry, and an upload over the per-minute limit says when to retry.
 // Screenshots (desktop and phone) land in target/screenshots/.
 
 import assert from 'node:assert/strict';
@@ -305,6 +308,117 @@ test('attachments: attach, watch the upload, see, view and download them, live',
       what: 'all three images',
     });
     await screenshot(admin, 'attachments-admin-desktop.png');
+  });
+
+  assert.deepEqual(errors, []);
+});
+
+test('uploads the server refuses: a page disguised as an image, a file over its limit, too many at once', async (t) => {
+  // Three uploads a minute, so the fourth is refused here without a minute of uploading.
+  const server = await ChatServer.create({
+    env: { CHAT_UPLOAD_MAX_BYTES: String(MAX_BYTES), CHAT_UPLOADS_PER_MINUTE: '3' },
+  });
+  await server.start();
+  const browser = await launchBrowser();
+  const errors = [];
+  t.after(async () => {
+    await browser.close().catch(() => {});
+    await server.stop();
+  });
+
+  const sfx = Date.now().toString(36).slice(-6);
+  const alice = new ApiClient(server.base);
+  const bob = new ApiClient(server.base);
+  await alice.register(`alice_${sfx}`, PASSWORD, 'Alice Martin');
+  await bob.register(`bob_${sfx}`, PASSWORD, 'Bob Chen');
+  const room = await alice.openRoom(bob.user.username);
+  await bob.send(room.id, 'Send me whatever you have');
+
+  const pages = {};
+  for (const name of ['alice', 'bob']) {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    pages[name] = await context.newPage();
+    watchErrors(pages[name], name, errors);
+  }
+  const { alice: a, bob: b } = pages;
+  // Alice's page believes in a limit ten times the server's (as a page loaded before an
+  // administrator lowered it would), so only the server stands in the way of a large file.
+  await a.route('**/api/uploads/limits', async (route) => {
+    const response = await route.fetch();
+    const limits = await response.json();
+    await route.fulfill({ response, json: { ...limits, max_bytes: limits.max_bytes * 10 } });
+  });
+  await signIn(a, server.base, alice.user.username, PASSWORD);
+  await signIn(b, server.base, bob.user.username, PASSWORD);
+  await a.goto(`${server.base}/rooms/${room.id}`);
+  await b.goto(`${server.base}/rooms/${room.id}`);
+  await a.locator('.messages .row', { hasText: 'whatever you have' }).waitFor();
+  await b.locator('.messages .row', { hasText: 'whatever you have' }).waitFor();
+  const tray = a.locator('.tray-item');
+  const done = a.locator('.tray-item .tray-size');
+  const failed = a.locator('.tray-item .tray-failed');
+
+  await t.test('a page named cat.png arrives as a file to download, never shown as a picture', async () => {
+    const fake = {
+      name: 'cat.png',
+      mimeType: 'image/png',
+      buffer: Buffer.from('<!doctype html><html><body><script>alert(document.cookie)</script>meow</body></html>\n'),
+    };
+    await a.locator('#composer-files').setInputFiles([fake]);
+    await eventually(async () => assert.equal(await done.count(), 1), { what: 'cat.png uploaded' });
+    await a.locator('#composer-input').fill('Not really a cat');
+    await a.locator('#composer-input').press('Enter');
+    await eventually(async () => assert.equal(await tray.count(), 0), { what: 'the tray to empty' });
+    const row = b.locator('.messages .row.theirs', { hasText: 'Not really a cat' });
+    const card = row.locator('.att-file', { hasText: 'cat.png' });
+    await card.waitFor();
+    assert.equal(await row.locator('img').count(), 0, 'no image element for it');
+    const served = await b.request.get(new URL(await card.getAttribute('href'), server.base).href);
+    assert.equal(served.status(), 200);
+    const headers = served.headers();
+    assert.match(headers['content-disposition'], /^attachment/);
+    assert.doesNotMatch(headers['content-type'], /html|svg|script/);
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+  });
+
+  await t.test('a file over the server’s limit is refused by the server, and the tray says so', async () => {
+    const big = { name: 'raw footage.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(MAX_BYTES + 1, 7) };
+    await a.locator('#composer-files').setInputFiles([big]);
+    await failed.waitFor();
+    assert.equal(await failed.locator('.tray-why').innerText(), 'Too large for this server.');
+    assert.equal(await failed.locator('.tray-retry').count(), 0, 'no Retry: it would be refused again');
+    await screenshot(a, 'attachments-refused-too-large.png');
+    await tray.locator('.tray-remove').click();
+    await eventually(async () => assert.equal(await tray.count(), 0));
+  });
+
+  await t.test('a fourth upload in a minute is refused with the wait; the others still go', async () => {
+    const files = [1, 2, 3].map((i) => ({
+      name: `part ${i}.txt`,
+      mimeType: 'text/plain',
+      buffer: Buffer.from(`Part ${i} of the notes.\n`),
+    }));
+    await a.locator('#composer-files').setInputFiles(files);
+    // cat.png was the first of three this minute (the refused large file was not counted).
+    await eventually(
+      async () => {
+        assert.equal(await done.count(), 2);
+        assert.equal(await failed.count(), 1);
+      },
+      { what: 'two uploaded, one refused' },
+    );
+    assert.match(await failed.locator('.tray-why').innerText(), /^Too many uploads\. Retry in \d+ s\.$/);
+    assert.equal(await failed.locator('.tray-retry').count(), 1, 'it can be retried');
+    await screenshot(a, 'attachments-refused-rate.png');
+    await a.setViewportSize(PHONE);
+    await screenshot(a, 'attachments-refused-rate-phone.png');
+    await a.setViewportSize(DESKTOP);
+    await a.locator('.tray-item', { has: a.locator('.tray-failed') }).locator('.tray-remove').click();
+    await eventually(async () => assert.equal(await tray.count(), 2));
+    await a.locator('#composer-input').fill('Two of the three');
+    await a.locator('#composer-input').press('Enter');
+    const row = b.locator('.messages .row.theirs', { hasText: 'Two of the three' });
+    await eventually(async () => assert.equal(await row.locator('.att-file').count(), 2), { what: 'both files at Bob' });
   });
 
   assert.deepEqual(errors, []);

@@ -218,6 +218,20 @@ async fn cors_answers_configured_origins_only_echoing_the_exact_origin() {
         .unwrap()
         .starts_with("Origin"));
 
+    // An answer to the allowed origin lets its page read how long a 429 lasts.
+    let answer = app
+        .client
+        .get(app.url("/api/health"))
+        .header("origin", "https://app.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase()
+        .contains("retry-after"));
+
     let refused = preflight("https://evil.example").await.unwrap();
     assert!(!refused
         .headers()

@@ -95,11 +95,13 @@ fn tray_item(uploader: &Uploader, item: &TrayItem) -> Html {
             </div>
         },
         UploadState::Done(_) => html! { <span class="tray-size">{ human_size(item.size) }</span> },
-        UploadState::Failed(why) => html! {
+        UploadState::Failed(failure) => html! {
             <span class="tray-failed" role="alert">
-                <span class="tray-why">{ why.clone() }</span>
-                <button type="button" class="link-btn tray-retry" onclick={retry}
-                    aria-label={format!("Retry upload of {}", item.name)}>{ icons::retry() }{ "Retry" }</button>
+                <span class="tray-why" title={failure.why.clone()}>{ failure.why.clone() }</span>
+                if failure.can_retry {
+                    <button type="button" class="link-btn tray-retry" onclick={retry}
+                        aria-label={format!("Retry upload of {}", item.name)}>{ icons::retry() }{ "Retry" }</button>
+                }
             </span>
         },
     };

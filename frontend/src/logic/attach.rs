@@ -75,8 +75,32 @@ pub enum UploadState {
         total: u64,
     },
     Done(Attachment),
-    /// Refused or interrupted, with the reason to show; Retry starts it again.
-    Failed(String),
+    /// Refused or interrupted; Retry starts it again when that can help.
+    Failed(Failure),
+}
+
+/// Why an upload failed, and whether trying the same file again can help (not when the
+/// file is too large: a retry would only be refused again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub why: String,
+    pub can_retry: bool,
+}
+
+impl Failure {
+    pub fn retryable(why: impl Into<String>) -> Self {
+        Self {
+            why: why.into(),
+            can_retry: true,
+        }
+    }
+
+    pub fn not_retryable(why: impl Into<String>) -> Self {
+        Self {
+            why: why.into(),
+            can_retry: false,
+        }
+    }
 }
 
 /// One chosen file.
@@ -135,7 +159,7 @@ pub enum TrayAction {
     },
     Failed {
         key: u32,
-        why: String,
+        failure: Failure,
     },
     /// Starting again after a failure.
     Restart(u32),
@@ -195,9 +219,9 @@ impl Tray {
                     i.state = UploadState::Done(attachment);
                 }
             }
-            TrayAction::Failed { key, why } => {
+            TrayAction::Failed { key, failure } => {
                 if let Some(i) = self.item(key) {
-                    i.state = UploadState::Failed(why);
+                    i.state = UploadState::Failed(failure);
                 }
             }
             TrayAction::Restart(key) => {
@@ -345,7 +369,7 @@ mod tests {
         });
         tray.apply(TrayAction::Failed {
             key: 0,
-            why: "nope".into(),
+            failure: Failure::retryable("nope"),
         });
         assert_eq!(tray.ready(), None, "a failed file holds the message back");
         tray.apply(TrayAction::Restart(0));

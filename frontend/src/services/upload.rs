@@ -4,7 +4,7 @@
 
 use super::api::{self, Error};
 use super::{config::api_base, session};
-use crate::logic::attach::{admit, Tray, TrayAction, DEFAULT_LIMITS};
+use crate::logic::attach::{admit, Failure, Tray, TrayAction, DEFAULT_LIMITS};
 use shared::{Attachment, ErrorResponse, UploadLimits};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -142,7 +142,10 @@ impl Uploader {
                 job.xhr = Some(xhr);
                 job._callbacks = callbacks;
             }
-            Err(why) => self.tray.dispatch(TrayAction::Failed { key, why }),
+            Err(why) => self.tray.dispatch(TrayAction::Failed {
+                key,
+                failure: Failure::retryable(why),
+            }),
         }
     }
 
@@ -186,14 +189,14 @@ impl Uploader {
         let on_load = Closure::<dyn FnMut(ProgressEvent)>::new(move |_| {
             tray.dispatch(match answer(&done) {
                 Ok(attachment) => TrayAction::Done { key, attachment },
-                Err(why) => TrayAction::Failed { key, why },
+                Err(failure) => TrayAction::Failed { key, failure },
             });
         });
         let tray = self.tray.clone();
         let on_error = Closure::<dyn FnMut(ProgressEvent)>::new(move |_| {
             tray.dispatch(TrayAction::Failed {
                 key,
-                why: Error::Network.to_string(),
+                failure: Failure::retryable(Error::Network.to_string()),
             });
         });
         xhr.upload()
@@ -224,21 +227,50 @@ impl Uploader {
 }
 
 /// A finished request: 201 with the attachment, or the server's reason for refusing.
-fn answer(xhr: &XmlHttpRequest) -> Result<Attachment, String> {
+fn answer(xhr: &XmlHttpRequest) -> Result<Attachment, Failure> {
     let status = xhr.status().unwrap_or(0);
     let text = xhr.response_text().ok().flatten().unwrap_or_default();
-    if status == 201 || status == 200 {
-        return serde_json::from_str(&text)
-            .map_err(|_| "The server sent an unexpected answer.".to_owned());
+    let message = || {
+        serde_json::from_str::<ErrorResponse>(&text)
+            .map(|r| r.error.message)
+            .ok()
+    };
+    match status {
+        200 | 201 => serde_json::from_str(&text)
+            .map_err(|_| Failure::retryable("The server sent an unexpected answer.")),
+        // Short: the tray's card has room for two lines.
+        413 => Err(Failure::not_retryable("Too large for this server.")),
+        // An empty file or a name the server refuses: the same file would be refused again.
+        422 => {
+            Err(Failure::not_retryable(message().unwrap_or_else(|| {
+                "The server refused this file.".to_owned()
+            })))
+        }
+        429 => {
+            let wait = xhr
+                .get_response_header("Retry-After")
+                .ok()
+                .flatten()
+                .and_then(|secs| secs.trim().parse::<u64>().ok());
+            Err(Failure::retryable(too_many_uploads(wait)))
+        }
+        401 => Err(Failure::retryable(message().unwrap_or_else(|| {
+            "Your session has ended. Sign in again.".to_owned()
+        }))),
+        status => {
+            Err(Failure::retryable(message().unwrap_or_else(|| {
+                format!("The server answered {status}.")
+            })))
+        }
     }
-    let message = serde_json::from_str::<ErrorResponse>(&text)
-        .map(|r| r.error.message)
-        .ok();
-    Err(match (status, message) {
-        (_, Some(message)) => message,
-        (413, None) => "This file is larger than the server accepts.".to_owned(),
-        (429, None) => "Too many uploads at once. Wait a minute and retry.".to_owned(),
-        (401, None) => "Your session has ended. Sign in again.".to_owned(),
-        (status, None) => format!("The server answered {status}."),
-    })
+}
+
+/// What a 429 says: when to retry, from `Retry-After` when the answer has one.
+fn too_many_uploads(retry_after_secs: Option<u64>) -> String {
+    match retry_after_secs {
+        Some(secs) if secs > 0 => {
+            format!("Too many uploads. Retry in {secs} s.")
+        }
+        _ => "Too many uploads. Retry in a minute.".to_owned(),
+    }
 }
