@@ -157,12 +157,15 @@ fn gone(state: &AppState, inbox: &Inbox, failed: WriteFailed) -> Option<CloseRea
     }
 }
 
+/// Writes one frame. By value and not `async`: the frame is serialised and dropped before
+/// the write is awaited, so no `ServerFrame` (hundreds of bytes since messages carry their
+/// lifecycle) stays in the socket task's state, which every idle socket carries.
 fn send_frame<'a>(
     state: &AppState,
     session: &'a mut Session,
-    frame: &ServerFrame,
+    frame: ServerFrame,
 ) -> impl Future<Output = Result<(), WriteFailed>> + 'a {
-    let text = serde_json::to_string(frame).unwrap_or_else(|e| {
+    let text = serde_json::to_string(&frame).unwrap_or_else(|e| {
         tracing::error!(error = %e, "could not serialise a frame");
         String::new()
     });
@@ -247,7 +250,7 @@ async fn open(
     let ready = ServerFrame::Ready {
         user: auth.user.to_user(true),
     };
-    if send_frame(state, session, &ready).await.is_err() {
+    if send_frame(state, session, ready).await.is_err() {
         finish(state, session.clone(), user, registration.conn_id, None).await;
         return None;
     }
@@ -302,7 +305,7 @@ async fn await_auth_frame(
             let _ = send_frame(
                 state,
                 session,
-                &ServerFrame::error(
+                ServerFrame::error(
                     ErrorCode::Unauthorized,
                     "authenticate within the time limit",
                     None,
@@ -320,7 +323,7 @@ async fn await_auth_frame(
             let _ = send_frame(
                 state,
                 session,
-                &ServerFrame::error(
+                ServerFrame::error(
                     ErrorCode::Unauthorized,
                     "the first frame must be {\"type\":\"auth\",\"token\":…}",
                     None,
@@ -336,7 +339,7 @@ async fn await_auth_frame(
             let _ = send_frame(
                 state,
                 session,
-                &ServerFrame::error(e.code(), e.public_message(), None),
+                ServerFrame::error(e.code(), e.public_message(), None),
             )
             .await;
             Err(close(CloseCode::Policy, "not authenticated"))
@@ -368,7 +371,7 @@ async fn serve(
             biased;
             (client_id, outcome) = first_committed(&mut in_flight), if !in_flight.is_empty() => {
                 let frame = outcome_frame(client_id, outcome);
-                if let Err(failed) = send_frame(state, session, &frame).await {
+                if let Err(failed) = send_frame(state, session, frame).await {
                     return gone(state, &registration.inbox, failed);
                 }
             }
@@ -430,14 +433,14 @@ async fn serve(
                             }
                         };
                         for frame in reply {
-                            if let Err(failed) = send_frame(state, session, &frame).await {
+                            if let Err(failed) = send_frame(state, session, frame).await {
                                 return gone(state, &registration.inbox, failed);
                             }
                         }
                     }
                     Some(Ok(AggregatedMessage::Binary(_))) => {
                         let frame = ServerFrame::error(ErrorCode::BadRequest, "send JSON in text frames", None);
-                        if let Err(failed) = send_frame(state, session, &frame).await {
+                        if let Err(failed) = send_frame(state, session, frame).await {
                             return gone(state, &registration.inbox, failed);
                         }
                     }
@@ -468,7 +471,7 @@ async fn flush_acks(state: &AppState, session: &mut Session, in_flight: &mut Vec
     let _ = tokio::time::timeout(ACK_GRACE, async {
         while !in_flight.is_empty() {
             let (client_id, outcome) = first_committed(in_flight).await;
-            if send_frame(state, session, &outcome_frame(client_id, outcome))
+            if send_frame(state, session, outcome_frame(client_id, outcome))
                 .await
                 .is_err()
             {
