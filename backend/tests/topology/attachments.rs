@@ -1,9 +1,13 @@
 //! Attachments in the production topology: the S3 store (a local S3-compatible server)
 //! shared by two instances behind nginx; an upload through nginx is sent on one instance and
-//! served by the other; an instance killed during an upload leaves nothing half-written.
+//! served by the other; an instance killed during an upload leaves nothing half-written; a
+//! 100 MiB body without a declared length is refused while it streams, the server's memory
+//! untouched by it.
 
 use crate::client::{Api, WsClient};
-use crate::harness::{free_port, s3_local, skip, Options, S3Local, TestDir, Topology};
+use crate::harness::{
+    free_port, s3_local, skip, ChatServer, InstanceConfig, Options, S3Local, TestDir, Topology,
+};
 use diesel::prelude::*;
 use serde_json::json;
 use shared::{Attachment, Message, ServerFrame};
@@ -200,4 +204,100 @@ async fn files_go_through_nginx_into_the_shared_bucket_and_out_of_either_instanc
     // The surviving instance keeps taking uploads.
     let after = upload(&two, &ann.token, "after.txt", b"still here".to_vec()).await;
     assert_eq!(after.status(), 201);
+}
+
+/// The process's peak resident memory (`VmHWM`), in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_100_mib_body_without_a_length_is_refused_while_streaming_and_never_held() {
+    // One embedded instance (SQLite, the folder store) at the default limit of 25 MiB; its
+    // temporary folder is the test's own, so a spooled file left behind would be seen.
+    let dir = TestDir::new("upload_streamed_refusal");
+    let spool = dir.path().join("tmp");
+    std::fs::create_dir_all(&spool).unwrap();
+    let config = InstanceConfig {
+        database_url: format!("sqlite://{}", dir.path().join("chat.db").display()),
+        static_dir: dir.path().join("no-dist"),
+        extra_env: vec![("TMPDIR".into(), spool.display().to_string())],
+        ..InstanceConfig::default()
+    };
+    let mut server = ChatServer::spawn(1, &config, dir.path());
+    server.wait_healthy().await;
+    let api = Api::new(&server.url());
+    let ann = api.register("ann").await;
+    // A first small upload, so the peak below is of a server that has taken one already.
+    let warm = upload(&server.url(), &ann.token, "warm.txt", b"hello".to_vec()).await;
+    assert_eq!(warm.status(), 201);
+    let peak_before = peak_rss_kib(server.pid());
+
+    // 100 MiB in 1 MiB chunks, made as they are sent (chunked: no Content-Length, so the
+    // server cannot refuse it from the header and must count while reading).
+    const CHUNK: usize = 1024 * 1024;
+    let produced = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = produced.clone();
+    let chunks = futures_util::stream::unfold(0usize, move |n| {
+        let counter = counter.clone();
+        async move {
+            if n >= 100 {
+                return None;
+            }
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Some((Ok::<_, std::io::Error>(vec![0x5a; CHUNK]), n + 1))
+        }
+    });
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/uploads?name=huge.bin", server.url()))
+        .bearer_auth(&ann.token)
+        .header("content-type", "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await;
+    // The server answers 413 as soon as the limit is passed and stops reading; the client
+    // then either reads that answer or finds the connection closed under its unsent rest.
+    let answered = answer.is_ok();
+    match answer {
+        Ok(response) => {
+            assert_eq!(response.status(), 413);
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "payload_too_large");
+        }
+        Err(e) => assert!(
+            produced.load(std::sync::atomic::Ordering::Relaxed) < 100,
+            "the whole body was sent and no answer came: {e}"
+        ),
+    }
+    let grown_kib = peak_rss_kib(server.pid()).saturating_sub(peak_before);
+    eprintln!(
+        "streamed refusal: {} of 100 chunks made, {}; peak RSS +{grown_kib} KiB",
+        produced.load(std::sync::atomic::Ordering::Relaxed),
+        if answered {
+            "answered 413"
+        } else {
+            "connection closed under the rest"
+        },
+    );
+    // Under a third of the 25 MiB limit: a server that held the body in memory up to the
+    // limit before refusing it would fail this too, not only one that held all 100 MiB.
+    assert!(
+        grown_kib < 8 * 1024,
+        "the server's peak RSS grew by {} MiB for a refused 100 MiB body",
+        grown_kib / 1024
+    );
+    let left: Vec<_> = std::fs::read_dir(&spool)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "spooled files left behind: {left:?}");
+    // Nothing was stored, and the server takes the next upload.
+    let next = upload(&server.url(), &ann.token, "next.txt", b"after".to_vec()).await;
+    assert_eq!(next.status(), 201);
 }
