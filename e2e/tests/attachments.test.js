@@ -398,6 +398,8 @@ test('uploads the server refuses: a page disguised as an image, a file over its 
       mimeType: 'text/plain',
       buffer: Buffer.from(`Part ${i} of the notes.\n`),
     }));
+    // On a phone, where the tray shows two cards and the third is past its edge.
+    await a.setViewportSize(PHONE);
     await a.locator('#composer-files').setInputFiles(files);
     // cat.png was the first of three this minute (the refused large file was not counted).
     await eventually(
@@ -409,10 +411,20 @@ test('uploads the server refuses: a page disguised as an image, a file over its 
     );
     assert.match(await failed.locator('.tray-why').innerText(), /^Too many uploads\. Retry in \d+ s\.$/);
     assert.equal(await failed.locator('.tray-retry').count(), 1, 'it can be retried');
-    await screenshot(a, 'attachments-refused-rate.png');
-    await a.setViewportSize(PHONE);
+    // The refused card is brought into view, wherever it was in the tray.
+    await eventually(
+      async () => {
+        const [card, view] = await Promise.all([
+          a.locator('.tray-item.is-failed').boundingBox(),
+          a.locator('.tray-items').boundingBox(),
+        ]);
+        assert.ok(card.x >= view.x - 1 && card.x + card.width <= view.x + view.width + 1, `card ${card.x}+${card.width} in ${view.x}+${view.width}`);
+      },
+      { what: 'the refused card in view' },
+    );
     await screenshot(a, 'attachments-refused-rate-phone.png');
     await a.setViewportSize(DESKTOP);
+    await screenshot(a, 'attachments-refused-rate.png');
     await a.locator('.tray-item', { has: a.locator('.tray-failed') }).locator('.tray-remove').click();
     await eventually(async () => assert.equal(await tray.count(), 2));
     await a.locator('#composer-input').fill('Two of the three');

@@ -31,6 +31,22 @@ pub struct TrayProps {
 pub fn AttachmentTray(props: &TrayProps) -> Html {
     let uploader = &props.uploader;
     let tray = &*uploader.tray;
+    let list = use_node_ref();
+    // A card that fails may sit past the edge of the tray (a phone shows two); it is brought
+    // into view, as the eye would not find it there.
+    let failed = tray
+        .items
+        .iter()
+        .filter(|i| matches!(i.state, UploadState::Failed(_)))
+        .count();
+    {
+        let list = list.clone();
+        use_effect_with(failed, move |failed| {
+            if *failed > 0 {
+                reveal_first_failed(&list);
+            }
+        });
+    }
     let dismiss = {
         let uploader = uploader.clone();
         Callback::from(move |_: MouseEvent| {
@@ -55,7 +71,7 @@ pub fn AttachmentTray(props: &TrayProps) -> Html {
         <div class="tray">
             { for error }
             if !tray.is_empty() {
-                <ul class="tray-items" aria-label="Files to send">
+                <ul ref={list} class="tray-items" aria-label="Files to send">
                     { for tray.items.iter().map(|item| tray_item(uploader, item)) }
                 </ul>
             }
@@ -64,6 +80,28 @@ pub fn AttachmentTray(props: &TrayProps) -> Html {
             }
         </div>
     }
+}
+
+/// Scrolls the tray sideways (only the tray) so that its first failed card is in view.
+fn reveal_first_failed(list: &NodeRef) {
+    let Some(list) = list.cast::<HtmlElement>() else {
+        return;
+    };
+    let Some(card) = list.query_selector(".tray-item.is-failed").ok().flatten() else {
+        return;
+    };
+    let (view, card) = (
+        list.get_bounding_client_rect(),
+        card.get_bounding_client_rect(),
+    );
+    let shift = if card.right() > view.right() {
+        card.right() - view.right()
+    } else if card.left() < view.left() {
+        card.left() - view.left()
+    } else {
+        return;
+    };
+    list.set_scroll_left(list.scroll_left() + shift.ceil() as i32);
 }
 
 fn tray_item(uploader: &Uploader, item: &TrayItem) -> Html {
