@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiClient, ChatServer, ROOT, eventually, launchBrowser, makeAdmin, screenshot, signIn, watchErrors } from './helpers.js';
+import { ApiClient, ROOT, eventually, makeAdmin, registerPeople, screenshot, signIn, startChat, watchErrors } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 const ADMIN_PASSWORD = 'admin secret password';
@@ -60,25 +60,10 @@ function describe(violations) {
 }
 
 test('axe-core finds no serious or critical violation on any screen, light or dark', async (t) => {
-  const server = await ChatServer.create();
-  await server.start();
-  const browser = await launchBrowser();
-  const errors = [];
-  t.after(async () => {
-    await browser.close().catch(() => {});
-    await server.stop();
-  });
-  t.after(() => {
-    if (errors.length) console.log(`page errors:\n${errors.join('\n')}`);
-  });
+  const { server, browser, errors } = await startChat(t);
 
   const sfx = Date.now().toString(36).slice(-6);
-  const alice = new ApiClient(server.base);
-  const bob = new ApiClient(server.base);
-  const carol = new ApiClient(server.base);
-  await alice.register(`alice_${sfx}`, PASSWORD, 'Alice Martin');
-  await bob.register(`bob_${sfx}`, PASSWORD, 'Bob Chen');
-  await carol.register(`carol_${sfx}`, PASSWORD, 'Carol Diaz');
+  const [alice, bob, carol] = await registerPeople(server, sfx, PASSWORD, 'Alice Martin', 'Bob Chen', 'Carol Diaz');
   const room = await alice.openRoom(bob.user.username);
   const carolRoom = await carol.openRoom(alice.user.username);
   await carol.send(carolRoom.id, 'Are we still on for Friday?');

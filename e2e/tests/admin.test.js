@@ -7,16 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ApiClient,
-  ChatServer,
-  eventually,
-  launchBrowser,
-  makeAdmin,
-  screenshot,
-  signIn,
-  watchErrors,
-} from './helpers.js';
+import { eventually, makeAdmin, registerPeople, screenshot, signIn, startChat, watchErrors } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 const ADMIN_PASSWORD = 'admin secret password';
@@ -33,23 +24,10 @@ async function chatTexts(page) {
 }
 
 test('an administrator reads, moderates and disables; members see it live', async (t) => {
-  const server = await ChatServer.create();
-  await server.start();
-  const browser = await launchBrowser();
-  const errors = [];
-  t.after(async () => {
-    await browser.close().catch(() => {});
-    await server.stop();
-  });
-  t.after(() => {
-    if (errors.length) console.log(`page errors:\n${errors.join('\n')}`);
-  });
+  const { server, browser, errors } = await startChat(t);
 
   const sfx = Date.now().toString(36).slice(-6);
-  const alice = new ApiClient(server.base);
-  const bob = new ApiClient(server.base);
-  await alice.register(`alice_${sfx}`, PASSWORD, 'Alice Martin');
-  await bob.register(`bob_${sfx}`, PASSWORD, 'Bob Chen');
+  const [alice, bob] = await registerPeople(server, sfx, PASSWORD, 'Alice Martin', 'Bob Chen');
   const room = await alice.openRoom(bob.user.username);
   for (let i = 1; i <= HISTORY; i += 1) {
     const who = i % 2 ? alice : bob;
@@ -252,17 +230,9 @@ test('an administrator reads, moderates and disables; members see it live', asyn
 });
 
 test('a normal user gets no admin link, and /admin says not authorised', async (t) => {
-  const server = await ChatServer.create();
-  await server.start();
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close().catch(() => {});
-    await server.stop();
-  });
-  const errors = [];
+  const { server, browser, errors } = await startChat(t);
   const sfx = Date.now().toString(36).slice(-6);
-  const carol = new ApiClient(server.base);
-  await carol.register(`carol_${sfx}`, PASSWORD, 'Carol Diaz');
+  const [carol] = await registerPeople(server, sfx, PASSWORD, 'Carol Diaz');
   const page = await (await browser.newContext({ viewport: DESKTOP })).newPage();
   watchErrors(page, 'carol', errors);
 

@@ -11,16 +11,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
-import {
-  ApiClient,
-  ChatServer,
-  eventually,
-  launchBrowser,
-  makeAdmin,
-  screenshot,
-  signIn,
-  watchErrors,
-} from './helpers.js';
+import { eventually, makeAdmin, registerPeople, screenshot, signIn, startChat, watchErrors } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 const ADMIN_PASSWORD = 'admin secret password';
@@ -102,23 +93,10 @@ async function withDataTransfer(page, file, use) {
 }
 
 test('attachments: attach, watch the upload, see, view and download them, live', async (t) => {
-  const server = await ChatServer.create({ env: { CHAT_UPLOAD_MAX_BYTES: String(MAX_BYTES) } });
-  await server.start();
-  const browser = await launchBrowser();
-  const errors = [];
-  t.after(async () => {
-    await browser.close().catch(() => {});
-    await server.stop();
-  });
-  t.after(() => {
-    if (errors.length) console.log(`page errors:\n${errors.join('\n')}`);
-  });
+  const { server, browser, errors } = await startChat(t, { env: { CHAT_UPLOAD_MAX_BYTES: String(MAX_BYTES) } });
 
   const sfx = Date.now().toString(36).slice(-6);
-  const alice = new ApiClient(server.base);
-  const bob = new ApiClient(server.base);
-  await alice.register(`alice_${sfx}`, PASSWORD, 'Alice Martin');
-  await bob.register(`bob_${sfx}`, PASSWORD, 'Bob Chen');
+  const [alice, bob] = await registerPeople(server, sfx, PASSWORD, 'Alice Martin', 'Bob Chen');
   const room = await alice.openRoom(bob.user.username);
   await bob.send(room.id, 'Can you send me the photos from Saturday?');
 
@@ -315,22 +293,12 @@ test('attachments: attach, watch the upload, see, view and download them, live',
 
 test('uploads the server refuses: a page disguised as an image, a file over its limit, too many at once', async (t) => {
   // Three uploads a minute, so the fourth is refused here without a minute of uploading.
-  const server = await ChatServer.create({
+  const { server, browser, errors } = await startChat(t, {
     env: { CHAT_UPLOAD_MAX_BYTES: String(MAX_BYTES), CHAT_UPLOADS_PER_MINUTE: '3' },
-  });
-  await server.start();
-  const browser = await launchBrowser();
-  const errors = [];
-  t.after(async () => {
-    await browser.close().catch(() => {});
-    await server.stop();
   });
 
   const sfx = Date.now().toString(36).slice(-6);
-  const alice = new ApiClient(server.base);
-  const bob = new ApiClient(server.base);
-  await alice.register(`alice_${sfx}`, PASSWORD, 'Alice Martin');
-  await bob.register(`bob_${sfx}`, PASSWORD, 'Bob Chen');
+  const [alice, bob] = await registerPeople(server, sfx, PASSWORD, 'Alice Martin', 'Bob Chen');
   const room = await alice.openRoom(bob.user.username);
   await bob.send(room.id, 'Send me whatever you have');
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiClient, ChatServer, eventually, freePort, launchBrowser, screenshot, watchErrors } from './helpers.js';
+import { ApiClient, ChatServer, eventually, freePort, screenshot, startChat, watchErrors } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 const DESKTOP = { width: 1280, height: 800 };
@@ -69,17 +69,7 @@ async function settled(page) {
 }
 
 test('two people chat live through the real server, across a reload and a server restart', async (t) => {
-  const server = await ChatServer.create();
-  await server.start();
-  const browser = await launchBrowser();
-  const errors = [];
-  t.after(async () => {
-    await browser.close().catch(() => {});
-    await server.stop();
-  });
-  t.after(async () => {
-    if (errors.length) console.log(`page errors:\n${errors.join('\n')}`);
-  });
+  const { server, browser, errors } = await startChat(t);
 
   const sfx = Date.now().toString(36).slice(-6);
   const alice = { username: `alice_${sfx}`, name: 'Alice Martin' };

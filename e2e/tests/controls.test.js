@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiClient, ChatServer, eventually, launchBrowser, makeAdmin, screenshot, signIn, watchErrors } from './helpers.js';
+import { eventually, makeAdmin, registerPeople, screenshot, signIn, startChat, watchErrors } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 const DESKTOP = { width: 1280, height: 800 };
@@ -86,25 +86,10 @@ const SETTINGS_TEXT = ['.settings-head h1', '.notice-card p', '.card .muted-text
 const composer = (page) => page.getByLabel('Message', { exact: true });
 
 test('theme, drafts, outbox across a reload, unread divider', async (t) => {
-  const server = await ChatServer.create();
-  await server.start();
-  const browser = await launchBrowser();
-  const errors = [];
-  t.after(async () => {
-    await browser.close().catch(() => {});
-    await server.stop();
-  });
-  t.after(() => {
-    if (errors.length) console.log(`page errors:\n${errors.join('\n')}`);
-  });
+  const { server, browser, errors } = await startChat(t);
 
   const sfx = Date.now().toString(36).slice(-6);
-  const alice = new ApiClient(server.base);
-  const bob = new ApiClient(server.base);
-  const carol = new ApiClient(server.base);
-  await alice.register(`alice_${sfx}`, PASSWORD, 'Alice Martin');
-  await bob.register(`bob_${sfx}`, PASSWORD, 'Bob Chen');
-  await carol.register(`carol_${sfx}`, PASSWORD, 'Carol Diaz');
+  const [alice, bob, carol] = await registerPeople(server, sfx, PASSWORD, 'Alice Martin', 'Bob Chen', 'Carol Diaz');
   await makeAdmin(server, alice.user.username);
   const room = await alice.openRoom(bob.user.username);
   const carolRoom = await alice.openRoom(carol.user.username);

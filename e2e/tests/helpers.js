@@ -173,6 +173,39 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
+/**
+ * A fresh server (with the extra environment `env`) and a headless browser for the test `t`,
+ * both ended after it; `errors` is for `watchErrors` and is printed at the end if not empty.
+ */
+export async function startChat(t, { env = {} } = {}) {
+  const server = await ChatServer.create({ env });
+  await server.start();
+  const browser = await launchBrowser();
+  const errors = [];
+  t.after(async () => {
+    await browser.close().catch(() => {});
+    await server.stop();
+  });
+  t.after(() => {
+    if (errors.length) console.log(`page errors:\n${errors.join('\n')}`);
+  });
+  return { server, browser, errors };
+}
+
+/**
+ * Registers one person per display name through the API ('Alice Martin' signs up as
+ * `alice_<sfx>` with `password`), in order.
+ */
+export async function registerPeople(server, sfx, password, ...names) {
+  const people = [];
+  for (const name of names) {
+    const api = new ApiClient(server.base);
+    await api.register(`${name.split(' ')[0].toLowerCase()}_${sfx}`, password, name);
+    people.push(api);
+  }
+  return people;
+}
+
 export async function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ApiClient, ChatServer, eventually, launchBrowser, watchErrors } from './helpers.js';
+import { eventually, registerPeople, startChat, watchErrors } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -38,17 +38,9 @@ function stubs() {
 }
 
 test('a hidden tab gets a notification and keeps the message unread until seen', async (t) => {
-  const server = await ChatServer.create();
-  await server.start();
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close().catch(() => {});
-    await server.stop();
-  });
-  const errors = [];
+  const { server, browser, errors } = await startChat(t);
   const sfx = Date.now().toString(36).slice(-6);
-  const erin = new ApiClient(server.base);
-  await erin.register(`erin_${sfx}`, PASSWORD, 'Erin Park');
+  const [erin] = await registerPeople(server, sfx, PASSWORD, 'Erin Park');
 
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.addInitScript(stubs);

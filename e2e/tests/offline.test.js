@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiClient, ChatServer, eventually, launchBrowser, screenshot, signIn, watchErrors } from './helpers.js';
+import { eventually, registerPeople, screenshot, signIn, startChat, watchErrors } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 const DESKTOP = { width: 1280, height: 800 };
@@ -16,23 +16,10 @@ const composer = (page) => page.getByLabel('Message', { exact: true });
 const bar = (page) => page.locator('.banner-offline');
 
 test('offline: a bar within a second, presence unknown, the message sent once when back', async (t) => {
-  const server = await ChatServer.create();
-  await server.start();
-  const browser = await launchBrowser();
-  const errors = [];
-  t.after(async () => {
-    await browser.close().catch(() => {});
-    await server.stop();
-  });
-  t.after(() => {
-    if (errors.length) console.log(`page errors:\n${errors.join('\n')}`);
-  });
+  const { server, browser, errors } = await startChat(t);
 
   const sfx = Date.now().toString(36).slice(-6);
-  const alice = new ApiClient(server.base);
-  const bob = new ApiClient(server.base);
-  await alice.register(`alice_${sfx}`, PASSWORD, 'Alice Martin');
-  await bob.register(`bob_${sfx}`, PASSWORD, 'Bob Chen');
+  const [alice, bob] = await registerPeople(server, sfx, PASSWORD, 'Alice Martin', 'Bob Chen');
   const room = await alice.openRoom(bob.user.username);
   await bob.send(room.id, 'Are you on the train yet?');
 

@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiClient, ChatServer, eventually, launchBrowser, screenshot, signIn, watchErrors } from './helpers.js';
+import { eventually, registerPeople, screenshot, signIn, startChat, watchErrors } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 const TOTAL = Number(process.env.SCALE_N || 5000);
@@ -161,20 +161,10 @@ async function keystrokeCost(page, n = 20) {
 }
 
 test('memory stays linear while a conversation receives thousands of messages', async (t) => {
-  const server = await ChatServer.create();
-  await server.start();
-  const browser = await launchBrowser();
-  const errors = [];
-  t.after(async () => {
-    await browser.close().catch(() => {});
-    await server.stop();
-  });
+  const { server, browser, errors } = await startChat(t);
 
   const sfx = Date.now().toString(36).slice(-6);
-  const alice = new ApiClient(server.base);
-  await alice.register(`alice_${sfx}`, PASSWORD, 'Alice Martin');
-  const bob = new ApiClient(server.base);
-  await bob.register(`bob_${sfx}`, PASSWORD, 'Bob Chen');
+  const [alice, bob] = await registerPeople(server, sfx, PASSWORD, 'Alice Martin', 'Bob Chen');
   const room = await bob.openRoom(alice.user.username);
 
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });

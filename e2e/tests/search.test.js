@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ApiClient, ChatServer, eventually, launchBrowser, screenshot, signIn, watchErrors } from './helpers.js';
+import { eventually, registerPeople, screenshot, signIn, startChat, watchErrors } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
 const DESKTOP = { width: 1280, height: 800 };
@@ -15,25 +15,10 @@ const PHONE = { width: 390, height: 844 };
 const FILLER = 70;
 
 test('search by keyboard, open a result, the message highlighted in context', async (t) => {
-  const server = await ChatServer.create();
-  await server.start();
-  const browser = await launchBrowser();
-  const errors = [];
-  t.after(async () => {
-    await browser.close().catch(() => {});
-    await server.stop();
-  });
-  t.after(() => {
-    if (errors.length) console.log(`page errors:\n${errors.join('\n')}`);
-  });
+  const { server, browser, errors } = await startChat(t);
 
   const sfx = Date.now().toString(36).slice(-6);
-  const alice = new ApiClient(server.base);
-  const bob = new ApiClient(server.base);
-  const carol = new ApiClient(server.base);
-  await alice.register(`alice_${sfx}`, PASSWORD, 'Alice Martin');
-  await bob.register(`bob_${sfx}`, PASSWORD, 'Bob Chen');
-  await carol.register(`carol_${sfx}`, PASSWORD, 'Carol Diaz');
+  const [alice, bob, carol] = await registerPeople(server, sfx, PASSWORD, 'Alice Martin', 'Bob Chen', 'Carol Diaz');
   const withBob = await alice.openRoom(bob.user.username);
   const withCarol = await alice.openRoom(carol.user.username);
   const target = 'The ADDRESS is 12 Rue des Écoles, second floor';
