@@ -287,7 +287,7 @@ fn by_scan(conn: &mut DbConn, me: i64, search: &Search, wanted: i64) -> QueryRes
     let rooms = rooms_of(conn, me, search)?;
     match conn {
         #[cfg(feature = "sqlite")]
-        DbConn::Sqlite(_) => like_in_rooms(conn, rooms, search, wanted),
+        DbConn::Sqlite(sqlite) => sqlite_scan(sqlite, &rooms, search, wanted),
         #[cfg(feature = "postgres")]
         DbConn::Pg(pg) => pg_scan(pg, &rooms, search, wanted),
     }
@@ -393,28 +393,34 @@ fn pg_trigrams(
     Ok(found)
 }
 
-/// `search_text LIKE '%key%'` in these rooms, newest first.
-fn like_in_rooms(
-    conn: &mut DbConn,
-    rooms: Vec<i64>,
+/// SQLite, a key too short for trigrams: as `pg_scan`, each room's messages newest first
+/// along its `(room_id, seq)` index, up to a page of matches per room, then merged. (One
+/// query over all the rooms read every message of them and sorted the matches: 65–72 ms p99
+/// for `ok` at 1M messages.) `+id`: the bound must not make SQLite walk the primary key.
+#[cfg(feature = "sqlite")]
+fn sqlite_scan(
+    sqlite: &mut diesel::SqliteConnection,
+    rooms: &[i64],
     search: &Search,
     wanted: i64,
 ) -> QueryResult<Vec<i64>> {
-    let mut query = messages::table
-        .filter(messages::room_id.eq_any(rooms))
-        .filter(
-            messages::search_text
-                .like(like_pattern(&search.key))
-                .escape('\\'),
+    let before = search.before.unwrap_or(i64::MAX);
+    let mut found = Vec::new();
+    for room in rooms {
+        let hits: Vec<Hit> = diesel::sql_query(
+            "SELECT id FROM messages WHERE room_id = ?1 AND +id < ?2 \
+             AND instr(search_text, ?3) > 0 ORDER BY seq DESC LIMIT ?4",
         )
-        .order(messages::id.desc())
-        .limit(wanted)
-        .select(messages::id)
-        .into_boxed();
-    if let Some(before) = search.before {
-        query = query.filter(messages::id.lt(before));
+        .bind::<diesel::sql_types::BigInt, _>(room)
+        .bind::<diesel::sql_types::BigInt, _>(before)
+        .bind::<diesel::sql_types::Text, _>(&search.key)
+        .bind::<diesel::sql_types::BigInt, _>(wanted)
+        .load(sqlite)?;
+        found.extend(hits.into_iter().map(|h| h.id));
     }
-    query.load(conn)
+    found.sort_unstable_by(|a, b| b.cmp(a));
+    found.truncate(wanted as usize);
+    Ok(found)
 }
 
 fn by_trigrams(conn: &mut DbConn, me: i64, search: &Search, wanted: i64) -> QueryResult<Vec<i64>> {
