@@ -98,27 +98,26 @@ enum WriteFailed {
 /// request, the heartbeat and the idle timeout that this socket's loop also serves. (The
 /// kernel then drops the connection itself: `startup` sets TCP_USER_TIMEOUT a little later.)
 ///
-/// Memory: the timer is made only once a write has to wait (most complete at once), so the
-/// socket's long-lived task does not keep one inline: every idle socket would pay for it.
+/// Memory: the timer is made only once a write has to wait (most complete at once), and the
+/// write itself (an actix-ws send with its channel permit, ~300 bytes) lives on the heap for
+/// as long as it runs, so the socket's long-lived task keeps neither inline: every idle
+/// socket would pay for them.
 fn bounded<F>(state: &AppState, write: F) -> Bounded<F>
 where
     F: Future<Output = Result<(), actix_ws::Closed>>,
 {
     Bounded {
-        write,
+        write: Box::pin(write),
         limit: state.settings.send_timeout(),
         timer: None,
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The future of `bounded`.
-    struct Bounded<F> {
-        #[pin]
-        write: F,
-        limit: Duration,
-        timer: Option<Pin<Box<tokio::time::Sleep>>>,
-    }
+/// The future of `bounded`.
+struct Bounded<F> {
+    write: Pin<Box<F>>,
+    limit: Duration,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<F> Future for Bounded<F>
@@ -128,11 +127,12 @@ where
     type Output = Result<(), WriteFailed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if let Poll::Ready(written) = this.write.poll(cx) {
+        // Every field is boxed or `Unpin`: nothing here is pinned in place.
+        let this = self.get_mut();
+        if let Poll::Ready(written) = this.write.as_mut().poll(cx) {
             return Poll::Ready(written.map_err(|actix_ws::Closed| WriteFailed::Closed));
         }
-        let limit = *this.limit;
+        let limit = this.limit;
         let timer = this
             .timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
@@ -177,34 +177,41 @@ fn send_frame<'a>(
     })
 }
 
-async fn run(
+/// The socket's task. A function returning an `async move` block, not an `async fn`: an
+/// `async fn` keeps its arguments twice in its state (as passed and as moved into the body),
+/// 184 bytes that every idle socket would carry.
+#[allow(clippy::manual_async_fn)] // on purpose: see above
+fn run(
     state: Arc<AppState>,
     mut session: Session,
     mut stream: AggregatedMessageStream,
     pre_auth: Option<Box<Authenticated>>,
-) {
-    // Opening and closing are boxed: the task itself keeps only what `serve` needs for the
-    // socket's whole life, which is most of an idle socket's memory.
-    let Some(mut open) = Box::pin(open(&state, &mut session, &mut stream, pre_auth)).await else {
-        return;
-    };
-    let reason = serve(
-        &state,
-        open.user,
-        &mut session,
-        &mut stream,
-        &mut open.registration,
-        &mut open.sequencer,
-    )
-    .await;
-    Box::pin(finish(
-        &state,
-        session,
-        open.user,
-        open.registration.conn_id,
-        reason,
-    ))
-    .await;
+) -> impl Future<Output = ()> {
+    async move {
+        // Opening and closing are boxed: the task itself keeps only what `serve` needs for the
+        // socket's whole life, which is most of an idle socket's memory.
+        let Some(mut open) = Box::pin(open(&state, &mut session, &mut stream, pre_auth)).await
+        else {
+            return;
+        };
+        let reason = serve(
+            &state,
+            open.user,
+            &mut session,
+            &mut stream,
+            &mut open.registration,
+            &mut open.sequencer,
+        )
+        .await;
+        Box::pin(finish(
+            &state,
+            session,
+            open.user,
+            open.registration.conn_id,
+            reason,
+        ))
+        .await;
+    }
 }
 
 /// A socket past `ready`. Only the user's id is kept of the session (not the whole user
@@ -366,16 +373,28 @@ async fn serve(
         let gap_deadline = sequencer.deadline();
         // One timer per socket: the next heartbeat, or sooner a gap's deadline.
         let wake_at = gap_deadline.map_or(next_heartbeat, |gap| gap.min(next_heartbeat));
-        tokio::select! {
+        // The select only picks what comes next; the writes happen after it, once its
+        // futures (a timer among them) are dropped, so the task's state holds the two
+        // apart rather than side by side: every idle socket carries that state.
+        let step = tokio::select! {
             // In this order when several are ready: an ack before the echo of its message.
             biased;
-            (client_id, outcome) = first_committed(&mut in_flight), if !in_flight.is_empty() => {
+            committed = first_committed(&mut in_flight), if !in_flight.is_empty() => {
+                Step::Committed(Box::new(committed))
+            }
+            received = registration.inbox.next() => Step::Inbox(received),
+            _ = tokio::time::sleep_until(wake_at.into()) => Step::Timer,
+            incoming = stream.next(), if in_flight.len() < MAX_IN_FLIGHT => Step::Incoming(incoming),
+        };
+        match step {
+            Step::Committed(committed) => {
+                let (client_id, outcome) = *committed;
                 let frame = outcome_frame(client_id, outcome);
                 if let Err(failed) = send_frame(state, session, frame).await {
                     return gone(state, &registration.inbox, failed);
                 }
             }
-            received = registration.inbox.next() => {
+            Step::Inbox(received) => {
                 let ready = match received {
                     Received::Frame(event) => match event.order {
                         Order::Any => vec![event.text.clone()],
@@ -397,7 +416,7 @@ async fn serve(
                     }
                 }
             }
-            _ = tokio::time::sleep_until(wake_at.into()) => {
+            Step::Timer => {
                 let now = Instant::now();
                 if now >= next_heartbeat {
                     if last_heard.elapsed() > state.settings.idle_timeout() {
@@ -409,7 +428,8 @@ async fn serve(
                     next_heartbeat = now + heartbeat;
                 }
                 for gap in sequencer.overdue(now) {
-                    let Some((fetched, complete)) = Box::pin(fetch_gap(state, me, gap)).await else {
+                    let Some((fetched, complete)) = Box::pin(fetch_gap(state, me, gap)).await
+                    else {
                         return close(CloseCode::Restart, "missed events: reconnect and catch up");
                     };
                     for text in sequencer.fill(gap, fetched, complete, Instant::now()) {
@@ -419,7 +439,7 @@ async fn serve(
                     }
                 }
             }
-            incoming = stream.next(), if in_flight.len() < MAX_IN_FLIGHT => {
+            Step::Incoming(incoming) => {
                 last_heard = Instant::now();
                 match incoming {
                     Some(Ok(AggregatedMessage::Text(text))) => {
@@ -439,7 +459,11 @@ async fn serve(
                         }
                     }
                     Some(Ok(AggregatedMessage::Binary(_))) => {
-                        let frame = ServerFrame::error(ErrorCode::BadRequest, "send JSON in text frames", None);
+                        let frame = ServerFrame::error(
+                            ErrorCode::BadRequest,
+                            "send JSON in text frames",
+                            None,
+                        );
                         if let Err(failed) = send_frame(state, session, frame).await {
                             return gone(state, &registration.inbox, failed);
                         }
@@ -462,6 +486,15 @@ async fn serve(
             }
         }
     }
+}
+
+/// What the socket's loop does next (see `serve`). A commit's outcome is boxed: it holds a
+/// whole message, and the step lives in the task's state while the step's writes wait.
+enum Step {
+    Committed(Box<(String, Result<Stored, AppError>)>),
+    Inbox(Received),
+    Timer,
+    Incoming(Option<Result<AggregatedMessage, actix_ws::ProtocolError>>),
 }
 
 /// Writes the acks (or errors) of the sends already taken, as they commit, within
