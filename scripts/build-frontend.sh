@@ -8,6 +8,9 @@ bash scripts/frontend-tools.sh
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 cargo fetch --locked
+# A target folder of its own: the bundle then builds while a server build holds target/
+# (scripts/run.sh overlaps the two), and neither evicts the other's artifacts.
+export CARGO_TARGET_DIR="$PWD/target/wasm"
 (cd frontend && trunk build --release --offline)
 
 # Pre-compressed siblings (FILE.br, FILE.gz) of every compressible file: chat-server and

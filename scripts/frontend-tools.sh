@@ -17,12 +17,17 @@ log() { printf '[frontend-tools] %s\n' "$*"; }
 
 # trunk and wasm-bindgen only orchestrate and post-process the build, so their own speed hardly
 # matters; their release profiles (fat LTO, one codegen unit) cost ~15 of a fresh machine's
-# first 20 minutes on 2 cores. Thin builds of them take a third of that. Both are built without
-# their TLS stacks (ring's C code), which they only need to download tools we install ourselves
-# (Trunk.toml pins both versions, so trunk never downloads) or to serve https, which we don't.
+# first 20 minutes on 2 cores. Thin builds of them take a third of that: trunk unoptimised
+# (it spawns cargo, wasm-bindgen and wasm-opt and copies a few files), wasm-bindgen at
+# opt-level 1 (it rewrites the whole .wasm on every build; unoptimised that takes seconds).
+# Both are built without their TLS stacks (ring's C code), which they only need to download
+# tools we install ourselves (Trunk.toml pins both versions, so trunk never downloads) or to
+# serve https, which we don't.
 fast_install() {
+    local opt_level=$1
+    shift
     CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-        CARGO_PROFILE_RELEASE_OPT_LEVEL=1 cargo install --locked "$@"
+        CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt_level" cargo install --locked "$@"
 }
 
 # cargo-installed binaries live here; make them visible to this script and its callers' steps.
@@ -34,13 +39,13 @@ if ! rustup target list --installed 2>/dev/null | grep -qx "wasm32-unknown-unkno
 fi
 
 if [[ "$(trunk --version 2>/dev/null || true)" != "trunk ${TRUNK_VERSION}" ]]; then
-    log "installing trunk ${TRUNK_VERSION} (about 4 minutes on 2 cores)"
-    fast_install --no-default-features trunk --version "${TRUNK_VERSION}"
+    log "installing trunk ${TRUNK_VERSION} (about 3 minutes on 2 cores)"
+    fast_install 0 --no-default-features trunk --version "${TRUNK_VERSION}"
 fi
 
 if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen ${WASM_BINDGEN_VERSION}" ]]; then
     log "installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION}"
-    fast_install --no-default-features --bin wasm-bindgen wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
+    fast_install 1 --no-default-features --bin wasm-bindgen wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
 fi
 
 if ! wasm-opt --version 2>/dev/null | grep -q "(${WASM_OPT_VERSION})"; then
