@@ -76,9 +76,10 @@ async fn send_with(
     .await
 }
 
-#[tokio::test]
-async fn an_image_is_measured_thumbnailed_and_served_by_its_links_alone() {
-    let app = spawn_app().await;
+async fn an_image_is_measured_thumbnailed_and_served_by_its_links_alone(store: StoreKind) {
+    let Some(app) = spawn_app_on(store, |_| {}).await else {
+        return;
+    };
     let alice = app.register("alice").await;
     let original = png(1200, 600);
     // Named and declared as text: the bytes decide.
@@ -152,9 +153,10 @@ async fn an_image_is_measured_thumbnailed_and_served_by_its_links_alone() {
     }
 }
 
-#[tokio::test]
-async fn what_a_browser_could_run_is_never_served_inline() {
-    let app = spawn_app().await;
+async fn what_a_browser_could_run_is_never_served_inline(store: StoreKind) {
+    let Some(app) = spawn_app_on(store, |_| {}).await else {
+        return;
+    };
     let alice = app.register("alice").await;
     let cases: [(&str, &[u8]); 3] = [
         (
@@ -192,13 +194,17 @@ async fn what_a_browser_could_run_is_never_served_inline() {
     }
 }
 
-#[tokio::test]
-async fn uploads_are_refused_over_the_limit_empty_badly_named_too_big_in_pixels_or_too_often() {
-    let app = spawn_app_with(|s| {
+async fn uploads_are_refused_over_the_limit_empty_badly_named_too_big_in_pixels_or_too_often(
+    store: StoreKind,
+) {
+    let Some(app) = spawn_app_on(store, |s| {
         s.upload_max_bytes = 1000;
         s.uploads_per_minute = 30;
     })
-    .await;
+    .await
+    else {
+        return;
+    };
     let alice = app.register("alice").await;
     let limits: shared::UploadLimits = json(app.get("/api/uploads/limits", "").await).await;
     assert_eq!((limits.max_bytes, limits.per_minute), (1000, 30));
@@ -219,6 +225,10 @@ async fn uploads_are_refused_over_the_limit_empty_badly_named_too_big_in_pixels_
         .await
         .unwrap();
     assert_error(streamed, 413, "payload_too_large").await;
+    // A refused upload leaves nothing behind: only the one at the limit is stored, and on S3
+    // no multipart upload is left open.
+    assert_eq!(stored_objects(&app).await, 1);
+    assert_eq!(unfinished_s3_uploads(&app).await, 0);
 
     let empty = upload_response(&app, &alice, "empty.txt", "text/plain", Vec::new()).await;
     assert_error(empty, 422, "validation").await;
@@ -253,7 +263,9 @@ async fn uploads_are_refused_over_the_limit_empty_badly_named_too_big_in_pixels_
     let message = assert_error(refused, 422, "validation").await;
     assert!(message.contains("pixels"), "{message}");
 
-    let limited = spawn_app_with(|s| s.uploads_per_minute = 2).await;
+    let Some(limited) = spawn_app_on(store, |s| s.uploads_per_minute = 2).await else {
+        return;
+    };
     let bob = limited.register("bob").await;
     for _ in 0..2 {
         upload(&limited, &bob, "a.txt", b"hi".to_vec()).await;
@@ -263,6 +275,39 @@ async fn uploads_are_refused_over_the_limit_empty_badly_named_too_big_in_pixels_
     let retry_after: u64 = header(&third, "retry-after").parse().unwrap();
     assert!(retry_after >= 1);
     assert_error(third, 429, "rate_limited").await;
+}
+
+async fn an_upload_refused_after_its_first_part_leaves_nothing_behind(store: StoreKind) {
+    // Over S3's 5 MiB part, so a part is already written when the limit is crossed.
+    const LIMIT: usize = 6 * 1024 * 1024;
+    let Some(app) = spawn_app_on(store, |s| s.upload_max_bytes = LIMIT as u64).await else {
+        return;
+    };
+    let alice = app.register("alice").await;
+    let chunks = (0..128).map(|_| Ok::<_, std::io::Error>(vec![3u8; 64 * 1024]));
+    let streamed = app
+        .client
+        .post(app.url("/api/uploads?name=big.bin"))
+        .bearer_auth(&alice.token)
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_error(streamed, 413, "payload_too_large").await;
+    assert_eq!(stored_objects(&app).await, 0, "no object, no staging file");
+    assert_eq!(
+        unfinished_s3_uploads(&app).await,
+        0,
+        "the multipart upload was aborted"
+    );
+    // And one just at the limit, in parts, arrives whole.
+    let exactly = vec![5u8; LIMIT];
+    let attachment = upload(&app, &alice, "exact.bin", exactly.clone()).await;
+    assert_eq!(attachment.size, LIMIT as i64);
+    let served = fetch(&app, &attachment.url, None).await;
+    assert_eq!(served.bytes().await.unwrap().to_vec(), exactly);
 }
 
 /// PNG's chunk checksum, to keep an edited header valid.
@@ -281,9 +326,12 @@ fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
-#[tokio::test]
-async fn a_message_carries_its_attachments_live_in_history_and_for_the_peer_only_once() {
-    let app = spawn_app().await;
+async fn a_message_carries_its_attachments_live_in_history_and_for_the_peer_only_once(
+    store: StoreKind,
+) {
+    let Some(app) = spawn_app_on(store, |_| {}).await else {
+        return;
+    };
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let carol = app.register("carol").await;
@@ -385,14 +433,18 @@ async fn a_message_carries_its_attachments_live_in_history_and_for_the_peer_only
     assert_eq!(echoed.attachments[0].id, over_ws.id);
 }
 
-#[tokio::test]
-async fn deleting_a_message_ends_its_links_and_an_administrators_deletion_removes_the_files() {
-    let app = spawn_app_with(|s| {
+async fn deleting_a_message_ends_its_links_and_an_administrators_deletion_removes_the_files(
+    store: StoreKind,
+) {
+    let Some(app) = spawn_app_on(store, |s| {
         s.upload_sweep_secs = 1;
         // Also the grace period of objects no row names (at most an hour in production).
         s.upload_orphan_secs = 3;
     })
-    .await;
+    .await
+    else {
+        return;
+    };
     let root = app.admin("root").await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
@@ -434,7 +486,7 @@ async fn deleting_a_message_ends_its_links_and_an_administrators_deletion_remove
     let second = upload(&app, &alice, "two.png", png(20, 20)).await;
     let sent: Message = json(send_with(&app, &alice, room, "two", "two", &[second.id]).await).await;
     // Two objects each (original and thumbnail), the sender-deleted one's kept.
-    assert_eq!(stored_objects(&app), 4);
+    assert_eq!(stored_objects(&app).await, 4);
     let removed = app
         .delete(&format!("/api/admin/messages/{}", sent.id.0), &root.token)
         .await;
@@ -448,7 +500,7 @@ async fn deleting_a_message_ends_its_links_and_an_administrators_deletion_remove
     );
     // The sweep deletes the objects no row names once they are older than the grace period.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while stored_objects(&app) != 2 {
+    while stored_objects(&app).await != 2 {
         assert!(
             std::time::Instant::now() < deadline,
             "the files were never deleted"
@@ -457,8 +509,8 @@ async fn deleting_a_message_ends_its_links_and_an_administrators_deletion_remove
     }
 }
 
-/// Files under the test's upload folder.
-fn stored_objects(app: &TestApp) -> usize {
+/// Objects in the test's upload store: files under its folder, or keys in its bucket.
+async fn stored_objects(app: &TestApp) -> usize {
     fn count(dir: &std::path::Path) -> usize {
         std::fs::read_dir(dir)
             .map(|entries| {
@@ -473,17 +525,48 @@ fn stored_objects(app: &TestApp) -> usize {
             })
             .unwrap_or(0)
     }
-    let folder = app.upload_store.strip_prefix("file://").unwrap();
-    count(std::path::Path::new(folder))
+    if let Some(folder) = app.upload_store.strip_prefix("file://") {
+        return count(std::path::Path::new(folder));
+    }
+    let listing = s3_listing(app, "list-type=2").await;
+    listing.matches("<Key>").count()
 }
 
-#[tokio::test]
-async fn uploads_no_message_took_are_swept_with_their_objects() {
-    let app = spawn_app_with(|s| {
+/// Multipart uploads begun and neither completed nor aborted (an S3 store only).
+async fn unfinished_s3_uploads(app: &TestApp) -> usize {
+    if app.upload_store.starts_with("file://") {
+        return 0;
+    }
+    s3_listing(app, "uploads")
+        .await
+        .matches("<UploadId>")
+        .count()
+}
+
+/// A bucket listing from the local S3 server, as its XML.
+async fn s3_listing(app: &TestApp, query: &str) -> String {
+    let bucket = app
+        .upload_store
+        .strip_prefix("s3://")
+        .and_then(|rest| rest.split('/').next())
+        .expect("an s3:// store");
+    let endpoint = local_s3().expect("the S3 store's server runs");
+    let listing = reqwest::get(format!("{endpoint}/{bucket}?{query}"))
+        .await
+        .unwrap();
+    assert!(listing.status().is_success(), "{}", listing.status());
+    listing.text().await.unwrap()
+}
+
+async fn uploads_no_message_took_are_swept_with_their_objects(store: StoreKind) {
+    let Some(app) = spawn_app_on(store, |s| {
         s.upload_sweep_secs = 1;
         s.upload_orphan_secs = 1;
     })
-    .await;
+    .await
+    else {
+        return;
+    };
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let room = app.open_room(&alice, &bob).await.id.0;
@@ -514,9 +597,8 @@ async fn uploads_no_message_took_are_swept_with_their_objects() {
     );
 }
 
-#[tokio::test]
-async fn an_upload_on_one_instance_is_sent_and_served_by_the_other() {
-    let Some((first, second)) = spawn_pair_with_redis().await else {
+async fn an_upload_on_one_instance_is_sent_and_served_by_the_other(store: StoreKind) {
+    let Some((first, second)) = spawn_pair_with_redis_on(store).await else {
         return;
     };
     let alice = first.register("alice").await;
@@ -534,3 +616,34 @@ async fn an_upload_on_one_instance_is_sent_and_served_by_the_other() {
         200
     );
 }
+
+/// Every scenario above runs on both stores: a folder (the embedded default) and a bucket on
+/// a local S3-compatible server (production's), so each rule of api.md holds on both.
+macro_rules! on_both_stores {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use crate::helpers::StoreKind;
+
+            #[tokio::test]
+            async fn on_a_folder() {
+                super::$scenario(StoreKind::Folder).await;
+            }
+
+            #[tokio::test]
+            async fn on_s3() {
+                super::$scenario(StoreKind::S3).await;
+            }
+        }
+    )*};
+}
+
+on_both_stores!(
+    an_image_is_measured_thumbnailed_and_served_by_its_links_alone,
+    what_a_browser_could_run_is_never_served_inline,
+    uploads_are_refused_over_the_limit_empty_badly_named_too_big_in_pixels_or_too_often,
+    an_upload_refused_after_its_first_part_leaves_nothing_behind,
+    a_message_carries_its_attachments_live_in_history_and_for_the_peer_only_once,
+    deleting_a_message_ends_its_links_and_an_administrators_deletion_removes_the_files,
+    uploads_no_message_took_are_swept_with_their_objects,
+    an_upload_on_one_instance_is_sent_and_served_by_the_other,
+);

@@ -97,7 +97,7 @@ pub struct TestApp {
     pub address: String,
     pub port: u16,
     pub database_url: String,
-    /// `CHAT_UPLOAD_STORE` of this app: a folder of the test's own.
+    /// `CHAT_UPLOAD_STORE` of this app: a folder or a bucket of the test's own.
     pub upload_store: String,
     pub client: reqwest::Client,
     /// The project's API client (`chat-client`) at this app.
@@ -121,6 +121,153 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_on(database_url, uploads, db, configure)
 }
 
+/// Where an app keeps its attachments (`CHAT_UPLOAD_STORE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// A folder of the test's own (the embedded default).
+    Folder,
+    /// A bucket of the test's own on a local S3-compatible server.
+    S3,
+}
+
+/// An app on the given store; None only when there is no local S3 server and `SKIP_MISSING`
+/// allows skipping.
+pub async fn spawn_app_on(
+    store: StoreKind,
+    configure: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    let (database_url, folder, db) = fresh_database();
+    let uploads = match store {
+        StoreKind::Folder => folder,
+        StoreKind::S3 => s3_bucket().await?,
+    };
+    Some(spawn_on(database_url, uploads, db, configure))
+}
+
+/// The local S3-compatible server's endpoint, started on first use.
+pub fn local_s3() -> Option<&'static str> {
+    static SERVER: std::sync::OnceLock<Result<LocalS3, String>> = std::sync::OnceLock::new();
+    match SERVER.get_or_init(start_local_s3) {
+        Ok(server) => Some(&server.endpoint),
+        Err(why) => {
+            skip_or_fail("a local S3 server", why);
+            None
+        }
+    }
+}
+
+/// Fails the test with what to install, or skips it loudly when `SKIP_MISSING` says so.
+fn skip_or_fail(service: &str, why: &str) {
+    assert!(
+        std::env::var(SKIP_MISSING).as_deref() == Ok("1"),
+        "no {service}: {why}; or set {SKIP_MISSING}=1 to skip what needs it on this machine"
+    );
+    let bar = "!".repeat(78);
+    eprintln!("\n{bar}\n!!! SKIPPED ({SKIP_MISSING}=1): no {service} ({why}); this test did not run\n{bar}");
+}
+
+/// moto in server mode, one for the whole test process. It exits when its stdin closes, which
+/// happens when this process ends however it ends, so no run leaves one behind.
+struct LocalS3 {
+    endpoint: String,
+    _stdin: std::process::ChildStdin,
+    _process: std::process::Child,
+}
+
+fn start_local_s3() -> Result<LocalS3, String> {
+    use std::process::{Command, Stdio};
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    // The same python the topology's deploy/s3-local.sh uses (a private venv when needed).
+    let found = Command::new("bash")
+        .arg("-c")
+        .arg("source deploy/python-env.sh && python_with moto.server 'moto[server]>=5,<6'")
+        .current_dir(repo)
+        .output()
+        .map_err(|e| format!("bash: {e}"))?;
+    if !found.status.success() {
+        return Err(format!(
+            "python3 with moto (PyPI moto[server]): {}",
+            String::from_utf8_lossy(&found.stderr).trim()
+        ));
+    }
+    let python = String::from_utf8_lossy(&found.stdout).trim().to_owned();
+    let port = chat_client::free_port();
+    const SERVE_UNTIL_STDIN_CLOSES: &str = "import os, sys, threading\n\
+        def watch():\n    sys.stdin.read()\n    os._exit(0)\n\
+        threading.Thread(target=watch, daemon=True).start()\n\
+        from moto.server import main\n\
+        main(['-H', '127.0.0.1', '-p', sys.argv[1]])\n";
+    let mut process = Command::new(&python)
+        .arg("-c")
+        .arg(SERVE_UNTIL_STDIN_CLOSES)
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{python}: {e}"))?;
+    let stdin = process.stdin.take().ok_or("moto's stdin")?;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !answers_as_s3(port) {
+        if let Ok(Some(status)) = process.try_wait() {
+            return Err(format!("moto exited ({status})"));
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = process.kill();
+            return Err(format!("moto did not answer on {endpoint} within 30 s"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // What the server reads for an `s3://` store (object_store's AmazonS3Builder::from_env);
+    // moto accepts any credentials.
+    for (name, value) in [
+        ("AWS_ENDPOINT", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "chat-test"),
+        ("AWS_SECRET_ACCESS_KEY", "chat-test-secret"),
+        ("AWS_REGION", "us-east-1"),
+    ] {
+        std::env::set_var(name, value);
+    }
+    Ok(LocalS3 {
+        endpoint,
+        _stdin: stdin,
+        _process: process,
+    })
+}
+
+/// Whether our S3 server answers on the port: its bucket listing, not just anything.
+fn answers_as_s3(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut reply = String::new();
+    stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_ok()
+        && stream.read_to_string(&mut reply).is_ok()
+        && reply.contains("ListAllMyBucketsResult")
+}
+
+/// A new, empty bucket on the local S3 server, as a `CHAT_UPLOAD_STORE` URL.
+async fn s3_bucket() -> Option<String> {
+    let endpoint = local_s3()?;
+    let bucket = format!("chat-test-{}", unique_suffix().replace('_', "-"));
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("the local S3 server answers");
+    assert!(
+        created.status().is_success(),
+        "bucket: {}",
+        created.status()
+    );
+    Some(format!("s3://{bucket}/uploads"))
+}
+
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 /// Set to 1 on a machine without Redis (or PostgreSQL, nginx, moto) to skip, loudly, the
@@ -131,21 +278,27 @@ pub const SKIP_MISSING: &str = "CHAT_TEST_SKIP_MISSING";
 /// parallel tests never hear each other). No Redis is a failure, unless `SKIP_MISSING`
 /// says otherwise (then None).
 pub async fn spawn_pair_with_redis() -> Option<(TestApp, TestApp)> {
+    spawn_pair_with_redis_on(StoreKind::Folder).await
+}
+
+/// Two instances joined by Redis, sharing one database and one upload store of the given kind.
+pub async fn spawn_pair_with_redis_on(store: StoreKind) -> Option<(TestApp, TestApp)> {
     if tokio::net::TcpStream::connect("127.0.0.1:6379")
         .await
         .is_err()
     {
-        assert!(
-            std::env::var(SKIP_MISSING).as_deref() == Ok("1"),
-            "no Redis at {REDIS_URL}: start one (redis-server --port 6379), or set \
-             {SKIP_MISSING}=1 to skip the cross-instance tests on this machine"
+        skip_or_fail(
+            &format!("Redis at {REDIS_URL}"),
+            "start one (redis-server --port 6379)",
         );
-        let bar = "!".repeat(78);
-        eprintln!("\n{bar}\n!!! SKIPPED ({SKIP_MISSING}=1): no Redis at {REDIS_URL}; the cross-instance test did not run\n{bar}");
         return None;
     }
     let prefix = format!("chat_test_{}", unique_suffix());
-    let (database_url, uploads, db) = fresh_database();
+    let (database_url, folder, db) = fresh_database();
+    let uploads = match store {
+        StoreKind::Folder => folder,
+        StoreKind::S3 => s3_bucket().await?,
+    };
     let redis = |s: &mut Settings| {
         s.redis_url = Some(REDIS_URL.into());
         s.redis_prefix = prefix.clone();
