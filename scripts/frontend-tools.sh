@@ -39,7 +39,7 @@ if ! rustup target list --installed 2>/dev/null | grep -qx "wasm32-unknown-unkno
 fi
 
 if [[ "$(trunk --version 2>/dev/null || true)" != "trunk ${TRUNK_VERSION}" ]]; then
-    log "installing trunk ${TRUNK_VERSION} (about 3 minutes on 2 cores)"
+    log "installing trunk ${TRUNK_VERSION} (4–7 minutes on 2 cores)"
     fast_install 0 --no-default-features trunk --version "${TRUNK_VERSION}"
 fi
 
