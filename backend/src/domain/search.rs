@@ -453,7 +453,7 @@ fn by_trigrams(conn: &mut DbConn, me: i64, search: &Search, wanted: i64) -> Quer
                  AND instr(m.search_text, ?4) > 0 \
                  ORDER BY message_search.rowid DESC LIMIT ?5",
             )
-            .bind::<diesel::sql_types::Text, _>(fts_phrase(&search.key))
+            .bind::<diesel::sql_types::Text, _>(fts_trigrams(&search.key))
             .bind::<diesel::sql_types::BigInt, _>(before)
             .bind::<diesel::sql_types::Text, _>(rooms_json)
             .bind::<diesel::sql_types::Text, _>(&search.key)
@@ -532,8 +532,29 @@ fn like_pattern(key: &str) -> String {
 
 /// An FTS5 phrase: the text in double quotes, its own quotes doubled, so nothing in it is
 /// FTS5 syntax (`*`, `OR`, `NEAR`, column filters).
-fn fts_phrase(key: &str) -> String {
-    format!("\"{}\"", key.replace('"', "\"\""))
+/// How many of a key's distinct trigrams the index is asked for: enough to make the candidates
+/// few; every candidate's text is checked whole anyway, so more would only cost reads.
+const FTS_TRIGRAMS_ASKED: usize = 16;
+
+/// An FTS5 query for messages holding every trigram of `key` (3+ characters), each one quoted
+/// so nothing in it is query syntax. The index keeps no positions (detail=none), so it cannot
+/// be a phrase; the `instr` check after it is what makes the match exact.
+fn fts_trigrams(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    let mut terms: Vec<String> = Vec::new();
+    for window in chars.windows(3) {
+        let term = format!(
+            "\"{}\"",
+            window.iter().collect::<String>().replace('"', "\"\"")
+        );
+        if !terms.contains(&term) {
+            terms.push(term);
+            if terms.len() == FTS_TRIGRAMS_ASKED {
+                break;
+            }
+        }
+    }
+    terms.join(" AND ")
 }
 
 #[cfg(test)]
@@ -570,6 +591,21 @@ mod tests {
     #[test]
     fn metacharacters_are_literal() {
         assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
-        assert_eq!(fts_phrase("say \"hi\" *"), "\"say \"\"hi\"\" *\"");
+        assert_eq!(
+            fts_trigrams("a\"b*\"a\"b"),
+            r#""a""b" AND """b*" AND "b*""" AND "*""a" AND """a""""#
+        );
+    }
+
+    #[test]
+    fn an_fts_query_asks_for_each_distinct_trigram_up_to_a_bound() {
+        assert_eq!(fts_trigrams("abc"), r#""abc""#);
+        assert_eq!(fts_trigrams("ababab"), r#""aba" AND "bab""#);
+        assert_eq!(fts_trigrams("대화방을"), r#""대화방" AND "화방을""#);
+        let long: String = ('a'..='z').collect();
+        assert_eq!(
+            fts_trigrams(&long).matches(" AND ").count(),
+            FTS_TRIGRAMS_ASKED - 1
+        );
     }
 }
