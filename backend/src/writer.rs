@@ -4,8 +4,9 @@
 //! Sends from every socket and REST call queue here; a thread takes whatever has queued
 //! (up to `MAX_BATCH`) and stores it in one transaction, so the cost of a commit (an fsync)
 //! is shared by many senders. Each send is acknowledged only after its transaction has
-//! committed. A room always goes to the same thread (its lane), which stores and publishes
-//! its messages, so the frames of a room leave this instance in `seq` order. SQLite takes one
+//! committed. A room always goes to the same thread (its lane), which stores its messages and
+//! hands each committed round to the lane's publisher thread, so the frames of a room leave
+//! this instance in `seq` order. SQLite takes one
 //! writer at a time, so it gets one lane; PostgreSQL commits several transactions at once,
 //! so lanes there overlap their round trips and fsyncs. Changes go through the same lanes:
 //! on SQLite a change on a connection of its own would wait for the writer's lock in
@@ -16,7 +17,7 @@ use crate::db::{self, Db};
 use crate::domain::changes::{self, Change, Changed, Target};
 use crate::domain::messages::{self, SendRequest, Stored};
 use crate::error::AppError;
-use crate::fanout::FanOut;
+use crate::fanout::{Event, FanOut};
 use crate::metrics::Metrics;
 use crate::usecases;
 use std::future::Future;
@@ -29,6 +30,10 @@ use tokio::sync::oneshot;
 
 /// Most messages stored in one transaction.
 const MAX_BATCH: usize = 512;
+
+/// Committed rounds waiting for their lane's publisher; beyond it the writer waits, so a
+/// stalled fan-out slows the writes instead of growing memory.
+const ROUNDS_AWAITING_PUBLICATION: usize = 64;
 
 enum Job {
     Send {
@@ -76,18 +81,35 @@ impl MessageWriter {
         };
         for lane in 0..lanes {
             let (queue, jobs) = mpsc::sync_channel((capacity / lanes).max(1));
+            // Each lane's events are published by a thread of its own, in commit order (so a
+            // room's frames still leave in `seq` order): serialising frames and handing them
+            // to sockets or Redis was a fifteenth of the writer thread's work, the one thread
+            // every message waits for.
+            let (publish, published) = mpsc::sync_channel(ROUNDS_AWAITING_PUBLICATION);
             let (db, hub, metrics) = (db.clone(), hub.clone(), metrics.clone());
             let thread = std::thread::Builder::new()
                 .name(format!("message-writer-{lane}"))
-                .spawn(move || run(jobs, db, hub, metrics))?;
+                .spawn(move || run(jobs, db, publish, metrics))?;
+            let publisher = std::thread::Builder::new()
+                .name(format!("publisher-{lane}"))
+                .spawn(move || {
+                    for round in published {
+                        for event in round {
+                            hub.publish(event);
+                        }
+                    }
+                })?;
             writer.lanes.push(queue);
+            // Joined in this order: a writer ends when its queue closes, and its publisher
+            // once the writer is gone and everything it committed is published.
             writer.threads.push(thread);
+            writer.threads.push(publisher);
         }
         Ok(writer)
     }
 
     /// Queues the message for the next group commit; the returned future resolves once it
-    /// is durably stored (and fanned out). Queueing is immediate, so a socket can have many
+    /// is durably stored (its fan-out follows on the lane's publisher). Queueing is immediate, so a socket can have many
     /// sends in flight and they share commits.
     pub fn submit(&self, request: SendRequest) -> Result<PendingSend, AppError> {
         let (reply, stored) = oneshot::channel();
@@ -96,7 +118,7 @@ impl MessageWriter {
     }
 
     /// Queues a change to a stored message (in its room's lane; an administrator's, which
-    /// names only the message, in the first); resolves once it is committed and published.
+    /// names only the message, in the first); resolves once it is committed (published right after, in order).
     pub async fn change(&self, target: Target, change: Change) -> Result<Changed, AppError> {
         let (reply, changed) = oneshot::channel();
         let room = match target {
@@ -151,7 +173,7 @@ impl Future for PendingSend {
     }
 }
 
-fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Metrics>) {
+fn run(jobs: mpsc::Receiver<Job>, db: Db, publish: SyncSender<Vec<Event>>, metrics: Arc<Metrics>) {
     while let Ok(first) = jobs.recv() {
         let mut round = vec![first];
         while round.len() < MAX_BATCH {
@@ -181,6 +203,7 @@ fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Met
             }
         }
         let (stored, changed) = commit(&db, &requests, &changes);
+        let mut events = Vec::with_capacity(stored.len());
         for (reply, outcome) in send_replies.into_iter().zip(stored) {
             let fresh = outcome
                 .as_ref()
@@ -193,19 +216,20 @@ fn run(jobs: mpsc::Receiver<Job>, db: Db, hub: Arc<dyn FanOut>, metrics: Arc<Met
             // Answer first, so the sender's ack goes out before the echo of its message.
             // The sender may have gone away; the message is stored all the same.
             let _ = reply.send(outcome);
-            if let Some(event) = fresh {
-                hub.publish(event);
-            }
+            events.extend(fresh);
         }
         for (reply, outcome) in change_replies.into_iter().zip(changed) {
-            let events = outcome
+            let updates = outcome
                 .as_ref()
                 .map(usecases::messages::updates)
                 .unwrap_or_default();
             let _ = reply.send(outcome);
-            for event in events {
-                hub.publish(event);
-            }
+            events.extend(updates);
+        }
+        if !events.is_empty() && publish.send(events).is_err() {
+            tracing::error!(
+                "the publisher of this lane has stopped; committed events are not fanned out"
+            );
         }
     }
 }
