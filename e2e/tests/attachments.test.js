@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually, makeAdmin, registerPeople, screenshot, signIn, startChat, watchErrors } from './helpers.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -393,6 +394,10 @@ test('uploads the server refuses: a page disguised as an image, a file over its 
     await screenshot(a, 'attachments-refused-rate-phone.png');
     await a.setViewportSize(DESKTOP);
     await screenshot(a, 'attachments-refused-rate.png');
+    await a.emulateMedia({ colorScheme: 'dark' });
+    await sleep(400); // colours have short transitions
+    await screenshot(a, 'attachments-refused-rate-dark.png');
+    await a.emulateMedia({ colorScheme: 'light' });
     await a.locator('.tray-item', { has: a.locator('.tray-failed') }).locator('.tray-remove').click();
     await eventually(async () => assert.equal(await tray.count(), 2));
     await a.locator('#composer-input').fill('Two of the three');
