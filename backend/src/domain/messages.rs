@@ -55,21 +55,13 @@ fn insert_all(
     }
     let values: Vec<&NewMessage> = placed.iter().map(|(_, m)| m).collect();
     // One multi-row INSERT for the batch (per row, diesel's statement building and SQLite's
-    // statement reset were a fifth of the writer's work), on each backend's own connection:
-    // the multi-backend wrapper serialises every query once more. Matched by (room, seq),
-    // which is unique, rather than trusting RETURNING's order.
-    let rows: Vec<(i64, i64, i64)> = match conn {
-        #[cfg(feature = "postgres")]
-        DbConn::Pg(pg) => diesel::insert_into(messages::table)
+    // statement reset were a fifth of the writer's work), on the backend's own connection.
+    // Matched by (room, seq), which is unique, rather than trusting RETURNING's order.
+    let rows: Vec<(i64, i64, i64)> =
+        crate::on_backend!(conn, |c| diesel::insert_into(messages::table)
             .values(values)
             .returning((messages::room_id, messages::seq, messages::id))
-            .get_results(pg)?,
-        #[cfg(feature = "sqlite")]
-        DbConn::Sqlite(sqlite) => diesel::insert_into(messages::table)
-            .values(values)
-            .returning((messages::room_id, messages::seq, messages::id))
-            .get_results(sqlite)?,
-    };
+            .get_results(c)?);
     let returned: HashMap<(i64, i64), i64> = rows
         .into_iter()
         .map(|(room, seq, id)| ((room, seq), id))
@@ -150,22 +142,20 @@ struct Known {
 impl Known {
     fn load(conn: &mut DbConn, batch: &[SendRequest]) -> QueryResult<Known> {
         let room_ids: Vec<i64> = batch.iter().map(|r| r.room_id).collect();
-        let rooms: HashMap<i64, RoomRow> = rooms::table
+        let rooms: Vec<RoomRow> = crate::on_backend!(&mut *conn, |c| rooms::table
             .filter(rooms::id.eq_any(&room_ids))
             .select(RoomRow::as_select())
-            .load(conn)?
-            .into_iter()
-            .map(|r: RoomRow| (r.id, r))
-            .collect();
+            .load(c)?);
+        let rooms: HashMap<i64, RoomRow> = rooms.into_iter().map(|r: RoomRow| (r.id, r)).collect();
         let pairs: Vec<(i64, i64)> = rooms.values().map(|r| (r.user_lo, r.user_hi)).collect();
         let blocks = super::account::blocks_between(conn, &pairs)?;
         let senders: Vec<i64> = batch.iter().map(|r| r.sender).collect();
         let client_ids: Vec<&str> = batch.iter().map(|r| r.client_id.as_str()).collect();
-        let earlier_rows = messages::table
+        let earlier_rows: Vec<MessageRow> = crate::on_backend!(&mut *conn, |c| messages::table
             .filter(messages::sender_id.eq_any(&senders))
             .filter(messages::client_id.eq_any(&client_ids))
             .select(MessageRow::as_select())
-            .load(conn)?;
+            .load(c)?);
         // A retry answers with the message as it is now (it may have been edited since).
         let earlier = message_views::views(conn, earlier_rows)?
             .into_iter()
@@ -276,14 +266,15 @@ fn number<'a>(
     new_per_room.sort_unstable_by_key(|(room_id, _)| *room_id);
     let mut next: HashMap<i64, (i64, i64)> = HashMap::new();
     for (room_id, count) in &new_per_room {
-        let (last_seq, last_rev) = diesel::update(rooms::table.find(room_id))
-            .set((
-                rooms::last_seq.eq(rooms::last_seq + count),
-                rooms::last_rev.eq(rooms::last_rev + count),
-                rooms::last_activity_at.eq(now),
-            ))
-            .returning((rooms::last_seq, rooms::last_rev))
-            .get_result::<(i64, i64)>(conn)?;
+        let (last_seq, last_rev): (i64, i64) =
+            crate::on_backend!(&mut *conn, |c| diesel::update(rooms::table.find(room_id))
+                .set((
+                    rooms::last_seq.eq(rooms::last_seq + count),
+                    rooms::last_rev.eq(rooms::last_rev + count),
+                    rooms::last_activity_at.eq(now),
+                ))
+                .returning((rooms::last_seq, rooms::last_rev))
+                .get_result(c)?);
         next.insert(*room_id, (last_seq - count + 1, last_rev - count + 1));
     }
     let mut placed = Vec::with_capacity(batch.len());
