@@ -43,6 +43,23 @@ async fn upload(app: &TestApp, who: &TestUser, name: &str, bytes: Vec<u8>) -> At
     json(response).await
 }
 
+/// An upload without a Content-Length: `chunks` chunks of `chunk_bytes` each.
+async fn upload_chunked(
+    app: &TestApp,
+    who: &TestUser,
+    chunks: usize,
+    chunk_bytes: usize,
+) -> Response {
+    let body = (0..chunks).map(move |_| Ok::<_, std::io::Error>(vec![1u8; chunk_bytes]));
+    app.client
+        .post(app.url("/api/uploads?name=big.bin"))
+        .bearer_auth(&who.token)
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(body)))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A link is fetched with no session at all.
 async fn fetch(app: &TestApp, link: &str, range: Option<&str>) -> Response {
     let mut request = reqwest::Client::new().get(app.url(link));
@@ -213,17 +230,7 @@ async fn uploads_are_refused_over_the_limit_empty_badly_named_too_big_in_pixels_
     let over = upload_response(&app, &alice, "a.bin", "x/y", vec![7u8; 1001]).await;
     assert_error(over, 413, "payload_too_large").await;
     // Without a Content-Length (chunked), the limit holds while reading.
-    let chunks = (0..64).map(|_| Ok::<_, std::io::Error>(vec![1u8; 256]));
-    let streamed = app
-        .client
-        .post(app.url("/api/uploads?name=big.bin"))
-        .bearer_auth(&alice.token)
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
-            chunks,
-        )))
-        .send()
-        .await
-        .unwrap();
+    let streamed = upload_chunked(&app, &alice, 64, 256).await;
     assert_error(streamed, 413, "payload_too_large").await;
     // A refused upload leaves nothing behind: only the one at the limit is stored, and on S3
     // no multipart upload is left open.
@@ -284,17 +291,7 @@ async fn an_upload_refused_after_its_first_part_leaves_nothing_behind(store: Sto
         return;
     };
     let alice = app.register("alice").await;
-    let chunks = (0..128).map(|_| Ok::<_, std::io::Error>(vec![3u8; 64 * 1024]));
-    let streamed = app
-        .client
-        .post(app.url("/api/uploads?name=big.bin"))
-        .bearer_auth(&alice.token)
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
-            chunks,
-        )))
-        .send()
-        .await
-        .unwrap();
+    let streamed = upload_chunked(&app, &alice, 128, 64 * 1024).await;
     assert_error(streamed, 413, "payload_too_large").await;
     assert_eq!(stored_objects(&app).await, 0, "no object, no staging file");
     assert_eq!(
