@@ -6,8 +6,7 @@
 //! is shared by many senders. Each send is acknowledged only after its transaction has
 //! committed. A room always goes to the same thread (its lane), which stores its messages and
 //! hands each committed round to the lane's publisher thread, so the frames of a room leave
-//! this instance in `seq` order. SQLite takes one
-//! writer at a time, so it gets one lane; PostgreSQL commits several transactions at once,
+//! this instance in `seq` order. SQLite takes one writer at a time, so it gets one lane; PostgreSQL commits several transactions at once,
 //! so lanes there overlap their round trips and fsyncs. Changes go through the same lanes:
 //! on SQLite a change on a connection of its own would wait for the writer's lock in
 //! `busy_timeout`'s sleeps (hundreds of milliseconds under load), and in the lane it follows

@@ -530,14 +530,13 @@ fn like_pattern(key: &str) -> String {
     pattern
 }
 
-/// An FTS5 phrase: the text in double quotes, its own quotes doubled, so nothing in it is
-/// FTS5 syntax (`*`, `OR`, `NEAR`, column filters).
 /// How many of a key's distinct trigrams the index is asked for: enough to make the candidates
 /// few; every candidate's text is checked whole anyway, so more would only cost reads.
 const FTS_TRIGRAMS_ASKED: usize = 16;
 
-/// An FTS5 query for messages holding every trigram of `key` (3+ characters), each one quoted
-/// so nothing in it is query syntax. The index keeps no positions (detail=none), so it cannot
+/// An FTS5 query for messages holding every trigram of `key` (3+ characters), each one in
+/// double quotes with its own quotes doubled, so nothing in it is FTS5 syntax (`*`, `OR`,
+/// `NEAR`, column filters). The index keeps no positions (detail=none), so it cannot
 /// be a phrase; the `instr` check after it is what makes the match exact.
 fn fts_trigrams(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
